@@ -1,0 +1,55 @@
+// Removing trees that may have been used as build roots. The danger is a mount left inside one
+// (debootstrap mounts /proc and /sys in its target, sandboxes bind /dev): a recursive delete
+// would descend into the mount and delete the host's files. So: unmount first, then delete.
+import { chmod, readdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { run } from './exec.js';
+
+/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const base = resolve(dir);
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points: string[] = [];
+  for (const line of text.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp === undefined) continue;
+    // mountinfo escapes space, tab, newline and backslash as \ooo octal.
+    const point = mp.replace(/\\([0-7]{3})/g, (_m, o: string) =>
+      String.fromCharCode(parseInt(o, 8)),
+    );
+    if (point === base || point.startsWith(base + '/')) points.push(point);
+  }
+  return points.sort((a, b) => b.length - a.length);
+}
+
+/** Lazily unmounts every mount at or below `dir`, deepest first. */
+export async function unmountUnder(dir: string): Promise<void> {
+  for (const point of await mountsUnder(dir)) {
+    // --lazy: a busy mount (a process still inside) is detached now and freed when released, so
+    // the delete that follows can never reach through it.
+    await run('umount', ['--lazy', point], { timeoutMs: 30_000 });
+  }
+  const left = await mountsUnder(dir);
+  if (left.length > 0) throw new Error(`cannot unmount ${left.join(', ')}`);
+}
+
+/**
+ * Deletes `dir` and everything below it, after unmounting anything mounted there. Works for
+ * non-root callers on trees with read-only directories (made writable first). Missing is fine.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  await unmountUnder(dir);
+  try {
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+    await makeWritable(dir);
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await makeWritable(join(dir, e.name));
+}
