@@ -1,1 +1,2 @@
-export {};
+export * from './s3-server.js';
+export * from './temp-dir.js';
