@@ -29,5 +29,7 @@ await build({
   sourcemap: true,
   external: [...external].flatMap((n) => [n, `${n}/*`]),
   logLevel: 'warning',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
 });

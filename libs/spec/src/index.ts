@@ -1,1 +1,93 @@
-export {};
+/**
+ * @joblet/spec — the runtime.yaml schema and validator, the base catalog, the generated
+ * runtime.yml, runtime references, and the contracts shared by the API and the CLI.
+ */
+export {
+  ARCHITECTURES,
+  DEFAULT_HOOK_TIMEOUT_S,
+  LANGUAGES,
+  LIMITS,
+  MAX_DIAGNOSTICS,
+  MAX_HOOK_TIMEOUT_S,
+  MAX_SPEC_BYTES,
+  MAX_YAML_DEPTH,
+  MAX_YAML_TOKENS,
+  PLATFORMS,
+  SCHEMA_VERSION,
+  type Arch,
+  type Language,
+  type Platform,
+} from './constants.js';
+export {
+  DiagnosticCodes,
+  ROOT_PATH,
+  formatDiagnostic,
+  formatPath,
+  sortDiagnostics,
+  type Diagnostic,
+  type DiagnosticCode,
+  type PathSegment,
+  type Severity,
+} from './diagnostic.js';
+export { SpecError, SpecErrorCodes, type SpecErrorCode } from './spec-error.js';
+export { BaseSpec, HooksSpec, RequirementsSpec, RuntimeSpec, SPEC_KEYS } from './runtime-spec.js';
+export { validateRuntimeSpec, type ValidateOptions, type ValidationResult } from './validate.js';
+export { archFromUname, platformToArch, specArchitectures } from './arch.js';
+export {
+  CatalogEntry,
+  LANGUAGE_DEFAULTS,
+  builtinCatalog,
+  catalogVersions,
+  findCatalogEntry,
+  mergeCatalogs,
+  type BaseCatalog,
+} from './catalog.js';
+export {
+  CatalogFile,
+  MAX_CATALOG_BYTES,
+  loadCatalogFile,
+  parseCatalog,
+  type ParsedCatalog,
+} from './catalog-file.js';
+export {
+  BuildInfo,
+  MAX_RUNTIME_YML_BYTES,
+  RuntimeMount,
+  RuntimeYml,
+  RuntimeYmlRequirements,
+  parseRuntimeYml,
+  serializeRuntimeYml,
+} from './runtime-yml.js';
+export {
+  BUILT_WITH,
+  MOUNT_DIRS,
+  MULTIARCH,
+  buildRuntimeYml,
+  javaHome,
+  type BuildRuntimeYmlInput,
+} from './runtime-yml-build.js';
+export {
+  parseRuntimeRef,
+  resolveRuntimeRef,
+  type RuntimeCandidate,
+  type RuntimeRef,
+} from './runtime-ref.js';
+export {
+  compareDotted,
+  compareSemver,
+  isSemver,
+  parseSemver,
+  pickVersion,
+  type SemVer,
+} from './semver.js';
+export { parseDuration, parseMemorySize, RESERVED_ENV_NAMES } from './checks/fields.js';
+export { PIP_OPTIONS } from './checks/pip-options.js';
+export { summarizeSpec } from './summary.js';
+export { canonicalJson, computeBuildKey } from './build-key.js';
+export * from './contracts/api-error.js';
+export * from './contracts/roles.js';
+export * from './contracts/validate.js';
+export * from './contracts/build.js';
+export * from './contracts/build-events.js';
+export * from './contracts/artifacts.js';
+export * from './contracts/builds-api.js';

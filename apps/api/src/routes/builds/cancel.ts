@@ -1,0 +1,20 @@
+/** `POST /v1/builds/:id/cancel`: queued arches are dropped, running sandboxes killed. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { BuildIdParams, BuildRecord } from '@joblet/spec';
+import type { Services } from '../../services/services.js';
+
+const route =
+  (s: Services): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async (app) => {
+    app.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/builds/:id/cancel',
+      {
+        config: { role: 'maintainer' },
+        schema: { params: BuildIdParams, response: { 200: BuildRecord } },
+      },
+      async (request) => s.builds.cancel(request.params.id),
+    );
+  };
+export default route;

@@ -1,0 +1,38 @@
+/** `POST /v1/builds`: validate, answer cached, join an identical build in flight, or enqueue. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  SPEC_REQUEST_BODY_LIMIT_BYTES,
+  SubmitBuildRequest,
+  SubmitBuildResponse,
+} from '@joblet/spec';
+import type { Services } from '../../services/services.js';
+
+const route =
+  (s: Services): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async (app) => {
+    app.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/builds',
+      {
+        config: { role: 'maintainer' },
+        bodyLimit: SPEC_REQUEST_BODY_LIMIT_BYTES,
+        schema: {
+          body: SubmitBuildRequest,
+          response: { 200: SubmitBuildResponse, 202: SubmitBuildResponse },
+        },
+      },
+      async (request, reply) => {
+        const res = await s.builds.submit(request.body);
+        if (res.kind === 'cached') {
+          return reply
+            .status(200)
+            .send({ result: 'cached', name: res.name, version: res.version, index: res.index });
+        }
+        return reply
+          .status(202)
+          .send({ result: 'queued', deduplicated: res.deduplicated, build: res.build });
+      },
+    );
+  };
+export default route;

@@ -1,0 +1,270 @@
+/**
+ * Submitting and cancelling builds. A submission is validated with the server's catalog, answered
+ * `cached` when its build keys already have a published artifact, deduplicated against an
+ * identical submission in flight, and otherwise enqueued as one BullMQ flow: a `publish` parent
+ * with one child per architecture on `build-<arch>`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Job } from 'bullmq';
+import {
+  computeBuildKey,
+  findCatalogEntry,
+  formatDiagnostic,
+  specArchitectures,
+  validateRuntimeSpec,
+  type Arch,
+  type RuntimeSpec,
+} from '@joblet/spec';
+import {
+  BUILDER_VERSION,
+  JOB_NAMES,
+  PUBLISH_QUEUE,
+  RuntimeIndexEntry,
+  appendEvent,
+  buildQueueName,
+  submissionKey,
+  type ArchStatus,
+  type BuildEvent,
+  type BuildJobData,
+  type BuildMeta,
+  type BuildRecord,
+  type PublishJobData,
+} from '@joblet/queue';
+import { indexKey, stagingPrefix } from '@joblet/storage';
+import { ApiError } from '../plugins/errors.js';
+import type { Services } from './services.js';
+
+export interface SubmitBuildInput {
+  spec: string;
+  filename?: string;
+  force?: boolean;
+  architectures?: Arch[];
+  verbose?: boolean;
+  allowPartial?: boolean;
+}
+
+export type SubmitBuildResult =
+  | { kind: 'cached'; name: string; version: string; index: RuntimeIndexEntry }
+  | { kind: 'queued'; build: BuildRecord; deduplicated: boolean };
+
+/** Attempts per arch for transient failures; spec and hook errors never retry. */
+export const BUILD_ATTEMPTS = 3;
+/** Finished BullMQ jobs are dropped after this long; build records have their own retention. */
+const KEEP_JOBS_S = 24 * 3600;
+
+export class BuildService {
+  constructor(private readonly s: Services) {}
+
+  async submit(input: SubmitBuildInput): Promise<SubmitBuildResult> {
+    const file = input.filename ?? 'runtime.yaml';
+    const result = validateRuntimeSpec(input.spec, {
+      file,
+      catalog: this.s.catalog,
+      catalogMode: 'server',
+    });
+    if (!result.ok || !result.spec) {
+      throw new ApiError(
+        422,
+        'INVALID_SPEC',
+        `${file} is invalid: ${result.errors.map(formatDiagnostic).join('; ')}`,
+        result.errors.map((d) => ({ field: d.path, message: formatDiagnostic(d) })),
+      );
+    }
+    const spec = result.spec;
+    const arches = this.archesFor(spec, input.architectures);
+    const entry = findCatalogEntry(this.s.catalog, spec.base.language, spec.base.version);
+    if (!entry) {
+      // validateRuntimeSpec in server mode already refuses this; kept as a guard.
+      throw new ApiError(
+        422,
+        'INVALID_SPEC',
+        `no base for ${spec.base.language} ${spec.base.version}`,
+      );
+    }
+    const archKeys = Object.fromEntries(
+      arches.map((arch) => [
+        arch,
+        computeBuildKey({ spec, arch, catalogEntry: entry, builderVersion: BUILDER_VERSION }),
+      ]),
+    ) as Record<Arch, string>;
+
+    const existing = await this.readIndex(spec.name, spec.version);
+    if (existing && !input.force) {
+      const same = arches.every((a) => existing.arches[a]?.buildKey === archKeys[a]);
+      if (same) return { kind: 'cached', name: spec.name, version: spec.version, index: existing };
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `${spec.name}@${spec.version} already exists and was built from different inputs ` +
+          `(spec, architectures or base); bump the version, or rebuild with --force`,
+      );
+    }
+
+    const subKey = submissionKey(archKeys, Boolean(input.force));
+    const buildId = randomUUID();
+    const holder = await this.s.buildStore.claimInflight(subKey, buildId);
+    if (holder) {
+      const build = await this.s.buildStore.get(holder);
+      if (build) return { kind: 'queued', build, deduplicated: true };
+      // The holder's record is gone (expired): take the slot over.
+      await this.s.buildStore.releaseInflight(subKey, holder);
+      return this.submit(input);
+    }
+
+    const meta: BuildMeta = {
+      id: buildId,
+      name: spec.name,
+      version: spec.version,
+      submissionKey: subKey,
+      arches,
+      force: Boolean(input.force),
+      allowPartial: Boolean(input.allowPartial),
+      createdAt: new Date().toISOString(),
+    };
+    const queued: Partial<Record<Arch, ArchStatus>> = {};
+    for (const arch of arches) queued[arch] = { state: 'queued' };
+    try {
+      await this.s.buildStore.create(meta, queued);
+      await this.event(buildId, {
+        type: 'submitted',
+        arches,
+        name: spec.name,
+        version: spec.version,
+      });
+      await this.enqueue(meta, spec, input, archKeys);
+    } catch (err) {
+      // Nothing half-made: no record, no dedup slot, no queue entry.
+      await this.s.buildStore.releaseInflight(subKey, buildId);
+      await this.s.redis.del(this.s.keys.build(buildId), this.s.keys.buildEvents(buildId));
+      await this.s.redis.zrem(this.s.keys.builds, buildId);
+      throw new ApiError(
+        503,
+        'UNAVAILABLE',
+        `could not enqueue the build: ${(err as Error).message}`,
+      );
+    }
+    const build = await this.s.buildStore.get(buildId);
+    if (!build) throw new Error(`build ${buildId} vanished right after creation`);
+    return { kind: 'queued', build, deduplicated: false };
+  }
+
+  /** Cancels a build that has not finished: queued children are removed, running ones killed. */
+  async cancel(buildId: string): Promise<BuildRecord> {
+    const meta = await this.s.buildStore.getMeta(buildId);
+    if (!meta) throw new ApiError(404, 'NOT_FOUND', `build not found: ${buildId}`);
+    if (meta.final) {
+      throw new ApiError(409, 'CONFLICT', `build ${buildId} already finished (${meta.final})`);
+    }
+    await this.s.buildStore.finish(buildId, 'canceled', {
+      code: 'CANCELED',
+      message: 'canceled by request',
+    });
+    // Workers kill running sandboxes of this build when they hear this.
+    await this.s.redis.publish(this.s.keys.cancelChannel, JSON.stringify({ buildId }));
+    for (const arch of meta.arches) {
+      const queue = this.s.buildQueues.get(arch);
+      const job = queue ? await Job.fromId(queue, childJobId(buildId, arch)) : undefined;
+      const state = job ? await job.getState() : undefined;
+      if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+        await job.remove().catch(() => undefined);
+        await this.s.buildStore.updateArch(buildId, arch, {
+          state: 'canceled',
+          finishedAt: new Date().toISOString(),
+        });
+        await this.event(buildId, { type: 'arch-canceled', arch });
+      }
+    }
+    // The publish parent is removed when nothing of it runs any more; if a child is still active,
+    // its worker fails it on the cancel message and the parent fails with it.
+    const parent = await Job.fromId(this.s.publishQueue, buildId);
+    await parent?.remove().catch(() => undefined);
+    await this.s.store.deletePrefix(stagingPrefix(buildId)).catch(() => 0);
+    await this.event(buildId, {
+      type: 'done',
+      state: 'canceled',
+      error: { code: 'CANCELED', message: 'canceled by request' },
+    });
+    const build = await this.s.buildStore.get(buildId);
+    if (!build) throw new ApiError(404, 'NOT_FOUND', `build not found: ${buildId}`);
+    return build;
+  }
+
+  private archesFor(spec: RuntimeSpec, requested?: Arch[]): Arch[] {
+    const arches = requested?.length
+      ? [...new Set(requested)]
+      : specArchitectures(spec, this.s.architectures);
+    const unknown = arches.filter((a) => !this.s.buildQueues.has(a));
+    if (unknown.length) {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        `this farm has no build pool for ${unknown.join(', ')} (pools: ${[...this.s.buildQueues.keys()].join(', ')})`,
+        [{ field: 'architectures', message: `unsupported: ${unknown.join(', ')}` }],
+      );
+    }
+    return arches;
+  }
+
+  private async readIndex(name: string, version: string): Promise<RuntimeIndexEntry | undefined> {
+    const raw = await this.s.store.getJson<unknown>(indexKey(name, version));
+    if (raw === undefined) return undefined;
+    const parsed = RuntimeIndexEntry.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  private async enqueue(
+    meta: BuildMeta,
+    spec: RuntimeSpec,
+    input: SubmitBuildInput,
+    archKeys: Record<Arch, string>,
+  ): Promise<void> {
+    const publish: PublishJobData = {
+      buildId: meta.id,
+      name: spec.name,
+      version: spec.version,
+      submissionKey: meta.submissionKey,
+      arches: meta.arches,
+      allowPartial: meta.allowPartial,
+    };
+    await this.s.flows.add({
+      name: JOB_NAMES.publish,
+      queueName: PUBLISH_QUEUE,
+      data: publish,
+      opts: {
+        jobId: meta.id,
+        removeOnComplete: { age: KEEP_JOBS_S },
+        removeOnFail: { age: KEEP_JOBS_S },
+      },
+      children: meta.arches.map((arch) => ({
+        name: JOB_NAMES.build,
+        queueName: buildQueueName(arch),
+        data: {
+          buildId: meta.id,
+          arch,
+          specText: input.spec,
+          buildKey: archKeys[arch],
+          verbose: Boolean(input.verbose),
+        } satisfies BuildJobData,
+        opts: {
+          jobId: childJobId(meta.id, arch),
+          attempts: BUILD_ATTEMPTS,
+          backoff: { type: 'exponential', delay: 5_000 },
+          removeOnComplete: { age: KEEP_JOBS_S },
+          removeOnFail: { age: KEEP_JOBS_S },
+          ...(meta.allowPartial
+            ? { ignoreDependencyOnFailure: true }
+            : { failParentOnFailure: true }),
+        },
+      })),
+    });
+  }
+
+  private async event(buildId: string, e: BuildEvent): Promise<void> {
+    await appendEvent(this.s.redis, this.s.keys.buildEvents(buildId), e);
+  }
+}
+
+/** BullMQ job id of one arch's build: deterministic, so cancel can find it. */
+export function childJobId(buildId: string, arch: Arch): string {
+  return `${buildId}-${arch}`;
+}

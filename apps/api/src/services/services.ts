@@ -1,0 +1,70 @@
+/**
+ * The clients and services the API's routes use, created once per process (or per test) and
+ * closed in a fixed order. The API keeps no state of its own: everything is in Redis or the store,
+ * so any replica can answer any request (and an SSE client can resume on another replica).
+ */
+import { FlowProducer, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Arch, BaseCatalog } from '@joblet/spec';
+import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName } from '@joblet/queue';
+import type { ArtifactStore } from '@joblet/storage';
+import { BuildService } from './build-service.js';
+import type { FarmState } from './farm-state.js';
+import { liveFarmState } from './farm-state.live.js';
+
+export interface ServicesOptions {
+  redis: Redis;
+  store: ArtifactStore;
+  /** BullMQ prefix and the prefix of our own Redis keys. */
+  prefix: string;
+  catalog: BaseCatalog;
+  /** The architectures this farm has pools for; also the default for specs that name none. */
+  architectures: Arch[];
+}
+
+export interface Services {
+  redis: Redis;
+  store: ArtifactStore;
+  keys: Keys;
+  prefix: string;
+  catalog: BaseCatalog;
+  architectures: Arch[];
+  buildStore: BuildStore;
+  buildQueues: Map<Arch, Queue>;
+  publishQueue: Queue;
+  flows: FlowProducer;
+  farm: FarmState;
+  builds: BuildService;
+  close(): Promise<void>;
+}
+
+export function createServices(opts: ServicesOptions): Services {
+  const keys = new Keys(opts.prefix);
+  const buildStore = new BuildStore(opts.redis, keys);
+  const buildQueues = new Map<Arch, Queue>(
+    opts.architectures.map((arch) => [
+      arch,
+      new Queue(buildQueueName(arch), { connection: opts.redis, prefix: opts.prefix }),
+    ]),
+  );
+  const publishQueue = new Queue(PUBLISH_QUEUE, { connection: opts.redis, prefix: opts.prefix });
+  const flows = new FlowProducer({ connection: opts.redis, prefix: opts.prefix });
+  const farm = liveFarmState(opts.store, buildQueues);
+  const services: Services = {
+    ...opts,
+    keys,
+    buildStore,
+    buildQueues,
+    publishQueue,
+    flows,
+    farm,
+    builds: undefined as unknown as BuildService,
+    async close() {
+      // Queues and the flow producer share the caller's Redis connection; the caller closes it.
+      await flows.close();
+      await Promise.all([...buildQueues.values(), publishQueue].map((q) => q.close()));
+    },
+  };
+  services.builds = new BuildService(services);
+  return services;
+}

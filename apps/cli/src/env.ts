@@ -1,0 +1,27 @@
+/** The only place the CLI reads its environment; parsed once. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+
+const CliEnv = z.object({
+  /** API base URL; overrides the config file (`http://127.0.0.1:7070`). */
+  RNX_SERVER: z.url().optional(),
+  /** Config file path (default `~/.rnx/rnx-config.yml`). */
+  RNX_CONFIG: z.string().optional(),
+  /** Named server in the config file to use instead of its `current`. */
+  RNX_CONTEXT: z.string().optional(),
+});
+export type CliEnv = z.infer<typeof CliEnv> & { configPath: string };
+
+export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  const parsed = CliEnv.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  return {
+    ...parsed.data,
+    configPath: parsed.data.RNX_CONFIG ?? join(homedir(), '.rnx', 'rnx-config.yml'),
+  };
+}

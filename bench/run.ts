@@ -1,0 +1,45 @@
+/**
+ * Runs every `*.bench.ts` in this directory (or those named on the command line), each exporting
+ * `run(): Promise<Record<string, unknown>>`, and writes their figures to `bench/results/latest.json`
+ * (plus a dated copy). Benchmarks measure; they never assert timings.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
+  .sort();
+
+const results: Record<string, unknown> = {};
+for (const file of files) {
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as {
+    run: () => Promise<Record<string, unknown>>;
+  };
+  const name = file.replace(/\.bench\.ts$/, '');
+  process.stdout.write(`bench ${name} ...\n`);
+  const started = Date.now();
+  results[name] = await mod.run();
+  process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
+}
+
+const report = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  results,
+};
+const out = join(here, 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(
+  join(out, `${report.date.slice(0, 10)}.json`),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
+process.stdout.write(`figures written to ${join(out, 'latest.json')}\n`);

@@ -1,0 +1,134 @@
+/**
+ * Build records in Redis: one hash per build (`meta` + one `arch:<arch>` field per architecture,
+ * so arch workers never overwrite each other), a sorted set for listing, and retention by TTL.
+ */
+import type { Redis } from 'ioredis';
+import type { Arch } from '@joblet/spec';
+import {
+  ArchStatus,
+  BuildMeta,
+  type BuildError,
+  type BuildRecord,
+  type BuildState,
+} from '@joblet/spec';
+import { Keys } from './names.js';
+
+/** How long finished builds (record and event stream) are kept. */
+export const DEFAULT_BUILD_RETENTION_S = 7 * 24 * 3600;
+/** How many builds the listing index keeps. */
+export const MAX_LISTED_BUILDS = 10_000;
+
+export class BuildStore {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: Keys = new Keys(),
+    private readonly retentionS = DEFAULT_BUILD_RETENTION_S,
+  ) {}
+
+  async create(meta: BuildMeta, archStatus: Partial<Record<Arch, ArchStatus>>): Promise<void> {
+    const fields: string[] = ['meta', JSON.stringify(meta)];
+    for (const [arch, status] of Object.entries(archStatus))
+      fields.push(`arch:${arch}`, JSON.stringify(status));
+    await this.redis
+      .multi()
+      .hset(this.keys.build(meta.id), ...fields)
+      .zadd(this.keys.builds, Date.parse(meta.createdAt), meta.id)
+      .zremrangebyrank(this.keys.builds, 0, -MAX_LISTED_BUILDS - 1)
+      .exec();
+  }
+
+  async setArch(buildId: string, arch: Arch, status: ArchStatus): Promise<void> {
+    await this.redis.hset(this.keys.build(buildId), `arch:${arch}`, JSON.stringify(status));
+  }
+
+  async updateArch(buildId: string, arch: Arch, patch: Partial<ArchStatus>): Promise<ArchStatus> {
+    const raw = await this.redis.hget(this.keys.build(buildId), `arch:${arch}`);
+    const current = raw ? ArchStatus.parse(JSON.parse(raw)) : { state: 'queued' as const };
+    const next = { ...current, ...patch };
+    await this.setArch(buildId, arch, next);
+    return next;
+  }
+
+  async getMeta(buildId: string): Promise<BuildMeta | undefined> {
+    const raw = await this.redis.hget(this.keys.build(buildId), 'meta');
+    return raw ? BuildMeta.parse(JSON.parse(raw)) : undefined;
+  }
+
+  async get(buildId: string): Promise<BuildRecord | undefined> {
+    const all = await this.redis.hgetall(this.keys.build(buildId));
+    if (!all.meta) return undefined;
+    const meta = BuildMeta.parse(JSON.parse(all.meta));
+    const archStatus: Record<string, ArchStatus> = {};
+    for (const [field, value] of Object.entries(all)) {
+      if (field.startsWith('arch:'))
+        archStatus[field.slice(5)] = ArchStatus.parse(JSON.parse(value));
+    }
+    return { ...meta, state: deriveState(meta, archStatus), archStatus };
+  }
+
+  /** Newest first. */
+  async list(limit = 50, offset = 0): Promise<BuildRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.builds, offset, offset + limit - 1);
+    const out: BuildRecord[] = [];
+    for (const id of ids) {
+      const b = await this.get(id);
+      if (b) out.push(b);
+    }
+    return out;
+  }
+
+  /**
+   * Marks the build terminal: sets `final`, drops the in-flight dedup key (only if it still points
+   * at this build) and starts the retention clock on the record and its events.
+   */
+  async finish(
+    buildId: string,
+    final: BuildState,
+    error?: BuildError,
+  ): Promise<BuildMeta | undefined> {
+    const meta = await this.getMeta(buildId);
+    if (!meta) return undefined;
+    if (meta.final) return meta;
+    const next: BuildMeta = { ...meta, final, finishedAt: new Date().toISOString(), error };
+    await this.redis
+      .multi()
+      .hset(this.keys.build(buildId), 'meta', JSON.stringify(next))
+      .expire(this.keys.build(buildId), this.retentionS)
+      .expire(this.keys.buildEvents(buildId), this.retentionS)
+      .exec();
+    await this.releaseInflight(meta.submissionKey, buildId);
+    return next;
+  }
+
+  /** Claims the dedup slot for a submission key; returns the build already holding it, if any. */
+  async claimInflight(
+    submissionKey: string,
+    buildId: string,
+    ttlS = 24 * 3600,
+  ): Promise<string | undefined> {
+    const ok = await this.redis.set(this.keys.inflight(submissionKey), buildId, 'EX', ttlS, 'NX');
+    if (ok === 'OK') return undefined;
+    return (await this.redis.get(this.keys.inflight(submissionKey))) ?? undefined;
+  }
+
+  async releaseInflight(submissionKey: string, buildId: string): Promise<void> {
+    // Compare-and-delete in one step so a newer build's claim is never dropped.
+    await this.redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+      1,
+      this.keys.inflight(submissionKey),
+      buildId,
+    );
+  }
+}
+
+/** Overall state: the terminal one when set, else what the arches say. */
+export function deriveState(meta: BuildMeta, arches: Record<string, ArchStatus>): BuildState {
+  if (meta.final) return meta.final;
+  const states = Object.values(arches).map((a) => a.state);
+  if (states.some((s) => s === 'running')) return 'running';
+  if (states.length > 0 && states.every((s) => s === 'succeeded' || s === 'cached'))
+    return 'publishing';
+  if (states.some((s) => s === 'succeeded' || s === 'failed')) return 'running';
+  return 'queued';
+}

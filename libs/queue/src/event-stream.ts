@@ -1,0 +1,122 @@
+/**
+ * Append-only event streams on Redis streams: bounded (approximate MAXLEN) so Redis never grows
+ * without limit, read with replay-then-follow semantics for SSE and agent cursors.
+ */
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+
+export interface StreamEntry<T> {
+  /** Redis stream entry id (`1712345678901-0`): the SSE event id / agent cursor. */
+  id: string;
+  event: T;
+}
+
+/** Appends one event; `maxLen` caps the stream (approximately, which is O(1) for Redis). */
+export async function appendEvent(
+  redis: Redis,
+  key: string,
+  event: unknown,
+  maxLen = 50_000,
+): Promise<string> {
+  const id = await redis.xadd(key, 'MAXLEN', '~', String(maxLen), '*', 'e', JSON.stringify(event));
+  return id ?? '';
+}
+
+function decode<S extends z.ZodType>(schema: S, fields: string[]): z.infer<S> | undefined {
+  const i = fields.indexOf('e');
+  if (i < 0) return undefined;
+  const parsed = schema.safeParse(JSON.parse(fields[i + 1] ?? 'null'));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Entries strictly after `afterId` ('0' = from the start), up to `count`. */
+export async function readAfter<S extends z.ZodType>(
+  redis: Redis,
+  key: string,
+  schema: S,
+  afterId = '0',
+  count = 1000,
+): Promise<StreamEntry<z.infer<S>>[]> {
+  const start = afterId === '0' ? '-' : `(${afterId}`;
+  const rows = await redis.xrange(key, start, '+', 'COUNT', count);
+  const out: StreamEntry<z.infer<S>>[] = [];
+  for (const [id, fields] of rows) {
+    const event = decode(schema, fields);
+    if (event !== undefined) out.push({ id, event });
+  }
+  return out;
+}
+
+/**
+ * Blocks up to `blockMs` for entries after `afterId`. Needs a connection of its own: a blocking
+ * read holds the connection for its whole duration.
+ */
+export async function waitAfter<S extends z.ZodType>(
+  redis: Redis,
+  key: string,
+  schema: S,
+  afterId: string,
+  blockMs: number,
+  count = 1000,
+): Promise<StreamEntry<z.infer<S>>[]> {
+  const res = await redis.xread(
+    'COUNT',
+    count,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    key,
+    afterId === '0' ? '0-0' : afterId,
+  );
+  if (!res) return [];
+  const out: StreamEntry<z.infer<S>>[] = [];
+  for (const [, rows] of res) {
+    for (const [id, fields] of rows) {
+      const event = decode(schema, fields);
+      if (event !== undefined) out.push({ id, event });
+    }
+  }
+  return out;
+}
+
+/** Replays everything after `afterId`, then follows until `stop()` says so or `signal` aborts. */
+export async function* followStream<S extends z.ZodType>(
+  reader: Redis,
+  follower: Redis,
+  key: string,
+  schema: S,
+  opts: {
+    afterId?: string;
+    signal?: AbortSignal;
+    blockMs?: number;
+    /** Ends the stream after yielding an event for which this is true. */
+    stop?: (e: z.infer<S>) => boolean;
+    /** Checked whenever a wait comes back empty: true ends the stream (e.g. the build finished
+     * and the client already saw its last event). */
+    finished?: () => Promise<boolean>;
+  },
+): AsyncGenerator<StreamEntry<z.infer<S>>> {
+  let cursor = opts.afterId ?? '0';
+  for (;;) {
+    const batch = await readAfter(reader, key, schema, cursor);
+    if (batch.length === 0) break;
+    for (const entry of batch) {
+      cursor = entry.id;
+      yield entry;
+      if (opts.stop?.(entry.event)) return;
+    }
+  }
+  while (!opts.signal?.aborted) {
+    const batch = await waitAfter(follower, key, schema, cursor, opts.blockMs ?? 5_000);
+    if (batch.length === 0 && (await opts.finished?.())) {
+      // The last events may have landed between the wait and the check: drain them first.
+      yield* await readAfter(reader, key, schema, cursor);
+      return;
+    }
+    for (const entry of batch) {
+      cursor = entry.id;
+      yield entry;
+      if (opts.stop?.(entry.event)) return;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Queue names and Redis keys: the only place they are spelled. Work that is per-architecture has
+ * the architecture in its name, so nothing downstream can assume amd64.
+ *
+ * BullMQ refuses ':' in queue names, so queues are `build-amd64`, not the architecture page's
+ * `build:amd64`.
+ */
+import type { Arch } from '@joblet/spec';
+
+/** Default key prefix. Tests use their own; on Redis Cluster hash-tag it (`{joblet}`). */
+export const DEFAULT_PREFIX = 'joblet';
+
+/** Per-architecture build queue consumed by that arch's worker pool. */
+export function buildQueueName(arch: Arch): string {
+  return `build-${arch}`;
+}
+
+/** Parents of build flows: publish the index entry once every arch child succeeded. */
+export const PUBLISH_QUEUE = 'publish';
+
+/** BullMQ job names. */
+export const JOB_NAMES = { build: 'build-runtime', publish: 'publish-runtime' } as const;
+
+/** Redis keys of our own (besides BullMQ's), all under one prefix. */
+export class Keys {
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+
+  /** Hash: `meta` (JSON BuildMeta) and one `arch:<arch>` field (JSON ArchStatus) per arch. */
+  build(buildId: string): string {
+    return `${this.prefix}:build:${buildId}`;
+  }
+  /** Stream of BuildEvent entries for one build (SSE replays it; Last-Event-ID is the entry id). */
+  buildEvents(buildId: string): string {
+    return `${this.prefix}:build:${buildId}:events`;
+  }
+  /** Sorted set of build ids by submission time (ms), newest last. */
+  get builds(): string {
+    return `${this.prefix}:builds`;
+  }
+  /** String: submission key → build id while a build with that key is in flight (dedup). */
+  inflight(submissionKey: string): string {
+    return `${this.prefix}:inflight:${submissionKey}`;
+  }
+  /** Pub/sub channel on which cancel requests are broadcast to workers. */
+  get cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+  /** Farm-wide event stream (`runtime.published`, `runtime.removed`) that agents follow by cursor. */
+  get farmEvents(): string {
+    return `${this.prefix}:events`;
+  }
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { RuntimeSpec } from './runtime-spec.js';
+import { exampleSpecs } from './test-support/specs.js';
+import { validateRuntimeSpec } from './validate.js';
+
+const examples = exampleSpecs();
+
+describe('examples/*/runtime.yaml', () => {
+  it('has the guide examples and a node runtime', () => {
+    expect(examples.map((e) => e.name)).toEqual([
+      'node-20',
+      'openjdk-17',
+      'openjdk-21',
+      'python-3.11',
+      'python-3.11-ml',
+      'python-3.12-custom',
+    ]);
+  });
+
+  it.each(examples)('$name is valid, from text and from bytes', ({ file, text }) => {
+    for (const source of [text, new TextEncoder().encode(text)]) {
+      const r = validateRuntimeSpec(source, { file });
+      expect(r.errors).toEqual([]);
+      expect(r.ok).toBe(true);
+      expect(RuntimeSpec.parse(r.spec)).toEqual(r.spec);
+    }
+  });
+
+  it('python-3.12-custom validates offline with the catalog warning, and fails on a server', () => {
+    const { text } = examples.find((e) => e.name === 'python-3.12-custom')!;
+    const offline = validateRuntimeSpec(text);
+    expect(offline.ok).toBe(true);
+    expect(offline.warnings).toContainEqual(
+      expect.objectContaining({
+        code: 'UNKNOWN_BASE',
+        path: 'base.version',
+        line: 9,
+        column: 12,
+        message: 'python 3.12: no base in the built-in catalog; available: 3.11, 3.13',
+      }),
+    );
+    const server = validateRuntimeSpec(text, { catalogMode: 'server' });
+    expect(server.ok).toBe(false);
+    expect(server.errors).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        code: 'UNKNOWN_BASE',
+        message: "python 3.12: no base in the server's catalog; available: 3.11, 3.13",
+      }),
+    ]);
+  });
+
+  it('python-3.11-ml keeps the guide hook (with a yum fallback) and warns about its timeout', () => {
+    const { text } = examples.find((e) => e.name === 'python-3.11-ml')!;
+    const r = validateRuntimeSpec(text);
+    expect(r.spec?.hooks?.pre_install).toContain('yum install -y openblas-devel');
+    expect(r.warnings.map((w) => w.code)).toEqual(['HOOK_WITHOUT_TIMEOUT']);
+    expect(r.spec?.environment).toEqual({ PYTHONUNBUFFERED: '1' });
+  });
+
+  it.each(['node-20', 'openjdk-17', 'openjdk-21', 'python-3.11'])('%s has no warnings', (name) => {
+    const { text } = examples.find((e) => e.name === name)!;
+    expect(validateRuntimeSpec(text).warnings).toEqual([]);
+  });
+});

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts what the farm and its tests need on a Debian host, as root. Idempotent:
+# does nothing that is already done, so a second run takes a second.
+set -euo pipefail
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have redis-server || need_pkgs+=(redis-server)
+have redis-cli || need_pkgs+=(redis-tools)
+have bwrap || need_pkgs+=(bubblewrap)
+have debootstrap || need_pkgs+=(debootstrap)
+have zstd || need_pkgs+=(zstd)
+have tar || need_pkgs+=(tar)
+have qemu-aarch64-static || need_pkgs+=(qemu-user-static)
+have update-binfmts || need_pkgs+=(binfmt-support)
+have ip || need_pkgs+=(iproute2)
+
+if ((${#need_pkgs[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages: ${need_pkgs[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# Redis: use the one answering on 127.0.0.1:6379, or start one without persistence.
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting redis-server on 127.0.0.1:6379"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/joblet-farm.log
+  for _ in $(seq 1 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli ping >/dev/null
+fi
