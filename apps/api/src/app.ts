@@ -13,6 +13,9 @@ import readBuilds from './routes/builds/read.js';
 import submitBuild from './routes/builds/submit.js';
 import health from './routes/health.js';
 import validate from './routes/runtimes/validate.js';
+import readRuntimes from './routes/runtimes/read.js';
+import manageRuntimes from './routes/runtimes/manage.js';
+import readNodes from './routes/nodes/read.js';
 import type { Services } from './services/services.js';
 
 export interface BuildAppOptions {
@@ -43,5 +46,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(readBuilds(s));
   await app.register(cancelBuild(s));
   await app.register(buildEvents(s));
+  await app.register(readRuntimes(s));
+  await app.register(manageRuntimes(s));
+  await app.register(readNodes(s));
   return app;
 }

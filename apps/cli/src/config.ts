@@ -59,3 +59,24 @@ export function resolveServer(env: CliEnv, flag?: string): ServerConfig | undefi
   }
   return { url: entry.url, source: `${env.configPath} (${name})` };
 }
+
+/** The embedded single-machine farm's API, which `rnx farm up` starts. */
+export const LOCAL_FARM_URL = 'http://127.0.0.1:7070';
+
+/**
+ * For commands that need a server: the configured one, else the local farm that `rnx farm up`
+ * started (its state file names the port), else the default local address.
+ */
+export function resolveServerOrLocal(
+  env: CliEnv,
+  flag?: string,
+  farmApiUrl?: string,
+): ServerConfig {
+  return (
+    resolveServer(env, flag) ??
+    (farmApiUrl ? { url: farmApiUrl, source: 'the local farm (rnx farm up)' } : undefined) ?? {
+      url: LOCAL_FARM_URL,
+      source: 'the default local farm address',
+    }
+  );
+}

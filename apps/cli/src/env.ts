@@ -11,6 +11,8 @@ const CliEnv = z.object({
   RNX_CONFIG: z.string().optional(),
   /** Named server in the config file to use instead of its `current`. */
   RNX_CONTEXT: z.string().optional(),
+  /** State directory of the single-machine farm (`rnx farm up`). */
+  JOBLET_FARM_DIR: z.string().default('/var/lib/joblet-farm'),
 });
 export type CliEnv = z.infer<typeof CliEnv> & { configPath: string };
 

@@ -1,8 +1,14 @@
 /** The `rnx` command tree. Each command's work lives in `commands/`; this file only wires flags. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApiClient } from './api-client.js';
+import { buildCancel, buildList, buildLogs, buildStatus } from './commands/build-read.js';
+import { farmDown, farmStatus, farmUp, hostArch } from './commands/farm.js';
+import { parseArchList, runtimeBuild } from './commands/runtime-build.js';
 import { runtimeValidate } from './commands/runtime-validate.js';
-import { resolveServer } from './config.js';
+import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
+import { readFarmState } from './farm/farm-state.js';
+import { supervise } from './farm/supervisor.js';
 import type { Io } from './io.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -12,16 +18,30 @@ export interface RunState {
   exitCode: number;
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port number 0-65535');
+  return n;
+}
+
 export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
   const program = new Command('rnx')
     .description('Joblet Runtime Farm: build runtimes for every architecture and run jobs in them')
     .version(CLI_VERSION)
-    .option('--server <url>', 'API server URL (default: RNX_SERVER, then ~/.rnx/rnx-config.yml)')
+    .option(
+      '--server <url>',
+      'API server URL (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
+    )
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  const server = () => resolveServer(env, program.opts<{ server?: string }>().server);
+  const flag = () => program.opts<{ server?: string }>().server;
+  const server = () => resolveServer(env, flag());
+  const client = () =>
+    new ApiClient(resolveServerOrLocal(env, flag(), readFarmState(env.JOBLET_FARM_DIR)?.apiUrl));
+  const interactive = Boolean(process.stdin.isTTY);
 
   const runtime = program.command('runtime').description('build, inspect and manage runtimes');
   runtime
@@ -37,6 +57,136 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
         io,
       );
     });
+  runtime
+    .command('build')
+    .description('build a runtime for every architecture it names, and follow the build')
+    .argument('<file-or-dir>', 'a runtime.yaml, or a directory holding one')
+    .option('-v, --verbose', 'show every log line of the build')
+    .option('--force', 'rebuild even when cached; replace an existing version')
+    .option(
+      '--arch <list>',
+      'architectures to build, e.g. amd64,arm64 (default: the spec’s)',
+      parseArchList,
+    )
+    .option('--no-wait', 'return once the build is queued')
+    .option('--allow-partial', 'publish the architectures that succeeded even if another failed')
+    .option('--json', 'print the result as JSON (no progress lines)')
+    .action(
+      async (
+        target: string,
+        o: {
+          verbose?: boolean;
+          force?: boolean;
+          arch?: ('amd64' | 'arm64')[];
+          wait: boolean;
+          allowPartial?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const c = client();
+        state.exitCode = await runtimeBuild(
+          target,
+          { ...o, server: { url: c.url, source: 'server' }, interactive },
+          io,
+        );
+      },
+    );
+
+  const build = program.command('build').description('inspect builds');
+  build
+    .command('list')
+    .description('recent builds, newest first')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many', (v) => Number(v), 20)
+    .action(async (o: { json?: boolean; limit: number }) => {
+      state.exitCode = await buildList(client(), o, io);
+    });
+  build
+    .command('status')
+    .argument('<build-id>')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      state.exitCode = await buildStatus(client(), id, o, io);
+    });
+  build
+    .command('logs')
+    .description('the build’s phases and log lines; follows until it ends')
+    .argument('<build-id>')
+    .option('-f, --follow', 'follow (the default; kept for familiarity)')
+    .action(async (id: string) => {
+      state.exitCode = await buildLogs(client(), id, { interactive }, io);
+    });
+  build
+    .command('cancel')
+    .argument('<build-id>')
+    .action(async (id: string) => {
+      state.exitCode = await buildCancel(client(), id, io);
+    });
+
+  const farm = program.command('farm').description('run the whole farm on this machine');
+  const dirOption = () =>
+    new Option('--dir <path>', 'state directory').default(env.JOBLET_FARM_DIR);
+  farm
+    .command('up')
+    .description('start Redis (if none answers), the API and a worker in the background')
+    .addOption(dirOption())
+    .option('--port <port>', 'API port (127.0.0.1 only)', port, 7070)
+    .option(
+      '--redis-url <url>',
+      'Redis to use, or to start when none answers',
+      'redis://127.0.0.1:6379',
+    )
+    .option('--storage-url <url>', 'artifact store (default: a directory under --dir)')
+    .option('--prefix <prefix>', 'queue and key prefix', 'joblet')
+    .option('--cache-dir <path>', 'base roots and package caches (default /var/cache/joblet-farm)')
+    .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
+    .action(
+      async (o: {
+        dir: string;
+        port: number;
+        redisUrl: string;
+        storageUrl?: string;
+        prefix: string;
+        cacheDir?: string;
+        timeout: number;
+      }) => {
+        state.exitCode = await farmUp({ ...o, timeoutS: o.timeout }, io);
+      },
+    );
+  farm
+    .command('down')
+    .description('stop what `rnx farm up` started, keeping the data')
+    .addOption(dirOption())
+    .action(async (o: { dir: string }) => {
+      state.exitCode = await farmDown(o.dir, io);
+    });
+  farm
+    .command('status')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o: { dir: string; json?: boolean }) => {
+      state.exitCode = await farmStatus(o.dir, o, io);
+    });
+  farm
+    .command('supervise', { hidden: true })
+    .addOption(dirOption())
+    .requiredOption('--port <port>', 'API port', port)
+    .requiredOption('--redis-url <url>', 'Redis URL')
+    .requiredOption('--prefix <prefix>', 'queue prefix')
+    .option('--storage-url <url>', 'artifact store')
+    .option('--cache-dir <path>', 'cache dir')
+    .action(
+      async (o: {
+        dir: string;
+        port: number;
+        redisUrl: string;
+        prefix: string;
+        storageUrl?: string;
+        cacheDir?: string;
+      }) => {
+        await supervise({ ...o, arch: hostArch() });
+      },
+    );
 
   return program;
 }

@@ -18,8 +18,17 @@ export function buildQueueName(arch: Arch): string {
 /** Parents of build flows: publish the index entry once every arch child succeeded. */
 export const PUBLISH_QUEUE = 'publish';
 
+/** A node's own queue: work pinned to that node (runtime tests, pinned jobs). */
+export function nodeQueueName(node: string): string {
+  return `node-${node}`;
+}
+
 /** BullMQ job names. */
-export const JOB_NAMES = { build: 'build-runtime', publish: 'publish-runtime' } as const;
+export const JOB_NAMES = {
+  build: 'build-runtime',
+  publish: 'publish-runtime',
+  runtimeTest: 'runtime-test',
+} as const;
 
 /** Redis keys of our own (besides BullMQ's), all under one prefix. */
 export class Keys {
@@ -48,5 +57,21 @@ export class Keys {
   /** Farm-wide event stream (`runtime.published`, `runtime.removed`) that agents follow by cursor. */
   get farmEvents(): string {
     return `${this.prefix}:events`;
+  }
+  /** Set of registered node names (nodes stay listed when offline). */
+  get nodes(): string {
+    return `${this.prefix}:nodes`;
+  }
+  /** String: JSON NodeInfo of one node, rewritten on every heartbeat. */
+  node(name: string): string {
+    return `${this.prefix}:node:${name}`;
+  }
+  /** Hash: `<name>@<version>` → JSON NodeRuntimeStatus, per node. */
+  nodeRuntimes(name: string): string {
+    return `${this.prefix}:node:${name}:runtimes`;
+  }
+  /** String: the agent's cursor in `farmEvents` (last entry id handled), so a restart misses nothing. */
+  nodeCursor(name: string): string {
+    return `${this.prefix}:node:${name}:cursor`;
   }
 }

@@ -91,3 +91,5 @@ export * from './contracts/build.js';
 export * from './contracts/build-events.js';
 export * from './contracts/artifacts.js';
 export * from './contracts/builds-api.js';
+export * from './contracts/nodes.js';
+export * from './contracts/runtimes-api.js';

@@ -31,6 +31,11 @@ describe('route role declarations', () => {
       'GET /v1/builds/:id': 'reader',
       'POST /v1/builds/:id/cancel': 'maintainer',
       'GET /v1/builds/:id/events': 'reader',
+      'GET /v1/runtimes': 'reader',
+      'GET /v1/runtimes/:ref': 'reader',
+      'DELETE /v1/runtimes/:ref': 'admin',
+      'POST /v1/runtimes/:ref/test': 'developer',
+      'GET /v1/nodes': 'reader',
     });
     for (const role of Object.values(declared)) expect([...ROLES, 'public']).toContain(role);
   });

@@ -9,6 +9,8 @@ import type { Arch, BaseCatalog } from '@joblet/spec';
 import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { BuildService } from './build-service.js';
+import { NodeService } from './node-service.js';
+import { RuntimeService } from './runtime-service.js';
 import type { FarmState } from './farm-state.js';
 import { liveFarmState } from './farm-state.live.js';
 
@@ -35,6 +37,8 @@ export interface Services {
   flows: FlowProducer;
   farm: FarmState;
   builds: BuildService;
+  nodes: NodeService;
+  runtimes: RuntimeService;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,8 @@ export function createServices(opts: ServicesOptions): Services {
   const publishQueue = new Queue(PUBLISH_QUEUE, { connection: opts.redis, prefix: opts.prefix });
   const flows = new FlowProducer({ connection: opts.redis, prefix: opts.prefix });
   const farm = liveFarmState(opts.store, buildQueues);
+  const nodes = new NodeService(opts.redis, keys);
+  const runtimes = new RuntimeService(opts.store, opts.redis, keys, nodes);
   const services: Services = {
     ...opts,
     keys,
@@ -58,6 +64,8 @@ export function createServices(opts: ServicesOptions): Services {
     publishQueue,
     flows,
     farm,
+    nodes,
+    runtimes,
     builds: undefined as unknown as BuildService,
     async close() {
       // Queues and the flow producer share the caller's Redis connection; the caller closes it.

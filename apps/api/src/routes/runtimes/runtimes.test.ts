@@ -1,0 +1,214 @@
+/**
+ * Runtime routes over a real directory store and real Redis. Index entries and node reports are
+ * written in the exact shapes the publisher and the agents write (their own tests prove those).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildRuntimeYml,
+  builtinCatalog,
+  findCatalogEntry,
+  validateRuntimeSpec,
+  type Arch,
+} from '@joblet/spec';
+import { readAfter } from '@joblet/queue';
+import { FarmEvent } from '@joblet/spec';
+import { buildPointerKey, indexKey, runtimeArchiveKey } from '@joblet/storage';
+import { startTestApi, type TestApi } from '../../testing.js';
+
+async function publish(
+  t: TestApi,
+  name: string,
+  version: string,
+  arches: Arch[],
+  language = 'python',
+  lv = '3.11',
+) {
+  const text = `schema_version: "1.0"\nname: ${name}\nversion: ${version}\ndescription: ${name} test\nbase: { language: ${language}, version: "${lv}" }\n`;
+  const spec = validateRuntimeSpec(text).spec!;
+  const entry = findCatalogEntry(builtinCatalog, language, lv)!;
+  const archEntries = Object.fromEntries(
+    arches.map((arch) => {
+      const runtimeYml = buildRuntimeYml({
+        spec,
+        originalYaml: text,
+        arch,
+        catalogEntry: entry,
+        resolved: { pip: [], npm: [], system: ['python3=3.11.2-1'] },
+        presentDirs: ['usr/bin', 'usr/lib'],
+        builtAt: new Date(),
+        builderVersion: '1',
+      });
+      return [
+        arch,
+        {
+          arch,
+          archiveKey: runtimeArchiveKey(name, version, arch),
+          manifestKey: `runtimes/${name}/${version}/${arch}/manifest.json`,
+          sha256: 'b'.repeat(64),
+          size: 41_000_000,
+          treeHash: `tree-${arch}`,
+          treeBytes: 130_000_000,
+          buildKey: `${name}-${version}-${arch}`.replace(/\./g, '_'),
+          runtimeYml,
+        },
+      ];
+    }),
+  );
+  await t.store.putJson(indexKey(name, version), {
+    schema: 1,
+    name,
+    version,
+    description: `${name} test`,
+    language,
+    languageVersion: lv,
+    publishedAt: new Date().toISOString(),
+    buildId: '00000000-0000-4000-8000-000000000000',
+    arches: archEntries,
+  });
+  await t.store.put(runtimeArchiveKey(name, version, arches[0]!), 'archive');
+}
+
+async function registerNode(
+  t: TestApi,
+  name: string,
+  arch: Arch,
+  installed: string[],
+  heartbeatAgoMs = 0,
+) {
+  const info = {
+    name,
+    arch,
+    labels: {},
+    capacity: 2,
+    agentVersion: '0.1.0',
+    runtimesDir: '/opt/joblet/runtimes',
+    startedAt: new Date().toISOString(),
+    lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
+    disk: { freeBytes: 10e9, totalBytes: 20e9 },
+  };
+  await t.redis.sadd(t.services.keys.nodes, name);
+  await t.redis.set(t.services.keys.node(name), JSON.stringify(info));
+  for (const ref of installed) {
+    const [n, v] = ref.split('@') as [string, string];
+    await t.redis.hset(
+      t.services.keys.nodeRuntimes(name),
+      ref,
+      JSON.stringify({
+        name: n,
+        version: v,
+        arch,
+        state: 'installed',
+        treeHash: `tree-${arch}`,
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+  }
+}
+
+describe('/v1/runtimes and /v1/nodes', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi(['amd64', 'arm64']);
+    await publish(t, 'python-3.11', '1.0.0', ['amd64', 'arm64']);
+    await publish(t, 'python-3.11', '1.2.0', ['amd64']);
+    await publish(t, 'openjdk-17', '1.0.0', ['amd64'], 'java', '17');
+    await registerNode(t, 'node-a', 'amd64', ['python-3.11@1.0.0', 'python-3.11@1.2.0']);
+    await registerNode(t, 'node-b', 'amd64', ['python-3.11@1.0.0']);
+    await registerNode(t, 'node-c', 'arm64', []);
+    await registerNode(t, 'node-gone', 'amd64', ['python-3.11@1.0.0'], 120_000);
+  });
+  afterAll(() => t.close());
+
+  it('lists every published version with arches, sizes and installed/total online nodes', async () => {
+    const { runtimes } = (await t.app.inject({ method: 'GET', url: '/v1/runtimes' })).json();
+    expect(
+      runtimes.map((r: { name: string; version: string }) => `${r.name}@${r.version}`),
+    ).toEqual(['openjdk-17@1.0.0', 'python-3.11@1.0.0', 'python-3.11@1.2.0']);
+    const py = runtimes.find(
+      (r: { version: string; name: string }) => r.name === 'python-3.11' && r.version === '1.0.0',
+    );
+    expect(py).toMatchObject({
+      language: 'python',
+      arches: ['amd64', 'arm64'],
+      nodes: { installed: 2, total: 3 },
+      treeBytes: { amd64: 130_000_000 },
+    });
+  });
+
+  it('resolves name, name@version, name@latest and lang:ver, honouring the version', async () => {
+    const get = async (ref: string) =>
+      (
+        await t.app.inject({ method: 'GET', url: `/v1/runtimes/${encodeURIComponent(ref)}` })
+      ).json();
+    expect((await get('python-3.11')).index.version).toBe('1.2.0');
+    expect((await get('python-3.11@latest')).index.version).toBe('1.2.0');
+    const pinned = await get('python-3.11@1.0.0');
+    expect(pinned.index.version).toBe('1.0.0');
+    expect(pinned.versions).toEqual(['1.2.0', '1.0.0']);
+    expect(
+      pinned.installs.map((i: { node: string; online: boolean }) => `${i.node}:${i.online}`).sort(),
+    ).toEqual(['node-a:true', 'node-b:true', 'node-gone:false']);
+    expect(pinned.index.arches.arm64.runtimeYml.environment.LD_LIBRARY_PATH).toContain(
+      'aarch64-linux-gnu',
+    );
+    expect((await get('java:17')).index.name).toBe('openjdk-17');
+  });
+
+  it('answers not found with the versions or similar names and how to build one', async () => {
+    const missing = await t.app.inject({ method: 'GET', url: '/v1/runtimes/python-3.11-ml' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().message).toMatch(
+      /^runtime not found: python-3\.11-ml; similar: python-3\.11; build one with: rnx runtime build/,
+    );
+    const badVersion = await t.app.inject({ method: 'GET', url: '/v1/runtimes/python-3.11@9.9.9' });
+    expect(badVersion.json().message).toContain('published versions: 1.0.0, 1.2.0');
+    const traversal = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/runtimes/${encodeURIComponent('../../etc')}`,
+    });
+    expect(traversal.statusCode).toBe(400);
+    expect(traversal.json().details[0].field).toBe('ref');
+  });
+
+  it('lists nodes with online state and their runtimes', async () => {
+    const { nodes } = (await t.app.inject({ method: 'GET', url: '/v1/nodes' })).json();
+    expect(nodes.map((n: { name: string; online: boolean }) => `${n.name}:${n.online}`)).toEqual([
+      'node-a:true',
+      'node-b:true',
+      'node-c:true',
+      'node-gone:false',
+    ]);
+    expect(nodes[0].runtimes).toHaveLength(2);
+  });
+
+  it('removes one version, then all: index, artifacts and pointers gone, agents told', async () => {
+    const one = await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11@1.0.0' });
+    expect(one.json()).toEqual({ removed: [{ name: 'python-3.11', version: '1.0.0' }] });
+    expect(await t.store.exists(indexKey('python-3.11', '1.0.0'))).toBe(false);
+    expect(await t.store.exists(runtimeArchiveKey('python-3.11', '1.0.0', 'amd64'))).toBe(false);
+    expect(await t.store.exists(buildPointerKey('python-3_11-1_0_0-amd64'))).toBe(false);
+    expect(await t.store.exists(indexKey('python-3.11', '1.2.0'))).toBe(true);
+    const all = await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11' });
+    expect(all.json().removed).toEqual([{ name: 'python-3.11', version: '1.2.0' }]);
+    const events = await readAfter(t.redis, t.services.keys.farmEvents, FarmEvent);
+    expect(events.map((e) => e.event)).toEqual([
+      { type: 'runtime.removed', name: 'python-3.11', version: '1.0.0' },
+      { type: 'runtime.removed', name: 'python-3.11', version: '1.2.0' },
+    ]);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11' })).statusCode,
+    ).toBe(404);
+  });
+
+  it('refuses a runtime test when no online node has it installed', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/runtimes/openjdk-17/test',
+      payload: {},
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toContain(
+      'openjdk-17@1.0.0 is not installed on any online node yet',
+    );
+  });
+});

@@ -1,0 +1,41 @@
+/** Execution nodes as their agents report them in Redis; online = a recent heartbeat. */
+import { NODE_OFFLINE_AFTER_MS, NodeInfo, NodeRuntimeStatus, type NodeView } from '@joblet/spec';
+import type { Keys } from '@joblet/queue';
+import type { Redis } from 'ioredis';
+
+export class NodeService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async list(): Promise<NodeView[]> {
+    const names = (await this.redis.smembers(this.keys.nodes)).sort();
+    const out: NodeView[] = [];
+    for (const name of names) {
+      const view = await this.get(name);
+      if (view) out.push(view);
+    }
+    return out;
+  }
+
+  async get(name: string): Promise<NodeView | undefined> {
+    const [raw, runtimes] = await Promise.all([
+      this.redis.get(this.keys.node(name)),
+      this.redis.hgetall(this.keys.nodeRuntimes(name)),
+    ]);
+    if (!raw) return undefined;
+    const info = NodeInfo.safeParse(JSON.parse(raw));
+    if (!info.success) return undefined;
+    const statuses = Object.values(runtimes)
+      .map((v) => NodeRuntimeStatus.safeParse(JSON.parse(v)))
+      .flatMap((r) => (r.success ? [r.data] : []))
+      .sort((a, b) => `${a.name}@${a.version}`.localeCompare(`${b.name}@${b.version}`));
+    return {
+      ...info.data,
+      online: this.now() - Date.parse(info.data.lastHeartbeat) < NODE_OFFLINE_AFTER_MS,
+      runtimes: statuses,
+    };
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Published runtimes: the index in the object store, joined with what every node reports.
+ * Removal unpublishes first (index entry), then deletes artifacts and cache pointers, then tells
+ * the agents through the farm event stream.
+ */
+import {
+  parseRuntimeRef,
+  pickVersion,
+  resolveRuntimeRef,
+  RuntimeIndexEntry,
+  SpecError,
+  type Arch,
+  type NodeView,
+  type RuntimeDetail,
+  type RuntimeSummary,
+} from '@joblet/spec';
+import { appendEvent, type Keys } from '@joblet/queue';
+import {
+  buildPointerKey,
+  indexKey,
+  indexPrefix,
+  parseIndexKey,
+  runtimePrefix,
+  type ArtifactStore,
+} from '@joblet/storage';
+import type { Redis } from 'ioredis';
+import { ApiError } from '../plugins/errors.js';
+import type { NodeService } from './node-service.js';
+
+export class RuntimeService {
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly nodes: NodeService,
+  ) {}
+
+  /** Every published version, read from `index/`. */
+  async entries(name?: string): Promise<RuntimeIndexEntry[]> {
+    const out: RuntimeIndexEntry[] = [];
+    for await (const obj of this.store.list(indexPrefix(name))) {
+      if (!parseIndexKey(obj.key)) continue;
+      const parsed = RuntimeIndexEntry.safeParse(await this.store.getJson(obj.key));
+      if (parsed.success) out.push(parsed.data);
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  }
+
+  async list(): Promise<RuntimeSummary[]> {
+    const [entries, nodes] = await Promise.all([this.entries(), this.nodes.list()]);
+    return entries.map((e) => summarize(e, nodes));
+  }
+
+  /** The entry a reference means, or a 404 that lists similar names and how to build one. */
+  async resolve(ref: string): Promise<RuntimeIndexEntry> {
+    let parsed;
+    try {
+      parsed = parseRuntimeRef(ref);
+    } catch (err) {
+      if (err instanceof SpecError)
+        throw new ApiError(400, 'BAD_REQUEST', err.message, [
+          { field: 'ref', message: err.message },
+        ]);
+      throw err;
+    }
+    const entries = await this.entries(parsed.kind === 'name' ? parsed.name : undefined);
+    const hit = resolveRuntimeRef(parsed, entries);
+    if (hit) return hit;
+    const all = parsed.kind === 'name' && entries.length === 0 ? await this.entries() : entries;
+    const names = [...new Set(all.map((e) => e.name))];
+    const wanted =
+      parsed.kind === 'name' ? parsed.name : `${parsed.language}-${parsed.languageVersion}`;
+    const similar = names
+      .filter((n) => n.includes(wanted.split('-')[0] ?? wanted) || wanted.includes(n))
+      .slice(0, 5);
+    const versions = parsed.kind === 'name' ? entries.map((e) => e.version) : [];
+    const hint = versions.length
+      ? `; published versions: ${versions.join(', ')}`
+      : similar.length
+        ? `; similar: ${similar.join(', ')}`
+        : '';
+    throw new ApiError(
+      404,
+      'NOT_FOUND',
+      `runtime not found: ${ref}${hint}; build one with: rnx runtime build ./runtime.yaml`,
+    );
+  }
+
+  async detail(ref: string): Promise<RuntimeDetail> {
+    const entry = await this.resolve(ref);
+    const [nodes, siblings] = await Promise.all([this.nodes.list(), this.entries(entry.name)]);
+    const installs = nodes.flatMap((n) =>
+      n.runtimes
+        .filter((r) => r.name === entry.name && r.version === entry.version)
+        .map((r) => ({ ...r, node: n.name, online: n.online })),
+    );
+    const versions = siblings.map((e) => e.version);
+    const ordered: string[] = [];
+    const rest = [...versions];
+    while (rest.length) {
+      const top = pickVersion(rest, 'latest') ?? rest[0]!;
+      ordered.push(top);
+      rest.splice(rest.indexOf(top), 1);
+    }
+    return { summary: summarize(entry, nodes), index: entry, versions: ordered, installs };
+  }
+
+  /** `name` removes every version; `name@1.2.3` one. Returns what was removed. */
+  async remove(ref: string): Promise<{ name: string; version: string }[]> {
+    const parsed = (() => {
+      try {
+        return parseRuntimeRef(ref);
+      } catch (err) {
+        throw new ApiError(400, 'BAD_REQUEST', (err as Error).message, [
+          { field: 'ref', message: (err as Error).message },
+        ]);
+      }
+    })();
+    if (parsed.kind !== 'name') {
+      throw new ApiError(400, 'BAD_REQUEST', `remove takes name or name@version, not ${ref}`, [
+        { field: 'ref', message: 'use name or name@version' },
+      ]);
+    }
+    const targets =
+      parsed.version === undefined ? await this.entries(parsed.name) : [await this.resolve(ref)];
+    if (targets.length === 0) await this.resolve(ref); // throws the helpful 404
+    for (const e of targets) {
+      // Unpublish first: from here on no agent installs it and no build answers cached.
+      await this.store.delete(indexKey(e.name, e.version));
+      for (const a of Object.values(e.arches))
+        if (a) await this.store.delete(buildPointerKey(a.buildKey));
+      await this.store.deletePrefix(runtimePrefix(e.name, e.version));
+      await appendEvent(this.redis, this.keys.farmEvents, {
+        type: 'runtime.removed',
+        name: e.name,
+        version: e.version,
+      });
+    }
+    return targets.map((e) => ({ name: e.name, version: e.version }));
+  }
+}
+
+export function summarize(e: RuntimeIndexEntry, nodes: NodeView[]): RuntimeSummary {
+  const arches = Object.keys(e.arches) as Arch[];
+  const relevant = nodes.filter((n) => n.online && arches.includes(n.arch));
+  const installed = relevant.filter((n) =>
+    n.runtimes.some((r) => r.name === e.name && r.version === e.version && r.state === 'installed'),
+  ).length;
+  return {
+    name: e.name,
+    version: e.version,
+    language: e.language,
+    languageVersion: e.languageVersion,
+    description: e.description,
+    arches,
+    treeBytes: Object.fromEntries(arches.map((a) => [a, e.arches[a]?.treeBytes ?? 0])),
+    artifactBytes: Object.fromEntries(arches.map((a) => [a, e.arches[a]?.size ?? 0])),
+    nodes: { installed, total: relevant.length },
+    publishedAt: e.publishedAt,
+  };
+}

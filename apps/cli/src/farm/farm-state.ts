@@ -1,0 +1,75 @@
+/**
+ * The single-machine farm's state directory (default /var/lib/joblet-farm): the artifact store,
+ * the worker's work dir, logs, and `farm.json`, which records what `rnx farm up` started (by pid)
+ * so that `rnx farm down` stops exactly that.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_FARM_DIR = '/var/lib/joblet-farm';
+
+const Component = z.object({
+  pid: z.number().int().optional(),
+  log: z.string(),
+  restarts: z.number().int().default(0),
+  startedAt: z.string().optional(),
+});
+export type Component = z.infer<typeof Component>;
+
+export const FarmState = z.object({
+  supervisorPid: z.number().int(),
+  apiUrl: z.string(),
+  redisUrl: z.string(),
+  storageUrl: z.string(),
+  prefix: z.string(),
+  arch: z.string(),
+  startedAt: z.string(),
+  /** Set when the supervisor has started every component once. */
+  ready: z.boolean().default(false),
+  components: z.record(z.string(), Component),
+});
+export type FarmState = z.infer<typeof FarmState>;
+
+export function farmPaths(dir: string) {
+  return {
+    dir,
+    state: join(dir, 'farm.json'),
+    logs: join(dir, 'logs'),
+    store: join(dir, 'store'),
+    work: join(dir, 'work'),
+    redis: join(dir, 'redis'),
+  };
+}
+
+export function readFarmState(dir: string): FarmState | undefined {
+  try {
+    return FarmState.parse(JSON.parse(readFileSync(farmPaths(dir).state, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temp file and renamed, so a reader never sees half a file. */
+export function writeFarmState(dir: string, state: FarmState): void {
+  const { state: file } = farmPaths(dir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** A live process; a zombie waiting to be reaped (state Z in /proc) counts as gone. */
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * `rnx farm supervise`: the one process `rnx farm up` leaves running. It starts Redis (only when
+ * none answers), the API and a worker for the host's architecture as its children, restarts a
+ * child that dies (with backoff), and on SIGTERM stops them in order: API first (no new work),
+ * then the worker (which drains), then the Redis it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { farmPaths, writeFarmState, type FarmState } from './farm-state.js';
+
+export interface SupervisorOptions {
+  dir: string;
+  port: number;
+  redisUrl: string;
+  storageUrl?: string;
+  prefix: string;
+  arch: string;
+  cacheDir?: string;
+  /** Extra environment for every child (e.g. BUILD_PIP_INDEX_URL). */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Child {
+  name: string;
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  proc?: ChildProcess;
+  restarts: number;
+  startedAt?: number;
+  stopping?: boolean;
+}
+
+/** The bundled entry point of another app of this monorepo. */
+export function appEntry(app: 'api' | 'worker' | 'agent'): string {
+  return fileURLToPath(new URL(`../../${app}/dist/index.js`, import.meta.url));
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function supervise(opts: SupervisorOptions): Promise<void> {
+  const paths = farmPaths(opts.dir);
+  for (const d of [paths.logs, paths.store, paths.work, paths.redis])
+    mkdirSync(d, { recursive: true });
+  const storageUrl = opts.storageUrl ?? `file://${paths.store}`;
+  // Children get the farm's settings plus the operator's BUILD_*/WORKER_*/AGENT_* tuning, and
+  // nothing else of this process's environment.
+  const passed = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) =>
+      /^(BUILD_|WORKER_|AGENT_|API_(?!HOST|PORT))|^(LOG_LEVEL|CATALOG_FILE|STORAGE_ACCESS_KEY|STORAGE_SECRET_KEY)$/.test(
+        k,
+      ),
+    ),
+  );
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+    ...passed,
+    ...opts.env,
+    REDIS_URL: opts.redisUrl,
+    QUEUE_PREFIX: opts.prefix,
+    STORAGE_URL: storageUrl,
+  };
+  const children: Child[] = [];
+  if (!(await redisAnswers(opts.redisUrl))) {
+    const port = new URL(opts.redisUrl).port || '6379';
+    children.push({
+      name: 'redis',
+      cmd: 'redis-server',
+      args: [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        port,
+        '--dir',
+        paths.redis,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+      ],
+      env: base,
+      restarts: 0,
+    });
+  }
+  children.push(
+    {
+      name: 'api',
+      cmd: process.execPath,
+      args: [appEntry('api')],
+      env: {
+        ...base,
+        API_HOST: '127.0.0.1',
+        API_PORT: String(opts.port),
+        FARM_ARCHITECTURES: opts.arch,
+      },
+      restarts: 0,
+    },
+    {
+      name: `worker-${opts.arch}`,
+      cmd: process.execPath,
+      args: [appEntry('worker')],
+      env: {
+        ...base,
+        WORKER_ARCH: opts.arch,
+        WORKER_WORK_DIR: paths.work,
+        ...(opts.cacheDir ? { WORKER_CACHE_DIR: opts.cacheDir } : {}),
+      },
+      restarts: 0,
+    },
+  );
+
+  const state: FarmState = {
+    supervisorPid: process.pid,
+    apiUrl: `http://127.0.0.1:${opts.port}`,
+    redisUrl: opts.redisUrl,
+    storageUrl,
+    prefix: opts.prefix,
+    arch: opts.arch,
+    startedAt: new Date().toISOString(),
+    ready: false,
+    components: {},
+  };
+  const save = () => {
+    for (const c of children) {
+      state.components[c.name] = {
+        pid: c.proc?.exitCode === null ? c.proc.pid : undefined,
+        log: join(paths.logs, `${c.name}.log`),
+        restarts: c.restarts,
+        startedAt: c.startedAt ? new Date(c.startedAt).toISOString() : undefined,
+      };
+    }
+    writeFarmState(opts.dir, state);
+  };
+
+  let shuttingDown = false;
+  const start = (c: Child) => {
+    const log = openSync(join(paths.logs, `${c.name}.log`), 'a');
+    c.startedAt = Date.now();
+    c.proc = spawn(c.cmd, c.args, { env: c.env, stdio: ['ignore', log, log] });
+    c.proc.on('exit', (code, signal) => {
+      save();
+      if (shuttingDown || c.stopping) return;
+      // Restart with backoff; a child that ran for a minute starts again from a short delay.
+      if (Date.now() - (c.startedAt ?? 0) > 60_000) c.restarts = 0;
+      const delay = Math.min(30_000, 1000 * 2 ** c.restarts);
+      c.restarts++;
+      process.stderr.write(
+        `${c.name} exited (code ${code}, signal ${signal}); restarting in ${delay} ms\n`,
+      );
+      setTimeout(() => !shuttingDown && start(c), delay).unref();
+    });
+  };
+
+  for (const c of children) {
+    start(c);
+    if (c.name === 'redis') {
+      for (let i = 0; i < 100 && !(await redisAnswers(opts.redisUrl)); i++) await sleep(100);
+    }
+  }
+  state.ready = true;
+  save();
+
+  const stop = async (c: Child, timeoutMs: number) => {
+    const p = c.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    c.stopping = true;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      void (async () => {
+        // API first (no new submissions), then workers/agents (they drain), Redis last.
+        for (const name of ['api'])
+          for (const c of children.filter((x) => x.name === name)) await stop(c, 10_000);
+        for (const c of children.filter((x) => x.name !== 'api' && x.name !== 'redis'))
+          await stop(c, 90_000);
+        for (const c of children.filter((x) => x.name === 'redis')) await stop(c, 10_000);
+        state.ready = false;
+        save();
+        resolve();
+      })();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
