@@ -35,7 +35,7 @@ export class ApiClient {
     return this.request('GET', path, undefined, schema);
   }
 
-  private async request<S extends z.ZodType>(
+  async request<S extends z.ZodType>(
     method: string,
     path: string,
     body: unknown,

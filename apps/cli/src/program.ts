@@ -5,6 +5,8 @@ import { buildCancel, buildList, buildLogs, buildStatus } from './commands/build
 import { farmDown, farmStatus, farmUp, hostArch } from './commands/farm.js';
 import { parseArchList, runtimeBuild } from './commands/runtime-build.js';
 import { runtimeValidate } from './commands/runtime-validate.js';
+import { nodeList, runtimeInfo, runtimeList } from './commands/runtime-read.js';
+import { runtimeRemove, runtimeTest } from './commands/runtime-manage.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
 import { readFarmState } from './farm/farm-state.js';
@@ -71,6 +73,11 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .option('--no-wait', 'return once the build is queued')
     .option('--allow-partial', 'publish the architectures that succeeded even if another failed')
     .option('--json', 'print the result as JSON (no progress lines)')
+    .option(
+      '--wait-deploy',
+      'then wait until every online node of each built arch has it installed',
+    )
+    .option('--deploy-timeout <s>', 'seconds to wait for --wait-deploy', (v) => Number(v), 300)
     .action(
       async (
         target: string,
@@ -81,16 +88,66 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
           wait: boolean;
           allowPartial?: boolean;
           json?: boolean;
+          waitDeploy?: boolean;
+          deployTimeout: number;
         },
       ) => {
         const c = client();
         state.exitCode = await runtimeBuild(
           target,
-          { ...o, server: { url: c.url, source: 'server' }, interactive },
+          {
+            ...o,
+            deployTimeoutS: o.deployTimeout,
+            server: { url: c.url, source: 'server' },
+            interactive,
+          },
           io,
         );
       },
     );
+
+  runtime
+    .command('list')
+    .description('published runtimes, with architectures and the nodes that have them')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      state.exitCode = await runtimeList(client(), o, io);
+    });
+  runtime
+    .command('info')
+    .description('everything about a runtime: packages, artifacts, environment, where installed')
+    .argument('<ref>', 'name, name@1.2.3, name@latest or language:version')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { json?: boolean }) => {
+      state.exitCode = await runtimeInfo(client(), ref, o, io);
+    });
+  runtime
+    .command('test')
+    .description('run the runtime’s language binary on a node that has it installed')
+    .argument('<ref>', 'name, name@1.2.3, name@latest or language:version')
+    .option('--node <name>', 'run on this node')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { node?: string; json?: boolean }) => {
+      state.exitCode = await runtimeTest(client(), ref, o, io);
+    });
+  runtime
+    .command('remove')
+    .description('remove a runtime (all versions, or name@version) from the farm and every node')
+    .argument('<ref>', 'name or name@version')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, o: { yes?: boolean }) => {
+      state.exitCode = await runtimeRemove(client(), ref, { ...o, interactive }, io);
+    });
+
+  program
+    .command('node')
+    .description('execution nodes')
+    .command('list')
+    .description('nodes, their architecture, state, heartbeat, runtimes and free disk')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      state.exitCode = await nodeList(client(), o, io);
+    });
 
   const build = program.command('build').description('inspect builds');
   build

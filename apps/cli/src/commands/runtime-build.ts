@@ -22,6 +22,7 @@ import { renderDiagnostic } from '../render/diagnostics.js';
 import { formatBytes, formatDuration, table } from '../render/format.js';
 import { readSpecBytes, resolveSpecPath } from '../spec-file.js';
 import { followSse } from '../sse-client.js';
+import { waitDeploy } from './runtime-manage.js';
 
 export interface BuildOptions {
   verbose?: boolean;
@@ -30,6 +31,9 @@ export interface BuildOptions {
   wait?: boolean;
   allowPartial?: boolean;
   json?: boolean;
+  /** After publishing, wait until every online node of each built arch has it installed. */
+  waitDeploy?: boolean;
+  deployTimeoutS?: number;
   server: ServerConfig;
   /** Ctrl-C handling: ask on a terminal; tests and pipes detach. */
   interactive?: boolean;
@@ -86,7 +90,10 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
     else io.out(`Not waiting. Follow it with: rnx build logs -f ${build.id}`);
     return EXIT.OK;
   }
-  return followBuild(client, build.id, opts, io);
+  const code = await followBuild(client, build.id, opts, io);
+  if (code !== EXIT.OK || !opts.waitDeploy) return code;
+  io.out(`Waiting for ${build.name}@${build.version} to be installed on every node:`);
+  return waitDeploy(client, `${build.name}@${build.version}`, opts.deployTimeoutS ?? 300, io);
 }
 
 /** Follows a build to its end; shared with `rnx build logs -f`. */

@@ -1,0 +1,106 @@
+/** `rnx runtime remove <name>[@version]`, `rnx runtime test <ref>`, and waiting for deployment. */
+import { createInterface } from 'node:readline/promises';
+import { RemoveRuntimeResponse, RuntimeDetail, RuntimeTestResponse } from '@joblet/spec';
+import type { ApiClient } from '../api-client.js';
+import { CliError, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { paint, type Io } from '../io.js';
+import { formatDuration } from '../render/format.js';
+
+export async function runtimeRemove(
+  client: ApiClient,
+  ref: string,
+  opts: { yes?: boolean; interactive: boolean },
+  io: Io,
+): Promise<number> {
+  if (!ref.includes('@') && !opts.yes) {
+    if (!opts.interactive)
+      throw new UsageError(`removing every version of ${ref}: confirm with --yes`);
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(
+      `Remove ALL versions of ${ref} from the farm and every node? [y/N] `,
+    );
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      io.out('Nothing removed.');
+      return EXIT.FAILED;
+    }
+  }
+  const { removed } = await client.request(
+    'DELETE',
+    `/v1/runtimes/${encodeURIComponent(ref)}`,
+    undefined,
+    RemoveRuntimeResponse,
+  );
+  for (const r of removed)
+    io.out(
+      `${paint(io, 'green', '✓')} removed ${r.name}@${r.version} (index, artifacts; nodes uninstall it)`,
+    );
+  return EXIT.OK;
+}
+
+export async function runtimeTest(
+  client: ApiClient,
+  ref: string,
+  opts: { node?: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  if (!opts.json) io.out(`Testing runtime: ${ref}`);
+  const r = await client.post(
+    `/v1/runtimes/${encodeURIComponent(ref)}/test`,
+    opts.node ? { node: opts.node } : {},
+    RuntimeTestResponse,
+  );
+  if (opts.json) {
+    io.out(JSON.stringify(r, null, 2));
+    return r.exitCode === 0 ? EXIT.OK : EXIT.FAILED;
+  }
+  const ok = r.exitCode === 0;
+  io.out(
+    `${ok ? paint(io, 'green', '✓ Runtime test passed') : paint(io, 'red', '✗ Runtime test failed')} ` +
+      `on ${r.node} (${r.arch}): ${r.command.join(' ')} exited ${r.exitCode} in ${formatDuration(r.durationMs)}`,
+  );
+  io.out(`Output: ${r.output.trim()}`);
+  io.out('');
+  io.out('To run a job in it:');
+  io.out(`  rnx job run --runtime=${r.name}@${r.version} <command>`);
+  return ok ? EXIT.OK : EXIT.FAILED;
+}
+
+/**
+ * Waits until every online node of each built arch reports the runtime installed, printing a line
+ * per node as its state changes; fails on a node's `failed` report or the timeout.
+ */
+export async function waitDeploy(
+  client: ApiClient,
+  ref: string,
+  timeoutS: number,
+  io: Io,
+): Promise<number> {
+  const deadline = Date.now() + timeoutS * 1000;
+  const seen = new Map<string, string>();
+  for (;;) {
+    const d = await client.get(`/v1/runtimes/${encodeURIComponent(ref)}`, RuntimeDetail);
+    for (const i of d.installs) {
+      const line = `${i.state}${i.error ? `: ${i.error}` : ''}`;
+      if (seen.get(i.node) !== line) {
+        seen.set(i.node, line);
+        io.out(`  [${i.node}] ${line}`);
+      }
+      if (i.state === 'failed' && i.online) {
+        throw new CliError(`deploy of ${ref} failed on ${i.node}: ${i.error ?? 'no reason given'}`);
+      }
+    }
+    const { installed, total } = d.summary.nodes;
+    if (total > 0 && installed === total) {
+      io.out(`${paint(io, 'green', '✓')} deployed to ${installed}/${total} nodes`);
+      return EXIT.OK;
+    }
+    if (Date.now() > deadline) {
+      throw new CliError(
+        `deploy of ${ref} not complete after ${timeoutS} s: ${installed}/${total} nodes${total === 0 ? ' (no online node of its architectures)' : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

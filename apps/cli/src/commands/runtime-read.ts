@@ -1,0 +1,130 @@
+/** `rnx runtime list`, `rnx runtime info <ref>`, `rnx node list`. */
+import {
+  ListNodesResponse,
+  ListRuntimesResponse,
+  RuntimeDetail,
+  type RuntimeSummary,
+} from '@joblet/spec';
+import type { ApiClient } from '../api-client.js';
+import { EXIT } from '../exit-codes.js';
+import type { Io } from '../io.js';
+import { formatBytes, table } from '../render/format.js';
+
+function maxTree(r: RuntimeSummary): number {
+  return Math.max(0, ...Object.values(r.treeBytes).map((n) => n ?? 0));
+}
+
+export async function runtimeList(
+  client: ApiClient,
+  opts: { json?: boolean },
+  io: Io,
+): Promise<number> {
+  const { runtimes } = await client.get('/v1/runtimes', ListRuntimesResponse);
+  if (opts.json) {
+    io.out(JSON.stringify(runtimes, null, 2));
+    return EXIT.OK;
+  }
+  const rows = runtimes.map((r) => [
+    r.name,
+    r.version,
+    `${r.language} ${r.languageVersion}`,
+    formatBytes(maxTree(r)),
+    r.arches.join(','),
+    `${r.nodes.installed}/${r.nodes.total}`,
+    r.description ?? '',
+  ]);
+  const header = ['RUNTIME', 'VERSION', 'LANGUAGE', 'SIZE', 'ARCHES', 'NODES', 'DESCRIPTION'];
+  const lines = table([header, header.map((h) => '-'.repeat(h.length)), ...rows]);
+  for (const l of lines) io.out(l);
+  io.out('');
+  io.out(`Total runtimes: ${runtimes.length}`);
+  return EXIT.OK;
+}
+
+export async function runtimeInfo(
+  client: ApiClient,
+  ref: string,
+  opts: { json?: boolean },
+  io: Io,
+): Promise<number> {
+  const d = await client.get(`/v1/runtimes/${encodeURIComponent(ref)}`, RuntimeDetail);
+  if (opts.json) {
+    io.out(JSON.stringify(d, null, 2));
+    return EXIT.OK;
+  }
+  const e = d.index;
+  const first = Object.values(e.arches)[0];
+  const yml = first?.runtimeYml;
+  io.out(`Runtime: ${e.name}`);
+  io.out(
+    `Version: ${e.version}${d.versions.length > 1 ? `  (published: ${d.versions.join(', ')})` : ''}`,
+  );
+  io.out(`Language: ${e.language} ${e.languageVersion}`);
+  if (e.description) io.out(`Description: ${e.description}`);
+  io.out('');
+  io.out('Requirements:');
+  if (yml?.requirements.min_memory) io.out(`  Minimum Memory: ${yml.requirements.min_memory}`);
+  io.out(
+    `  GPU: ${yml?.requirements.gpu ? `yes${yml.requirements.cuda_version ? ` (CUDA ${yml.requirements.cuda_version})` : ''}` : 'no'}`,
+  );
+  io.out(`  Architectures: ${d.summary.arches.join(', ')}`);
+  io.out('');
+  io.out('Pre-installed Packages:');
+  const pkgs = yml?.packages ?? [];
+  if (pkgs.length === 0) io.out('  (none from pip or npm)');
+  for (const p of pkgs) io.out(`  - ${p}`);
+  io.out(`System packages: ${yml?.system_packages?.length ?? 0} (dpkg; see --json)`);
+  if (yml?.libraries.length) io.out(`Libraries: ${yml.libraries.join(', ')}`);
+  io.out('');
+  io.out('Artifacts:');
+  for (const a of Object.values(e.arches)) {
+    if (!a) continue;
+    io.out(
+      `  ${a.arch.padEnd(6)} ${formatBytes(a.size)} (${formatBytes(a.treeBytes)} unpacked)  sha256 ${a.sha256}`,
+    );
+    io.out(
+      `  ${''.padEnd(6)} tree ${a.treeHash}  built ${a.runtimeYml.build_info.built_at} by ${a.runtimeYml.build_info.built_with} ${a.runtimeYml.build_info.builder_version} (${a.runtimeYml.build_info.platform})`,
+    );
+  }
+  io.out('');
+  io.out('Environment:');
+  for (const [k, v] of Object.entries(yml?.environment ?? {})) io.out(`  ${k}=${v}`);
+  io.out('');
+  io.out(`Installed on: ${d.summary.nodes.installed}/${d.summary.nodes.total} online nodes`);
+  for (const i of d.installs) {
+    io.out(
+      `  ${i.node.padEnd(16)} ${i.arch.padEnd(6)} ${i.state}${i.online ? '' : ' (offline)'}${i.error ? ` — ${i.error}` : ''}`,
+    );
+  }
+  io.out('');
+  io.out('Usage:');
+  io.out(`  rnx job run --runtime=${e.name}@${e.version} <command>`);
+  return EXIT.OK;
+}
+
+export async function nodeList(
+  client: ApiClient,
+  opts: { json?: boolean },
+  io: Io,
+): Promise<number> {
+  const { nodes } = await client.get('/v1/nodes', ListNodesResponse);
+  if (opts.json) {
+    io.out(JSON.stringify(nodes, null, 2));
+    return EXIT.OK;
+  }
+  const rows = nodes.map((n) => [
+    n.name,
+    n.arch,
+    n.online ? 'online' : 'offline',
+    n.lastHeartbeat,
+    `${n.runtimes.filter((r) => r.state === 'installed').length}/${n.runtimes.length}`,
+    n.disk ? formatBytes(n.disk.freeBytes) : '-',
+  ]);
+  for (const l of table([
+    ['NODE', 'ARCH', 'STATE', 'LAST HEARTBEAT', 'RUNTIMES', 'FREE DISK'],
+    ...rows,
+  ]))
+    io.out(l);
+  io.out(`Total nodes: ${nodes.length}`);
+  return EXIT.OK;
+}
