@@ -1,6 +1,7 @@
 // bubblewrap sandboxes from a declarative spec. Defaults are the safe ones (new PID/IPC/UTS/net
 // namespaces, uid 65534, every capability dropped, cleared environment, dies with its parent), so
 // forgetting a field never widens what a job can do.
+import type { Cgroup } from './cgroup-types.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type ProcessHandle, type RunOptions, type RunResult } from './exec.js';
 
@@ -167,6 +168,11 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
 export interface SandboxRunOptions extends Omit<RunOptions, 'env' | 'uid' | 'gid' | 'cwd'> {
   /** Path of the bwrap binary. Default `bwrap` from PATH. */
   bwrapPath?: string;
+  /**
+   * Start the sandbox inside this cgroup (from `CgroupManager.create`): bwrap joins it before it
+   * execs, so nothing in the sandbox ever runs outside it.
+   */
+  cgroup?: Pick<Cgroup, 'wrap'>;
 }
 
 /** Starts `cmd args` in a sandbox described by `spec` (see {@link spawnProcess}). */
@@ -180,14 +186,28 @@ export function spawnInSandbox(
   const uid = spec.uid ?? NOBODY;
   const gid = spec.gid ?? uid;
   const asUser = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
-  const { bwrapPath, ...runOpts } = opts;
-  return spawnProcess(bwrapPath ?? 'bwrap', argv, {
+  const { bwrapPath, cgroup, ...runOpts } = opts;
+  let command = { cmd: bwrapPath ?? 'bwrap', args: argv };
+  let dropTo: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
+  if (cgroup) {
+    // Joining writes root-owned cgroup.procs files, so the join runs as root and setpriv
+    // (util-linux) drops to the sandbox uid afterwards, as spawning with uid/gid would have.
+    if (dropTo) {
+      command = {
+        cmd: 'setpriv',
+        args: ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', command.cmd, ...argv],
+      };
+      dropTo = undefined;
+    }
+    command = cgroup.wrap(command.cmd, command.args);
+  }
+  return spawnProcess(command.cmd, command.args, {
     ...runOpts,
     // bwrap needs nothing from our environment; the sandbox gets exactly spec.env.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     // '/' so an unprivileged bwrap can always resolve its working directory.
     cwd: '/',
-    ...(asUser ? { uid, gid } : {}),
+    ...(dropTo ?? {}),
   });
 }
 

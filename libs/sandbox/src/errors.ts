@@ -71,6 +71,14 @@ export type LockErrorCode = (typeof LockErrorCode)[keyof typeof LockErrorCode];
 export const SandboxErrorCode = {
   /** A sandbox spec is invalid (relative path, bad env name, ...). Nothing was started. */
   InvalidSpec: 'SANDBOX_INVALID_SPEC',
+  /** A resource limit this host cannot enforce (controller missing); the message names both. */
+  LimitUnsupported: 'LIMIT_UNSUPPORTED',
+  /** A resource limit out of range (memory below 4 MiB, a CPU not online, a bad device, ...). */
+  LimitInvalid: 'LIMIT_INVALID',
+  /** A cgroup with this name already exists (a leftover: see `CgroupManager.cleanupStale`). */
+  CgroupExists: 'CGROUP_EXISTS',
+  /** Creating, configuring, killing or removing a cgroup failed (the message names the file). */
+  CgroupFailed: 'CGROUP_FAILED',
 } as const;
 export type SandboxErrorCode = (typeof SandboxErrorCode)[keyof typeof SandboxErrorCode];
 

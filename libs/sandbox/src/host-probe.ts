@@ -2,6 +2,7 @@
 // missing, and daemons can refuse at start-up with a clear message.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 
 /** True when the process runs as root (uid 0). */
 export function isRoot(): boolean {
@@ -80,4 +81,16 @@ export function hasUnprivilegedUserns(): boolean {
     ...(isRoot() ? { uid: 65534, gid: 65534 } : {}),
   });
   return r.error === undefined && r.status === 0;
+}
+
+/**
+ * True when the running kernel is at least `major.minor` (from `uname -r`, e.g.
+ * `6.18.44-fc-v669`): for interface files that cannot be probed where they are absent, such as
+ * `cgroup.kill` (5.14), which the root cgroup never has.
+ */
+export function kernelAtLeast(major: number, minor: number, kernelRelease = release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return false;
+  const [ma, mi] = [Number(m[1]), Number(m[2])];
+  return ma > major || (ma === major && mi >= minor);
 }

@@ -1,5 +1,6 @@
 // @joblet/sandbox: processes, deterministic tar.zst artifacts, safe extraction, debootstrap base
-// roots, bubblewrap sandboxes and cgroup detection for the runtime farm's workers and agents.
+// roots, bubblewrap sandboxes, and cgroups (layout detection, one group per job or build with
+// enforced limits) for the runtime farm's workers and agents.
 export * from './errors.js';
 export { run, spawnProcess, succeeded, commandError } from './exec.js';
 export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './exec.js';
@@ -53,6 +54,20 @@ export {
   hasUnprivilegedUserns,
   hostDebArch,
   isRoot,
+  kernelAtLeast,
   qemuBinfmtName,
 } from './host-probe.js';
 export type { BinfmtHandler } from './host-probe.js';
+export { CgroupManager } from './cgroup.js';
+export type { CgroupManagerOptions } from './cgroup.js';
+export type { Cgroup, CgroupLimits, CgroupStats, CgroupSupport, IoLimit } from './cgroup-types.js';
+export { MIN_MEMORY_BYTES } from './cgroup-limits.js';
+export { DEFAULT_CGROUP_STATE_DIR } from './cgroup-lease.js';
+export {
+  CPU_PERIOD_US,
+  formatCpuList,
+  formatCpuMax,
+  formatIoMax,
+  parseCpuList,
+} from './cgroup-format.js';
+export { blockDeviceOf } from './block-device.js';
