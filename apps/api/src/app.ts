@@ -16,6 +16,8 @@ import validate from './routes/runtimes/validate.js';
 import readRuntimes from './routes/runtimes/read.js';
 import manageRuntimes from './routes/runtimes/manage.js';
 import readNodes from './routes/nodes/read.js';
+import jobs from './routes/jobs/jobs.js';
+import volumes from './routes/volumes.js';
 import type { Services } from './services/services.js';
 
 export interface BuildAppOptions {
@@ -49,5 +51,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(readRuntimes(s));
   await app.register(manageRuntimes(s));
   await app.register(readNodes(s));
+  await app.register(jobs(s));
+  await app.register(volumes(s));
   return app;
 }

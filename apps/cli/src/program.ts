@@ -6,6 +6,18 @@ import { farmDown, farmStatus, farmUp, hostArch } from './commands/farm.js';
 import { parseArchList, runtimeBuild } from './commands/runtime-build.js';
 import { runtimeValidate } from './commands/runtime-validate.js';
 import { nodeList, runtimeInfo, runtimeList } from './commands/runtime-read.js';
+import {
+  jobCancel,
+  jobList,
+  jobRun,
+  jobStatus,
+  jobStop,
+  followJob,
+  parseEnv,
+} from './commands/job.js';
+import { collectUploads } from './commands/uploads.js';
+import { volumeCreate, volumeList, volumeRemove } from './commands/volume.js';
+import { parseDuration } from '@joblet/spec';
 import { runtimeRemove, runtimeTest } from './commands/runtime-manage.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
@@ -35,6 +47,7 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
       '--server <url>',
       'API server URL (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
     )
+    .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
@@ -147,6 +160,143 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       state.exitCode = await nodeList(client(), o, io);
+    });
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  const int = (name: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name}: a positive whole number`);
+    return n;
+  };
+  const job = program.command('job').description('run commands in runtimes on execution nodes');
+  job
+    .command('run')
+    .description('run a command in a runtime; follows its output and exits with its exit code')
+    .requiredOption('--runtime <ref>', 'name, name@1.2.3, name@latest or language:version')
+    .option('--upload <file>', 'copy a file into /work (repeatable)', collect, [])
+    .option('--upload-dir <dir>', 'copy a directory into /work/<dir> (repeatable)', collect, [])
+    .option('--max-memory <MB>', 'memory limit in MB', int('--max-memory'))
+    .option('--max-cpu <percent>', 'CPU limit, 100 = one core', int('--max-cpu'))
+    .option('--cpu-cores <list>', 'pin to CPUs, e.g. 0-3 or 1,3')
+    .option('--max-iobps <bytes>', 'disk read/write limit in bytes per second', int('--max-iobps'))
+    .option('--timeout <duration>', 'kill the job after this long, e.g. 30s, 10m')
+    .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
+    .option('--schedule <when>', 'start later: 30s, 30min, 1hour, or an RFC3339 time')
+    .option('--node <name>', 'run on this node')
+    .addOption(new Option('--network <mode>', 'network').choices(['none', 'host']).default('none'))
+    .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
+    .option('-d, --detach', 'print the job id and return')
+    .option('--json', 'print the job record as JSON and return')
+    .argument('<command>', 'the command to run')
+    .argument('[args...]', 'its arguments (put -- before them if they start with -)')
+    .passThroughOptions()
+    .action(
+      async (
+        command: string,
+        args: string[],
+        o: {
+          runtime: string;
+          upload: string[];
+          uploadDir: string[];
+          maxMemory?: number;
+          maxCpu?: number;
+          cpuCores?: string;
+          maxIobps?: number;
+          timeout?: string;
+          env: string[];
+          schedule?: string;
+          node?: string;
+          network: 'none' | 'host';
+          volume: string[];
+          detach?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const timeoutS = o.timeout === undefined ? undefined : parseDuration(o.timeout);
+        if (o.timeout !== undefined && !timeoutS)
+          throw new InvalidArgumentError(`--timeout ${o.timeout}: use e.g. 30s, 10m, 1h`);
+        state.exitCode = await jobRun(
+          client(),
+          {
+            command,
+            args,
+            runtime: o.runtime,
+            uploads: collectUploads(o.upload, o.uploadDir),
+            env: parseEnv(o.env),
+            limits: {
+              maxMemoryMB: o.maxMemory,
+              maxCpuPercent: o.maxCpu,
+              cpuCores: o.cpuCores,
+              maxIoBps: o.maxIobps,
+              timeoutS,
+            },
+            schedule: o.schedule,
+            node: o.node,
+            network: o.network,
+            volumes: o.volume,
+          },
+          o,
+          io,
+        );
+      },
+    );
+  job
+    .command('list')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many', int('--limit'), 20)
+    .action(async (o: { json?: boolean; limit: number }) => {
+      state.exitCode = await jobList(client(), o, io);
+    });
+  job
+    .command('status')
+    .argument('<job-id>')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      state.exitCode = await jobStatus(client(), id, o, io);
+    });
+  job
+    .command('log')
+    .description('the job’s output: history, then live until it ends')
+    .argument('<job-id>')
+    .option('-f, --follow', 'follow (the default)')
+    .action(async (id: string) => {
+      await followJob(client(), id, io, { quietEnd: true });
+    });
+  job
+    .command('stop')
+    .argument('<job-id>')
+    .action(async (id: string) => {
+      state.exitCode = await jobStop(client(), id, io);
+    });
+  job
+    .command('cancel')
+    .description('cancel a scheduled or queued job')
+    .argument('<job-id>')
+    .action(async (id: string) => {
+      state.exitCode = await jobCancel(client(), id, io);
+    });
+
+  const volume = program.command('volume').description('named persistent directories on a node');
+  volume
+    .command('create')
+    .argument('<name>')
+    .option('--node <name>', 'the node (required when several are online)')
+    .action(async (name: string, o: { node?: string }) => {
+      state.exitCode = await volumeCreate(client(), name, o, io);
+    });
+  volume
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      state.exitCode = await volumeList(client(), o, io);
+    });
+  volume
+    .command('remove')
+    .argument('<name>')
+    .option('--node <name>', 'the node')
+    .action(async (name: string, o: { node?: string }) => {
+      state.exitCode = await volumeRemove(client(), name, o, io);
     });
 
   const build = program.command('build').description('inspect builds');

@@ -26,3 +26,4 @@ export {
   ARCH_STATES,
   isTerminal,
 } from '@joblet/spec';
+export * from './job-store.js';

@@ -18,6 +18,11 @@ export function buildQueueName(arch: Arch): string {
 /** Parents of build flows: publish the index entry once every arch child succeeded. */
 export const PUBLISH_QUEUE = 'publish';
 
+/** Per-architecture job queue: any online node of that arch takes the job. */
+export function jobQueueName(arch: Arch): string {
+  return `jobs-${arch}`;
+}
+
 /** A node's own queue: work pinned to that node (runtime tests, pinned jobs). */
 export function nodeQueueName(node: string): string {
   return `node-${node}`;
@@ -28,6 +33,9 @@ export const JOB_NAMES = {
   build: 'build-runtime',
   publish: 'publish-runtime',
   runtimeTest: 'runtime-test',
+  runJob: 'run-job',
+  volumeCreate: 'volume-create',
+  volumeRemove: 'volume-remove',
 } as const;
 
 /** Redis keys of our own (besides BullMQ's), all under one prefix. */
@@ -57,6 +65,33 @@ export class Keys {
   /** Farm-wide event stream (`runtime.published`, `runtime.removed`) that agents follow by cursor. */
   get farmEvents(): string {
     return `${this.prefix}:events`;
+  }
+  /** String: JSON JobRecord. */
+  job(jobId: string): string {
+    return `${this.prefix}:job:${jobId}`;
+  }
+  /** Stream of JobEvent entries: output lines and state changes (SSE replays it). */
+  jobEvents(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:events`;
+  }
+  /**
+   * String: JSON `{ env, uploads }` — the environment values and uploaded files of a job, kept
+   * out of the record every reader sees; deleted when the job ends.
+   */
+  jobUploads(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:uploads`;
+  }
+  /** Sorted set of job ids by submission time (ms). */
+  get jobs(): string {
+    return `${this.prefix}:jobs`;
+  }
+  /** Pub/sub channel on which stop requests reach the agents: `{ jobId }`. */
+  get jobStopChannel(): string {
+    return `${this.prefix}:job-stop`;
+  }
+  /** Set of volume names per node (the agent owns the directories). */
+  volumes(node: string): string {
+    return `${this.prefix}:node:${node}:volumes`;
   }
   /** Set of registered node names (nodes stay listed when offline). */
   get nodes(): string {

@@ -93,3 +93,5 @@ export * from './contracts/artifacts.js';
 export * from './contracts/builds-api.js';
 export * from './contracts/nodes.js';
 export * from './contracts/runtimes-api.js';
+export * from './contracts/jobs.js';
+export * from './contracts/schedule.js';

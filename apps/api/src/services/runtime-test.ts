@@ -2,11 +2,11 @@
  * `rnx runtime test`: really runs the runtime's language binary on a node that has it installed,
  * through that node's own queue, and waits for the answer.
  */
-import { Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import type { Arch, RuntimeTestResponse } from '@joblet/spec';
-import { JOB_NAMES, nodeQueueName } from '@joblet/queue';
+import { JOB_NAMES } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
+import { callNode } from './node-call.js';
 import type { Services } from './services.js';
 
 const AgentTestResult = z.object({
@@ -48,36 +48,13 @@ export async function testRuntime(
       `${entry.name}@${entry.version} is not installed on ${where} yet; see rnx node list`,
     );
   }
-  const queueName = nodeQueueName(node.name);
-  const queue = new Queue(queueName, { connection: s.redis, prefix: s.prefix });
-  const events = new QueueEvents(queueName, { connection: s.redis.duplicate(), prefix: s.prefix });
-  try {
-    await events.waitUntilReady();
-    const job = await queue.add(
-      JOB_NAMES.runtimeTest,
-      { name: entry.name, version: entry.version },
-      { removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } },
-    );
-    let raw: unknown;
-    try {
-      raw = await job.waitUntilFinished(events, RUNTIME_TEST_TIMEOUT_MS);
-    } catch (err) {
-      throw new ApiError(
-        503,
-        'UNAVAILABLE',
-        `runtime test on ${node.name} did not finish: ${(err as Error).message}`,
-      );
-    }
-    const result = AgentTestResult.parse(raw);
-    return {
-      name: entry.name,
-      version: entry.version,
-      node: node.name,
-      arch: node.arch,
-      ...result,
-    };
-  } finally {
-    await events.close();
-    await queue.close();
-  }
+  const raw = await callNode(
+    s,
+    node.name,
+    JOB_NAMES.runtimeTest,
+    { name: entry.name, version: entry.version },
+    RUNTIME_TEST_TIMEOUT_MS,
+  );
+  const result = AgentTestResult.parse(raw);
+  return { name: entry.name, version: entry.version, node: node.name, arch: node.arch, ...result };
 }

@@ -9,6 +9,7 @@ import type { Arch, BaseCatalog } from '@joblet/spec';
 import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { BuildService } from './build-service.js';
+import { JobService } from './job-service.js';
 import { NodeService } from './node-service.js';
 import { RuntimeService } from './runtime-service.js';
 import type { FarmState } from './farm-state.js';
@@ -39,6 +40,7 @@ export interface Services {
   builds: BuildService;
   nodes: NodeService;
   runtimes: RuntimeService;
+  jobs: JobService;
   close(): Promise<void>;
 }
 
@@ -67,12 +69,15 @@ export function createServices(opts: ServicesOptions): Services {
     nodes,
     runtimes,
     builds: undefined as unknown as BuildService,
+    jobs: undefined as unknown as JobService,
     async close() {
       // Queues and the flow producer share the caller's Redis connection; the caller closes it.
+      await services.jobs.close();
       await flows.close();
       await Promise.all([...buildQueues.values(), publishQueue].map((q) => q.close()));
     },
   };
   services.builds = new BuildService(services);
+  services.jobs = new JobService(services);
   return services;
 }

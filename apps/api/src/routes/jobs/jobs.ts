@@ -1,0 +1,94 @@
+/**
+ * `/v1/jobs`: submit (developer), list and read (reader), stop and cancel (developer), and the
+ * log stream over SSE (reader): output lines in order, history then live, resumable with
+ * `Last-Event-ID`.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  FINAL_JOB_STATES,
+  JobEvent,
+  JobIdParams,
+  JobRecord,
+  JobRequest,
+  ListJobsQuery,
+  ListJobsResponse,
+  UPLOAD_LIMITS,
+} from '@joblet/spec';
+import { followStream } from '@joblet/queue';
+import type { Services } from '../../services/services.js';
+import { lastEventId, sendSse } from '../../sse/sse-stream.js';
+
+/** Base64 grows data by 4/3; leave room for the rest of the request. */
+const JOB_BODY_LIMIT = Math.ceil((UPLOAD_LIMITS.totalBytes * 4) / 3) + 1024 * 1024;
+
+const route =
+  (s: Services): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    r.post(
+      '/v1/jobs',
+      {
+        config: { role: 'developer' },
+        bodyLimit: JOB_BODY_LIMIT,
+        schema: { body: JobRequest, response: { 202: JobRecord } },
+      },
+      async (request, reply) => reply.status(202).send(await s.jobs.submit(request.body)),
+    );
+    r.get(
+      '/v1/jobs',
+      {
+        config: { role: 'reader' },
+        schema: { querystring: ListJobsQuery, response: { 200: ListJobsResponse } },
+      },
+      async (request) => ({ jobs: await s.jobs.list(request.query.limit, request.query.offset) }),
+    );
+    r.get(
+      '/v1/jobs/:id',
+      { config: { role: 'reader' }, schema: { params: JobIdParams, response: { 200: JobRecord } } },
+      async (request) => s.jobs.get(request.params.id),
+    );
+    r.post(
+      '/v1/jobs/:id/stop',
+      {
+        config: { role: 'developer' },
+        schema: { params: JobIdParams, response: { 200: JobRecord } },
+      },
+      async (request) => s.jobs.stop(request.params.id),
+    );
+    r.post(
+      '/v1/jobs/:id/cancel',
+      {
+        config: { role: 'developer' },
+        schema: { params: JobIdParams, response: { 200: JobRecord } },
+      },
+      async (request) => s.jobs.cancel(request.params.id),
+    );
+    r.get(
+      '/v1/jobs/:id/logs',
+      { config: { role: 'reader' }, schema: { params: JobIdParams } },
+      async (request, reply) => {
+        const { id } = request.params;
+        await s.jobs.get(id); // 404 for an unknown job
+        const follower = s.redis.duplicate();
+        try {
+          await sendSse(request, reply, (signal) =>
+            followStream(s.redis, follower, s.keys.jobEvents(id), JobEvent, {
+              afterId: lastEventId(request),
+              signal,
+              blockMs: 2_000,
+              stop: (e) => e.type === 'end',
+              finished: async () => {
+                const job = await s.jobs.get(id).catch(() => undefined);
+                return !job || FINAL_JOB_STATES.includes(job.state);
+              },
+            }),
+          );
+        } finally {
+          follower.disconnect();
+        }
+      },
+    );
+  };
+export default route;

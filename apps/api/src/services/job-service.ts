@@ -1,0 +1,308 @@
+/**
+ * Submitting, stopping and cancelling jobs. A job is validated (runtime exists for an online
+ * node's architecture, limits within bounds, uploads safe and bounded), recorded, and queued on
+ * `jobs-<arch>` — or on the node's own queue when pinned or when its volumes live on one node —
+ * as a delayed BullMQ job when scheduled.
+ */
+import { randomUUID } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import {
+  FINAL_JOB_STATES,
+  NODE_OFFLINE_AFTER_MS,
+  UPLOAD_LIMITS,
+  parseSchedule,
+  type Arch,
+  type JobRecord,
+  type JobRequestParsed,
+  type NodeView,
+  type RunJobData,
+} from '@joblet/spec';
+import { JOB_NAMES, JobStore, jobQueueName, nodeQueueName } from '@joblet/queue';
+import { ApiError } from '../plugins/errors.js';
+import type { Services } from './services.js';
+
+/** Operator bounds on what a job may ask for. */
+export interface JobBounds {
+  maxMemoryMB: number;
+  maxCpuPercent: number;
+  maxTimeoutS: number;
+}
+export const DEFAULT_JOB_BOUNDS: JobBounds = {
+  maxMemoryMB: 64 * 1024,
+  maxCpuPercent: 6400,
+  maxTimeoutS: 24 * 3600,
+};
+
+const KEEP_QUEUE_JOBS_S = 3600;
+
+export class JobService {
+  readonly jobs: JobStore;
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly s: Services,
+    private readonly bounds: JobBounds = DEFAULT_JOB_BOUNDS,
+  ) {
+    this.jobs = new JobStore(s.redis, s.keys);
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.s.redis, prefix: this.s.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+
+  async submit(req: JobRequestParsed): Promise<JobRecord> {
+    this.checkBounds(req);
+    const uploads = req.uploads.map((u) => ({
+      path: u.path,
+      bytes: Buffer.byteLength(u.content, 'base64'),
+    }));
+    const total = uploads.reduce((n, u) => n + u.bytes, 0);
+    if (total > UPLOAD_LIMITS.totalBytes) {
+      throw new ApiError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `uploads total ${total} bytes; the limit is ${UPLOAD_LIMITS.totalBytes}`,
+        [{ field: 'uploads', message: `over ${UPLOAD_LIMITS.totalBytes} bytes` }],
+      );
+    }
+    const dup = findDuplicate(req.uploads.map((u) => u.path));
+    if (dup)
+      throw new ApiError(400, 'BAD_REQUEST', `upload path given twice: ${dup}`, [
+        { field: 'uploads', message: `duplicate ${dup}` },
+      ]);
+
+    const entry = await this.s.runtimes.resolve(req.runtime);
+    const runtimeArches = Object.keys(entry.arches) as Arch[];
+    const nodes = (await this.s.nodes.list()).filter((n) => n.online);
+    const { arch, pinned } = await this.route(
+      req,
+      runtimeArches,
+      nodes,
+      `${entry.name}@${entry.version}`,
+    );
+
+    let scheduledFor: Date | undefined;
+    if (req.schedule) {
+      const parsed = parseSchedule(req.schedule);
+      if ('error' in parsed)
+        throw new ApiError(400, 'BAD_REQUEST', `schedule: ${parsed.error}`, [
+          { field: 'schedule', message: parsed.error },
+        ]);
+      scheduledFor = parsed.at;
+    }
+    const id = randomUUID();
+    const record: JobRecord = {
+      id,
+      state: scheduledFor ? 'SCHEDULED' : 'QUEUED',
+      command: req.command,
+      args: req.args,
+      runtime: { ref: req.runtime, name: entry.name, version: entry.version },
+      arch,
+      pinnedNode: pinned,
+      network: req.network,
+      limits: req.limits,
+      volumes: req.volumes,
+      env: Object.keys(req.env),
+      uploads,
+      createdAt: new Date().toISOString(),
+      scheduledFor: scheduledFor?.toISOString(),
+    };
+    // The environment's values and the uploads travel beside the record, not in it: the record is
+    // what every reader sees.
+    const secrets = JSON.stringify({ env: req.env, uploads: req.uploads });
+    await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
+    await this.jobs.create(record);
+    const queueName = pinned ? nodeQueueName(pinned) : jobQueueName(arch);
+    try {
+      await this.queue(queueName).add(JOB_NAMES.runJob, { jobId: id } satisfies RunJobData, {
+        jobId: id,
+        delay: scheduledFor ? Math.max(0, scheduledFor.getTime() - Date.now()) : undefined,
+        attempts: 1,
+        removeOnComplete: { age: KEEP_QUEUE_JOBS_S },
+        removeOnFail: { age: KEEP_QUEUE_JOBS_S },
+      });
+    } catch (err) {
+      await this.jobs.transition(id, 'FAILED', {
+        reason: 'start-failed',
+        message: `could not queue: ${(err as Error).message}`,
+      });
+      throw new ApiError(503, 'UNAVAILABLE', `could not queue the job: ${(err as Error).message}`);
+    }
+    return record;
+  }
+
+  /** A job whose node went silent while it ran is FAILED (node lost), never RUNNING forever. */
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.jobs.get(id);
+    if (!job) throw new ApiError(404, 'NOT_FOUND', `job not found: ${id}`);
+    if ((job.state === 'RUNNING' || job.state === 'INITIALIZING') && job.node) {
+      const node = await this.s.nodes.get(job.node);
+      const silentMs = node ? Date.now() - Date.parse(node.lastHeartbeat) : Infinity;
+      if (silentMs > NODE_OFFLINE_AFTER_MS) {
+        const failed = await this.jobs.transition(id, 'FAILED', {
+          reason: 'node-lost',
+          message: `node ${job.node} stopped answering while the job ran`,
+          finishedAt: new Date().toISOString(),
+        });
+        if (failed) return failed;
+      }
+    }
+    return job;
+  }
+
+  async list(limit: number, offset: number): Promise<JobRecord[]> {
+    return this.jobs.list(limit, offset);
+  }
+
+  /** Stops a running job (its whole process tree), or drops a queued one. */
+  async stop(id: string): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (FINAL_JOB_STATES.includes(job.state))
+      throw new ApiError(409, 'CONFLICT', `job ${id} already ended (${job.state})`);
+    if (job.state === 'SCHEDULED' || job.state === 'QUEUED') {
+      await this.removeQueued(job);
+      const stopped = await this.jobs.transition(
+        id,
+        job.state === 'SCHEDULED' ? 'CANCELED' : 'STOPPED',
+        {
+          reason: job.state === 'SCHEDULED' ? 'canceled' : 'stopped',
+          message: 'stopped before it started',
+          finishedAt: new Date().toISOString(),
+        },
+      );
+      if (stopped) return stopped;
+      return this.get(id);
+    }
+    await this.s.redis.publish(this.s.keys.jobStopChannel, JSON.stringify({ jobId: id }));
+    return job;
+  }
+
+  /** Cancels a job that has not started (scheduled or queued). */
+  async cancel(id: string): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (job.state !== 'SCHEDULED' && job.state !== 'QUEUED') {
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `job ${id} is ${job.state}; only scheduled or queued jobs can be canceled (use stop)`,
+      );
+    }
+    await this.removeQueued(job);
+    const canceled = await this.jobs.transition(id, 'CANCELED', {
+      reason: 'canceled',
+      message: 'canceled by request',
+      finishedAt: new Date().toISOString(),
+    });
+    if (!canceled) return this.get(id);
+    return canceled;
+  }
+
+  private async removeQueued(job: JobRecord): Promise<void> {
+    const q = this.queue(job.pinnedNode ? nodeQueueName(job.pinnedNode) : jobQueueName(job.arch));
+    const queued = await Job.fromId(q, job.id);
+    await queued?.remove().catch(() => undefined);
+  }
+
+  private checkBounds(req: JobRequestParsed): void {
+    const l = req.limits;
+    const over = (field: string, value: number, max: number, unit: string) => {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        `limits.${field}: ${value}${unit} is over this farm's maximum of ${max}${unit}`,
+        [{ field: `limits.${field}`, message: `at most ${max}${unit}` }],
+      );
+    };
+    if (l.maxMemoryMB !== undefined && l.maxMemoryMB > this.bounds.maxMemoryMB)
+      over('maxMemoryMB', l.maxMemoryMB, this.bounds.maxMemoryMB, ' MB');
+    if (l.maxCpuPercent !== undefined && l.maxCpuPercent > this.bounds.maxCpuPercent)
+      over('maxCpuPercent', l.maxCpuPercent, this.bounds.maxCpuPercent, '%');
+    if (l.timeoutS !== undefined && l.timeoutS > this.bounds.maxTimeoutS)
+      over('timeoutS', l.timeoutS, this.bounds.maxTimeoutS, ' s');
+  }
+
+  /** Picks the queue: the pinned node, the node holding the volumes, or the arch with most nodes. */
+  private async route(
+    req: JobRequestParsed,
+    runtimeArches: Arch[],
+    online: NodeView[],
+    what: string,
+  ): Promise<{ arch: Arch; pinned?: string }> {
+    const eligible = online.filter((n) => runtimeArches.includes(n.arch));
+    if (req.node) {
+      const node = online.find((n) => n.name === req.node);
+      if (!node)
+        throw new ApiError(400, 'BAD_REQUEST', `node ${req.node} is not online`, [
+          { field: 'node', message: 'not an online node' },
+        ]);
+      if (!runtimeArches.includes(node.arch)) {
+        throw new ApiError(
+          400,
+          'BAD_REQUEST',
+          `${what} has no ${node.arch} build for node ${req.node} (built for ${runtimeArches.join(', ')})`,
+          [{ field: 'node', message: `${node.arch} not built` }],
+        );
+      }
+      await this.requireVolumes(node.name, req.volumes);
+      return { arch: node.arch, pinned: node.name };
+    }
+    if (eligible.length === 0) {
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `no online node can run ${what}: it is built for ${runtimeArches.join(', ')} and no node of ${runtimeArches.length > 1 ? 'those architectures' : 'that architecture'} is online`,
+        [{ field: 'runtime', message: 'no online node of its architectures' }],
+      );
+    }
+    if (req.volumes.length) {
+      for (const n of eligible) {
+        const have = await this.s.redis.smembers(this.s.keys.volumes(n.name));
+        if (req.volumes.every((v) => have.includes(v))) return { arch: n.arch, pinned: n.name };
+      }
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        `no online node has the volume(s) ${req.volumes.join(', ')}; create them with rnx volume create`,
+        [{ field: 'volumes', message: 'not found on any eligible node' }],
+      );
+    }
+    const byArch = new Map<Arch, number>();
+    for (const n of eligible) byArch.set(n.arch, (byArch.get(n.arch) ?? 0) + 1);
+    const arch = [...byArch.entries()].sort(
+      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+    )[0]![0];
+    return { arch };
+  }
+
+  private async requireVolumes(node: string, volumes: string[]): Promise<void> {
+    if (!volumes.length) return;
+    const have = await this.s.redis.smembers(this.s.keys.volumes(node));
+    const missing = volumes.filter((v) => !have.includes(v));
+    if (missing.length) {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        `node ${node} has no volume ${missing.join(', ')}; create it with rnx volume create`,
+        [{ field: 'volumes', message: `missing on ${node}: ${missing.join(', ')}` }],
+      );
+    }
+  }
+}
+
+function findDuplicate(paths: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const p of paths) {
+    if (seen.has(p)) return p;
+    seen.add(p);
+  }
+  return undefined;
+}

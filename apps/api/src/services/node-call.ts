@@ -1,0 +1,41 @@
+/**
+ * A request to one node's agent through that node's own queue, waiting for its answer: used for
+ * runtime tests and volume management, which must happen on a particular node.
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import { nodeQueueName } from '@joblet/queue';
+import { ApiError } from '../plugins/errors.js';
+import type { Services } from './services.js';
+
+export async function callNode(
+  s: Services,
+  node: string,
+  jobName: string,
+  data: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<unknown> {
+  const queueName = nodeQueueName(node);
+  const queue = new Queue(queueName, { connection: s.redis, prefix: s.prefix });
+  const events = new QueueEvents(queueName, { connection: s.redis.duplicate(), prefix: s.prefix });
+  try {
+    await events.waitUntilReady();
+    const job = await queue.add(jobName, data, {
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 3600 },
+    });
+    try {
+      return await job.waitUntilFinished(events, timeoutMs);
+    } catch (err) {
+      // Don't leave the request queued for an agent that may come back much later.
+      await job.remove().catch(() => undefined);
+      throw new ApiError(
+        503,
+        'UNAVAILABLE',
+        `${jobName} on node ${node} did not finish: ${(err as Error).message}`,
+      );
+    }
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Job records in Redis, shared by the API (which creates them) and the agents (which move them
+ * through their states). State changes are also appended to the job's event stream, so an SSE
+ * follower sees them in order with the output lines.
+ */
+import type { Redis } from 'ioredis';
+import { FINAL_JOB_STATES, JobRecord, type JobEvent, type JobState } from '@joblet/spec';
+import { appendEvent } from './event-stream.js';
+import { Keys } from './names.js';
+
+/** How long finished jobs (record, events, uploads) are kept. */
+export const DEFAULT_JOB_RETENTION_S = 7 * 24 * 3600;
+/** Output lines kept per job: the stream is capped, so the newest lines (the tail) survive. */
+export const DEFAULT_JOB_LOG_LINES = 200_000;
+export const MAX_LISTED_JOBS = 10_000;
+
+/** SET key new [EX ttl] only if its value is still `old`. */
+const CAS_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+return 1`;
+
+/** Allowed transitions: a final state never changes again. */
+const NEXT: Record<JobState, JobState[]> = {
+  SCHEDULED: ['QUEUED', 'CANCELED', 'INITIALIZING', 'FAILED'],
+  QUEUED: ['INITIALIZING', 'CANCELED', 'FAILED', 'STOPPED'],
+  INITIALIZING: ['RUNNING', 'FAILED', 'STOPPED'],
+  RUNNING: ['COMPLETED', 'FAILED', 'STOPPED'],
+  COMPLETED: [],
+  FAILED: [],
+  STOPPED: [],
+  CANCELED: [],
+};
+
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: Keys = new Keys(),
+    readonly retentionS = DEFAULT_JOB_RETENTION_S,
+  ) {}
+
+  async create(job: JobRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.job(job.id), JSON.stringify(job))
+      .zadd(this.keys.jobs, Date.parse(job.createdAt), job.id)
+      .zremrangebyrank(this.keys.jobs, 0, -MAX_LISTED_JOBS - 1)
+      .exec();
+    await this.event(job.id, { type: 'state', state: job.state });
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.get(this.keys.job(jobId));
+    if (!raw) return undefined;
+    const parsed = JobRecord.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async list(limit = 50, offset = 0): Promise<JobRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.jobs, offset, offset + limit - 1);
+    const out: JobRecord[] = [];
+    for (const id of ids) {
+      const j = await this.get(id);
+      if (j) out.push(j);
+    }
+    return out;
+  }
+
+  /**
+   * Moves a job to `state` with `patch`, refusing transitions out of a final state. Atomic by
+   * compare-and-set on the whole record (a Lua script), retried when another process changed it
+   * in between; no WATCH, which is unsafe on a shared connection. Returns the new record, or
+   * undefined when the transition is not allowed.
+   */
+  async transition(
+    jobId: string,
+    state: JobState,
+    patch: Partial<JobRecord> = {},
+  ): Promise<JobRecord | undefined> {
+    const key = this.keys.job(jobId);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return undefined;
+      const current = JobRecord.parse(JSON.parse(raw));
+      if (current.state !== state && !NEXT[current.state].includes(state)) return undefined;
+      const next: JobRecord = { ...current, ...patch, state };
+      const final = FINAL_JOB_STATES.includes(state);
+      const swapped = (await this.redis.eval(
+        CAS_SCRIPT,
+        1,
+        key,
+        raw,
+        JSON.stringify(next),
+        final ? String(this.retentionS) : '0',
+      )) as number;
+      if (swapped !== 1) continue;
+      if (final) {
+        await this.redis
+          .multi()
+          .expire(this.keys.jobEvents(jobId), this.retentionS)
+          .del(this.keys.jobUploads(jobId))
+          .exec();
+      }
+      if (current.state !== state) {
+        await this.event(
+          jobId,
+          final
+            ? {
+                type: 'end',
+                state,
+                exitCode: next.exitCode,
+                reason: next.reason,
+                message: next.message,
+              }
+            : { type: 'state', state, node: next.node },
+        );
+      }
+      return next;
+    }
+    throw new Error(`job ${jobId}: too much contention updating its state`);
+  }
+
+  /** Updates fields without changing the state (usage, output counters). */
+  async patch(jobId: string, patch: Partial<JobRecord>): Promise<void> {
+    const key = this.keys.job(jobId);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return;
+      const current = JobRecord.parse(JSON.parse(raw));
+      const next = JSON.stringify({ ...current, ...patch, state: current.state });
+      if ((await this.redis.eval(CAS_SCRIPT, 1, key, raw, next, '0')) === 1) return;
+    }
+  }
+
+  async event(jobId: string, e: JobEvent, maxLen = DEFAULT_JOB_LOG_LINES): Promise<string> {
+    return appendEvent(this.redis, this.keys.jobEvents(jobId), e, maxLen);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Jobs: the request `rnx job run` sends, the record the API shows, and the log events of a job.
+ * Limits on uploads and values are enforced here, so the API and the agent apply the same ones.
+ */
+import { z } from 'zod';
+import { ArchName } from './build.js';
+
+export const JOB_STATES = [
+  'SCHEDULED',
+  'QUEUED',
+  'INITIALIZING',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'STOPPED',
+  'CANCELED',
+] as const;
+export const JobState = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobState>;
+export const FINAL_JOB_STATES: readonly JobState[] = ['COMPLETED', 'FAILED', 'STOPPED', 'CANCELED'];
+
+/** Why a job ended the way it did. */
+export const JOB_END_REASONS = [
+  'exited',
+  'signaled',
+  'out-of-memory',
+  'timeout',
+  'stopped',
+  'canceled',
+  'runtime-missing',
+  'node-lost',
+  'start-failed',
+] as const;
+export const JobEndReason = z.enum(JOB_END_REASONS);
+export type JobEndReason = z.infer<typeof JobEndReason>;
+
+export const UPLOAD_LIMITS = {
+  /** Total bytes of all uploaded files of one job. */
+  totalBytes: 64 * 1024 * 1024,
+  files: 2000,
+  pathLength: 512,
+} as const;
+
+/**
+ * A relative path inside the job's /work: no absolute path, no `..`, no empty or `.` segments,
+ * no NUL or backslash. Checked here and again by the agent when it writes.
+ */
+export const UploadPath = z
+  .string()
+  .min(1)
+  .max(UPLOAD_LIMITS.pathLength)
+  .refine((p) => !p.startsWith('/'), 'must be relative (no leading /)')
+  .refine((p) => !/[\0\\]/.test(p), 'must not contain NUL or backslash')
+  .refine((p) => p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), {
+    message: 'must not contain "..", "." or empty segments',
+  });
+
+export const UploadFile = z.object({
+  path: UploadPath,
+  /** File content, base64. */
+  content: z.string().max(Math.ceil((UPLOAD_LIMITS.totalBytes * 4) / 3) + 4),
+  /** Permission bits; only 0644 and 0755 style modes (no setuid, no device). */
+  mode: z
+    .number()
+    .int()
+    .refine((m) => (m & ~0o777) === 0, 'permission bits only (0-0777)')
+    .default(0o644),
+});
+export type UploadFile = z.infer<typeof UploadFile>;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+const VOLUME_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export const JobLimits = z.object({
+  maxMemoryMB: z
+    .number()
+    .int()
+    .min(4)
+    .max(1024 * 1024)
+    .optional(),
+  /** 100 = one core. */
+  maxCpuPercent: z
+    .number()
+    .int()
+    .min(1)
+    .max(100 * 1024)
+    .optional(),
+  /** `0-3` or `1,3`. */
+  cpuCores: z.string().regex(CPU_LIST, 'a CPU list like 0-3 or 1,3').optional(),
+  /** Bytes per second, read and write, on the node's job disk. */
+  maxIoBps: z.number().int().min(1024).optional(),
+  /** Seconds. */
+  timeoutS: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .optional(),
+  maxProcesses: z.number().int().min(8).max(65536).optional(),
+});
+export type JobLimits = z.infer<typeof JobLimits>;
+
+/** `POST /v1/jobs` */
+export const JobRequest = z.object({
+  command: z.string().min(1).max(4096),
+  args: z
+    .array(z.string().max(64 * 1024))
+    .max(1024)
+    .default([]),
+  runtime: z.string().min(1).max(200),
+  uploads: z.array(UploadFile).max(UPLOAD_LIMITS.files).default([]),
+  env: z
+    .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string().max(32 * 1024))
+    .default({}),
+  limits: JobLimits.default({}),
+  /** A duration (`30s`, `30min`, `2h`) from now, or an RFC3339 time. */
+  schedule: z.string().max(64).optional(),
+  /** Pin to one node. */
+  node: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
+    .optional(),
+  network: z.enum(['none', 'host']).default('none'),
+  volumes: z.array(z.string().regex(VOLUME_NAME, 'a volume name')).max(16).default([]),
+});
+export type JobRequest = z.input<typeof JobRequest>;
+export type JobRequestParsed = z.infer<typeof JobRequest>;
+
+export const JobUsage = z.object({
+  peakMemoryBytes: z.number().optional(),
+  cpuUsageUsec: z.number().optional(),
+  oomKills: z.number().optional(),
+});
+
+/** A job as the API shows it (uploads are listed by path and size, not content). */
+export const JobRecord = z.object({
+  id: z.string(),
+  state: JobState,
+  command: z.string(),
+  args: z.array(z.string()),
+  runtime: z.object({ ref: z.string(), name: z.string(), version: z.string() }),
+  arch: ArchName,
+  node: z.string().optional(),
+  pinnedNode: z.string().optional(),
+  network: z.enum(['none', 'host']),
+  limits: JobLimits,
+  volumes: z.array(z.string()),
+  env: z.array(z.string()),
+  uploads: z.array(z.object({ path: z.string(), bytes: z.number() })),
+  createdAt: z.string(),
+  scheduledFor: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  exitCode: z.number().optional(),
+  signal: z.string().optional(),
+  reason: JobEndReason.optional(),
+  /** Human-readable why, for FAILED/STOPPED/CANCELED. */
+  message: z.string().optional(),
+  usage: JobUsage.optional(),
+  /** Milliseconds from submission to the process starting in its sandbox. */
+  startLatencyMs: z.number().optional(),
+  output: z.object({ lines: z.number(), truncated: z.boolean() }).optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+/** Events of a job's log stream (SSE): output lines in order, state changes, and the end. */
+export const JobEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('state'), state: JobState, node: z.string().optional() }),
+  z.object({ type: z.literal('out'), stream: z.enum(['stdout', 'stderr']), line: z.string() }),
+  z.object({
+    type: z.literal('end'),
+    state: JobState,
+    exitCode: z.number().optional(),
+    reason: JobEndReason.optional(),
+    message: z.string().optional(),
+  }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const JobIdParams = z.object({ id: z.uuid() });
+export const ListJobsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export const ListJobsResponse = z.object({ jobs: z.array(JobRecord) });
+
+/** Payload of a job on `jobs-<arch>` / `node-<name>`. */
+export const RunJobData = z.object({ jobId: z.string() });
+export type RunJobData = z.infer<typeof RunJobData>;
+
+/** Volumes: named persistent directories on one node, mounted at `/volumes/<name>`. */
+export const VolumeName = z
+  .string()
+  .regex(VOLUME_NAME, 'a volume name: lowercase letters, digits, ".", "_", "-"');
+export const CreateVolumeRequest = z.object({ name: VolumeName, node: z.string().optional() });
+export const VolumeView = z.object({ name: z.string(), node: z.string() });
+export const ListVolumesResponse = z.object({ volumes: z.array(VolumeView) });
+export const VolumeParams = z.object({ name: VolumeName });
+export const VolumeQuery = z.object({ node: z.string().optional() });
