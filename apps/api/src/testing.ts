@@ -2,9 +2,20 @@
  * Test fixtures for the API: real Redis (127.0.0.1:6379, or REDIS_URL) under a prefix of the
  * test's own, and a real directory store in a temp dir. Never mocks.
  */
-import { builtinCatalog, type Arch } from '@joblet/spec';
+import {
+  buildRuntimeYml,
+  builtinCatalog,
+  findCatalogEntry,
+  validateRuntimeSpec,
+  type Arch,
+} from '@joblet/spec';
 import { createRedis } from '@joblet/queue';
-import { createArtifactStore, type ArtifactStore } from '@joblet/storage';
+import {
+  createArtifactStore,
+  indexKey,
+  runtimeArchiveKey,
+  type ArtifactStore,
+} from '@joblet/storage';
 import { makeTempDir, uniqueName } from '@joblet/testkit';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -56,4 +67,99 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<number>
     if (keys.length) n += await redis.del(...keys);
   } while (cursor !== '0');
   return n;
+}
+
+/**
+ * Publishes an index entry as the publisher writes it (runtime.yml built for real), with a
+ * placeholder archive: for API tests that need published runtimes but no real artifact.
+ */
+export async function publishFakeRuntime(
+  t: TestApi,
+  name: string,
+  version: string,
+  arches: Arch[],
+  language = 'python',
+  lv = '3.11',
+) {
+  const text = `schema_version: "1.0"\nname: ${name}\nversion: ${version}\ndescription: ${name} test\nbase: { language: ${language}, version: "${lv}" }\n`;
+  const spec = validateRuntimeSpec(text).spec!;
+  const entry = findCatalogEntry(builtinCatalog, language, lv)!;
+  const archEntries = Object.fromEntries(
+    arches.map((arch) => {
+      const runtimeYml = buildRuntimeYml({
+        spec,
+        originalYaml: text,
+        arch,
+        catalogEntry: entry,
+        resolved: { pip: [], npm: [], system: ['python3=3.11.2-1'] },
+        presentDirs: ['usr/bin', 'usr/lib'],
+        builtAt: new Date(),
+        builderVersion: '1',
+      });
+      return [
+        arch,
+        {
+          arch,
+          archiveKey: runtimeArchiveKey(name, version, arch),
+          manifestKey: `runtimes/${name}/${version}/${arch}/manifest.json`,
+          sha256: 'b'.repeat(64),
+          size: 41_000_000,
+          treeHash: `tree-${arch}`,
+          treeBytes: 130_000_000,
+          buildKey: `${name}-${version}-${arch}`.replace(/\./g, '_'),
+          runtimeYml,
+        },
+      ];
+    }),
+  );
+  await t.store.putJson(indexKey(name, version), {
+    schema: 1,
+    name,
+    version,
+    description: `${name} test`,
+    language,
+    languageVersion: lv,
+    publishedAt: new Date().toISOString(),
+    buildId: '00000000-0000-4000-8000-000000000000',
+    arches: archEntries,
+  });
+  await t.store.put(runtimeArchiveKey(name, version, arches[0]!), 'archive');
+}
+
+/** Registers a node the way its agent's heartbeat does, with installed runtimes. */
+export async function registerNode(
+  t: TestApi,
+  name: string,
+  arch: Arch,
+  installed: string[],
+  heartbeatAgoMs = 0,
+) {
+  const info = {
+    name,
+    arch,
+    labels: {},
+    capacity: 2,
+    agentVersion: '0.1.0',
+    runtimesDir: '/opt/joblet/runtimes',
+    startedAt: new Date().toISOString(),
+    lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
+    disk: { freeBytes: 10e9, totalBytes: 20e9 },
+  };
+  await t.redis.sadd(t.services.keys.nodes, name);
+  await t.redis.set(t.services.keys.node(name), JSON.stringify(info));
+  for (const ref of installed) {
+    const [n, v] = ref.split('@') as [string, string];
+    await t.redis.hset(
+      t.services.keys.nodeRuntimes(name),
+      ref,
+      JSON.stringify({
+        name: n,
+        version: v,
+        arch,
+        state: 'installed',
+        treeHash: `tree-${arch}`,
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+  }
 }

@@ -3,107 +3,15 @@
  * written in the exact shapes the publisher and the agents write (their own tests prove those).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildRuntimeYml,
-  builtinCatalog,
-  findCatalogEntry,
-  validateRuntimeSpec,
-  type Arch,
-} from '@joblet/spec';
 import { readAfter } from '@joblet/queue';
 import { FarmEvent } from '@joblet/spec';
 import { buildPointerKey, indexKey, runtimeArchiveKey } from '@joblet/storage';
-import { startTestApi, type TestApi } from '../../testing.js';
-
-async function publish(
-  t: TestApi,
-  name: string,
-  version: string,
-  arches: Arch[],
-  language = 'python',
-  lv = '3.11',
-) {
-  const text = `schema_version: "1.0"\nname: ${name}\nversion: ${version}\ndescription: ${name} test\nbase: { language: ${language}, version: "${lv}" }\n`;
-  const spec = validateRuntimeSpec(text).spec!;
-  const entry = findCatalogEntry(builtinCatalog, language, lv)!;
-  const archEntries = Object.fromEntries(
-    arches.map((arch) => {
-      const runtimeYml = buildRuntimeYml({
-        spec,
-        originalYaml: text,
-        arch,
-        catalogEntry: entry,
-        resolved: { pip: [], npm: [], system: ['python3=3.11.2-1'] },
-        presentDirs: ['usr/bin', 'usr/lib'],
-        builtAt: new Date(),
-        builderVersion: '1',
-      });
-      return [
-        arch,
-        {
-          arch,
-          archiveKey: runtimeArchiveKey(name, version, arch),
-          manifestKey: `runtimes/${name}/${version}/${arch}/manifest.json`,
-          sha256: 'b'.repeat(64),
-          size: 41_000_000,
-          treeHash: `tree-${arch}`,
-          treeBytes: 130_000_000,
-          buildKey: `${name}-${version}-${arch}`.replace(/\./g, '_'),
-          runtimeYml,
-        },
-      ];
-    }),
-  );
-  await t.store.putJson(indexKey(name, version), {
-    schema: 1,
-    name,
-    version,
-    description: `${name} test`,
-    language,
-    languageVersion: lv,
-    publishedAt: new Date().toISOString(),
-    buildId: '00000000-0000-4000-8000-000000000000',
-    arches: archEntries,
-  });
-  await t.store.put(runtimeArchiveKey(name, version, arches[0]!), 'archive');
-}
-
-async function registerNode(
-  t: TestApi,
-  name: string,
-  arch: Arch,
-  installed: string[],
-  heartbeatAgoMs = 0,
-) {
-  const info = {
-    name,
-    arch,
-    labels: {},
-    capacity: 2,
-    agentVersion: '0.1.0',
-    runtimesDir: '/opt/joblet/runtimes',
-    startedAt: new Date().toISOString(),
-    lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
-    disk: { freeBytes: 10e9, totalBytes: 20e9 },
-  };
-  await t.redis.sadd(t.services.keys.nodes, name);
-  await t.redis.set(t.services.keys.node(name), JSON.stringify(info));
-  for (const ref of installed) {
-    const [n, v] = ref.split('@') as [string, string];
-    await t.redis.hset(
-      t.services.keys.nodeRuntimes(name),
-      ref,
-      JSON.stringify({
-        name: n,
-        version: v,
-        arch,
-        state: 'installed',
-        treeHash: `tree-${arch}`,
-        updatedAt: new Date().toISOString(),
-      }),
-    );
-  }
-}
+import {
+  publishFakeRuntime as publish,
+  registerNode,
+  startTestApi,
+  type TestApi,
+} from '../../testing.js';
 
 describe('/v1/runtimes and /v1/nodes', () => {
   let t: TestApi;

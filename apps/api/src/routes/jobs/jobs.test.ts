@@ -1,0 +1,161 @@
+/**
+ * Job routes over real Redis and a real store, with node heartbeats registered as agents write
+ * them; what the API decides (validation, routing, scheduling, stop/cancel, node-lost) without an
+ * agent. Running jobs for real is proven in the agent's and the end-to-end tests.
+ */
+import { Job, Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_NAMES, jobQueueName, nodeQueueName } from '@joblet/queue';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
+
+describe('/v1/jobs', () => {
+  let t: TestApi;
+  const queues: Queue[] = [];
+  const queue = (name: string) => {
+    const q = new Queue(name, { connection: t.redis, prefix: t.prefix });
+    queues.push(q);
+    return q;
+  };
+  beforeAll(async () => {
+    t = await startTestApi(['amd64', 'arm64']);
+    await publishFakeRuntime(t, 'python-3.11', '1.0.0', ['amd64']);
+    await publishFakeRuntime(t, 'multi', '1.0.0', ['amd64', 'arm64']);
+    await publishFakeRuntime(t, 'armonly', '1.0.0', ['arm64']);
+    await registerNode(t, 'node-a', 'amd64', ['python-3.11@1.0.0']);
+    await registerNode(t, 'node-b', 'amd64', []);
+    await registerNode(t, 'node-gone', 'amd64', [], 120_000);
+  });
+  afterAll(async () => {
+    await Promise.all(queues.map((q) => q.close()));
+    await t.close();
+  });
+
+  const submit = (payload: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: '/v1/jobs', payload });
+
+  it('records a job and queues it for any node of the runtime’s arch; env values stay out of the record', async () => {
+    const res = await submit({
+      command: 'python3',
+      args: ['-c', 'print(1)'],
+      runtime: 'python-3.11',
+      env: { TOKEN: 'secret-value' },
+      uploads: [{ path: 'src/main.py', content: Buffer.from('print(2)\n').toString('base64') }],
+      limits: { maxMemoryMB: 256, cpuCores: '0-1' },
+    });
+    expect(res.statusCode).toBe(202);
+    const job = res.json();
+    expect(job).toMatchObject({
+      state: 'QUEUED',
+      arch: 'amd64',
+      runtime: { ref: 'python-3.11', name: 'python-3.11', version: '1.0.0' },
+      env: ['TOKEN'],
+      uploads: [{ path: 'src/main.py', bytes: 9 }],
+      network: 'none',
+    });
+    expect(JSON.stringify(job)).not.toContain('secret-value');
+    const queued = await Job.fromId(queue(jobQueueName('amd64')), job.id);
+    expect(queued?.name).toBe(JOB_NAMES.runJob);
+    expect(queued?.data).toEqual({ jobId: job.id });
+    const got = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` });
+    expect(got.json().state).toBe('QUEUED');
+    const list = (await t.app.inject({ method: 'GET', url: '/v1/jobs' })).json();
+    expect(list.jobs.map((j: { id: string }) => j.id)).toContain(job.id);
+  });
+
+  it('routes a pinned job to the node’s own queue, and refuses nodes that are offline or of the wrong arch', async () => {
+    const pinned = (await submit({ command: 'true', runtime: 'multi', node: 'node-b' })).json();
+    expect(pinned).toMatchObject({ pinnedNode: 'node-b', arch: 'amd64' });
+    expect(await Job.fromId(queue(nodeQueueName('node-b')), pinned.id)).toBeDefined();
+    const gone = await submit({ command: 'true', runtime: 'multi', node: 'node-gone' });
+    expect(gone.statusCode).toBe(400);
+    expect(gone.json().details[0].field).toBe('node');
+    const noArm = await submit({ command: 'true', runtime: 'armonly' });
+    expect(noArm.statusCode).toBe(409);
+    expect(noArm.json().message).toContain(
+      'no online node can run armonly@1.0.0: it is built for arm64',
+    );
+  });
+
+  it('refuses hostile or impossible requests with the field named', async () => {
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ command: 'x', runtime: 'nope' }, 404, /runtime not found: nope/],
+      [{ command: 'x', runtime: '../../etc' }, 400, /invalid runtime reference/],
+      [
+        { command: 'x', runtime: 'python-3.11', uploads: [{ path: '../escape', content: '' }] },
+        400,
+        /uploads\.0\.path/,
+      ],
+      [
+        { command: 'x', runtime: 'python-3.11', uploads: [{ path: '/etc/passwd', content: '' }] },
+        400,
+        /uploads\.0\.path/,
+      ],
+      [
+        {
+          command: 'x',
+          runtime: 'python-3.11',
+          uploads: [{ path: 'a', content: '', mode: 0o4755 }],
+        },
+        400,
+        /uploads\.0\.mode/,
+      ],
+      [{ command: 'x', runtime: 'python-3.11', env: { 'BAD-NAME': 'x' } }, 400, /env/],
+      [
+        { command: 'x', runtime: 'python-3.11', limits: { cpuCores: '0-3;rm' } },
+        400,
+        /limits\.cpuCores/,
+      ],
+      [
+        { command: 'x', runtime: 'python-3.11', limits: { maxMemoryMB: 10_000_000 } },
+        400,
+        /limits\.maxMemoryMB/,
+      ],
+      [{ command: 'x', runtime: 'python-3.11', schedule: 'yesterday' }, 400, /schedule/],
+      [{ command: 'x', runtime: 'python-3.11', network: 'bridge' }, 400, /network/],
+      [
+        { command: 'x', runtime: 'python-3.11', volumes: ['data'] },
+        400,
+        /no online node has the volume/,
+      ],
+    ];
+    for (const [payload, status, message] of cases) {
+      const res = await submit(payload);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(status);
+      expect(JSON.stringify(res.json()), JSON.stringify(payload)).toMatch(message);
+    }
+  });
+
+  it('schedules a job as a delayed queue entry, and cancels it', async () => {
+    const job = (
+      await submit({ command: 'true', runtime: 'python-3.11', schedule: '1hour' })
+    ).json();
+    expect(job.state).toBe('SCHEDULED');
+    expect(Date.parse(job.scheduledFor) - Date.now()).toBeGreaterThan(3500_000);
+    const queued = await Job.fromId(queue(jobQueueName('amd64')), job.id);
+    expect(await queued?.getState()).toBe('delayed');
+    const canceled = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel` });
+    expect(canceled.json()).toMatchObject({ state: 'CANCELED', reason: 'canceled' });
+    expect(await Job.fromId(queue(jobQueueName('amd64')), job.id)).toBeUndefined();
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel` })).statusCode,
+    ).toBe(409);
+  });
+
+  it('stops a queued job before it starts', async () => {
+    const job = (await submit({ command: 'true', runtime: 'python-3.11' })).json();
+    const stopped = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/stop` });
+    expect(stopped.json()).toMatchObject({ state: 'STOPPED' });
+    expect(await Job.fromId(queue(jobQueueName('amd64')), job.id)).toBeUndefined();
+  });
+
+  it('reports a job whose node went silent as FAILED (node lost), not RUNNING forever', async () => {
+    const job = (await submit({ command: 'sleep', args: ['100'], runtime: 'python-3.11' })).json();
+    await t.services.jobs.jobs.transition(job.id, 'INITIALIZING', { node: 'node-gone' });
+    await t.services.jobs.jobs.transition(job.id, 'RUNNING', {
+      startedAt: new Date().toISOString(),
+    });
+    const res = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
+    expect(res).toMatchObject({ state: 'FAILED', reason: 'node-lost' });
+    expect(res.message).toContain('node node-gone stopped answering');
+  });
+});
