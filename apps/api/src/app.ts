@@ -18,6 +18,7 @@ import manageRuntimes from './routes/runtimes/manage.js';
 import readNodes from './routes/nodes/read.js';
 import jobs from './routes/jobs/jobs.js';
 import volumes from './routes/volumes.js';
+import pools from './routes/pools.js';
 import type { Services } from './services/services.js';
 
 export interface BuildAppOptions {
@@ -53,5 +54,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(readNodes(s));
   await app.register(jobs(s));
   await app.register(volumes(s));
+  await app.register(pools(s));
   return app;
 }

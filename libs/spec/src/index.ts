@@ -95,3 +95,4 @@ export * from './contracts/nodes.js';
 export * from './contracts/runtimes-api.js';
 export * from './contracts/jobs.js';
 export * from './contracts/schedule.js';
+export * from './contracts/pools.js';

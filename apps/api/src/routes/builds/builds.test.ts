@@ -85,6 +85,19 @@ describe('/v1/builds', () => {
     });
     expect(await t.services.buildQueues.get('amd64')!.getWaitingCount()).toBe(1);
 
+    const pools = (await t.app.inject({ method: 'GET', url: '/v1/pools' })).json().pools;
+    expect(
+      pools.map((p: { arch: string; waiting: number; workers: number }) => [
+        p.arch,
+        p.waiting,
+        p.workers,
+      ]),
+    ).toEqual([
+      ['amd64', 1, 0],
+      ['arm64', 1, 0],
+    ]);
+    expect(pools[0].oldestWaitingAgeS).toBeGreaterThanOrEqual(0);
+
     const list = (await t.app.inject({ method: 'GET', url: '/v1/builds' })).json();
     expect(list.builds.map((b: { id: string }) => b.id)).toContain(body.build.id);
     const one = await t.app.inject({ method: 'GET', url: `/v1/builds/${body.build.id}` });
