@@ -14,6 +14,8 @@ have tar || need_pkgs+=(tar)
 have qemu-aarch64-static || need_pkgs+=(qemu-user-static)
 have update-binfmts || need_pkgs+=(binfmt-support)
 have ip || need_pkgs+=(iproute2)
+have docker-compose || need_pkgs+=(docker-compose)
+have openssl || need_pkgs+=(openssl)
 
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" != 0 ]; then

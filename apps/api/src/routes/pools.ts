@@ -17,10 +17,13 @@ export async function poolViews(s: Services): Promise<PoolView[]> {
       q.getJobs(['wait', 'prioritized'], 0, 0, true),
     ]);
     const first = oldest[0];
+    const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    const active = counts.active ?? 0;
     out.push({
       arch,
-      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-      active: counts.active ?? 0,
+      waiting,
+      active,
+      backlog: waiting + active,
       workers,
       oldestWaitingAgeS: first ? Math.max(0, (now - first.timestamp) / 1000) : 0,
     });

@@ -8,6 +8,8 @@ export const PoolView = z.object({
   waiting: z.number().int(),
   /** Builds being built now. */
   active: z.number().int(),
+  /** waiting + active: the number of workers that would have nothing queued (what autoscalers target). */
+  backlog: z.number().int(),
   /** Live workers consuming this arch's queue. */
   workers: z.number().int(),
   /** Age of the oldest waiting build in seconds (0 when none waits). */

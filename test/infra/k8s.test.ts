@@ -1,0 +1,181 @@
+/**
+ * infra/k8s: every manifest parses and names its kind; containers set only variables their app
+ * reads; references between objects resolve; KEDA scales each pool on its own arch's numbers.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { PoolView } from '@joblet/spec';
+import { REPO, appEnvKeys, filesUnder, type App } from './repo.js';
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string };
+    configMapKeyRef?: { name: string; key: string };
+    fieldRef?: { fieldPath: string };
+  };
+}
+interface Container {
+  name: string;
+  env?: EnvVar[];
+  securityContext?: { privileged?: boolean };
+}
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  // Manifests are checked field by field below; their spec shapes vary by kind.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec?: any;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+const files = filesUnder('infra/k8s', /\.ya?ml$/);
+const docs: { file: string; m: Manifest }[] = files.flatMap((file) =>
+  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
+    expect(d.errors, file).toEqual([]);
+    return { file: relative(REPO, file), m: d.toJS() as Manifest };
+  }),
+);
+/** The default set: what `kubectl apply -f infra/k8s/` applies (not the alternatives below it). */
+const defaults = docs.filter((d) => !d.file.includes('/keda-prometheus/'));
+const byKind = (kind: string, set = defaults) =>
+  set.filter((d) => d.m.kind === kind).map((d) => d.m);
+const workloads = () => [...byKind('Deployment'), ...byKind('DaemonSet')];
+const containers = (m: Manifest): Container[] => m.spec.template.spec.containers as Container[];
+const envValue = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
+
+describe('infra/k8s manifests', () => {
+  it('parse, and each has apiVersion, kind, metadata.name and the farm namespace', () => {
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const { file, m } of docs) {
+      expect(m.apiVersion, file).toMatch(/^[a-z0-9.]+(\/v[0-9a-z]+)?$|^v1$/);
+      expect(m.kind, file).toMatch(/^[A-Z][A-Za-z]+$/);
+      expect(m.metadata?.name, file).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
+      if (m.kind !== 'Namespace') expect(m.metadata.namespace, file).toBe('joblet-farm');
+    }
+    // No two objects of one kind share a name within the default set.
+    const ids = defaults.map((d) => `${d.m.kind}/${d.m.metadata.name}`);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('set in each container only variables its app reads', () => {
+    const seen = new Set<string>();
+    for (const w of workloads()) {
+      const app = w.metadata.labels?.['app.kubernetes.io/component'] as App;
+      expect(['api', 'worker', 'agent'], w.metadata.name).toContain(app);
+      seen.add(app);
+      const reads = new Set(appEnvKeys(app));
+      for (const c of containers(w)) {
+        const unknown = (c.env ?? []).map((e) => e.name).filter((n) => !reads.has(n));
+        expect(unknown, `${w.metadata.name}/${c.name}`).toEqual([]);
+        for (const required of ['REDIS_URL', 'QUEUE_PREFIX', 'STORAGE_URL']) {
+          expect(
+            c.env?.map((e) => e.name),
+            `${w.metadata.name}: ${required}`,
+          ).toContain(required);
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual(['agent', 'api', 'worker']);
+  });
+
+  it('reference only Secret and ConfigMap keys the manifests define', () => {
+    const defined = new Set<string>();
+    for (const s of byKind('Secret')) {
+      for (const k of Object.keys({ ...s.data, ...s.stringData }))
+        defined.add(`${s.metadata.name}/${k}`);
+    }
+    for (const s of byKind('ConfigMap')) {
+      for (const k of Object.keys(s.data ?? {})) defined.add(`${s.metadata.name}/${k}`);
+    }
+    for (const w of workloads()) {
+      for (const e of containers(w).flatMap((c) => c.env ?? [])) {
+        const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
+        if (ref)
+          expect(defined, `${w.metadata.name} ${e.name}`).toContain(`${ref.name}/${ref.key}`);
+      }
+    }
+  });
+
+  it('runs the API as 2+ stateless replicas, unprivileged, behind a Service', () => {
+    const api = byKind('Deployment').find((d) => d.metadata.name === 'joblet-api')!;
+    expect(api.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(api.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(containers(api)[0]!.securityContext?.privileged).toBeUndefined();
+    const svc = byKind('Service').find((s) => s.metadata.name === 'joblet-api')!;
+    expect(svc.spec.selector).toEqual(api.spec.selector.matchLabels);
+  });
+
+  it('pins each worker pool to nodes of its arch, privileged, with time to drain', () => {
+    const workers = byKind('Deployment').filter(
+      (d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'worker',
+    );
+    expect(workers.map((w) => w.metadata.name).sort()).toEqual([
+      'joblet-worker-amd64',
+      'joblet-worker-arm64',
+    ]);
+    for (const w of workers) {
+      const c = containers(w)[0]!;
+      const arch = envValue(c, 'WORKER_ARCH');
+      expect(w.spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/arch': arch });
+      expect(w.metadata.name).toBe(`joblet-worker-${arch}`);
+      expect(c.securityContext?.privileged).toBe(true);
+      const drain = Number(envValue(c, 'WORKER_SHUTDOWN_TIMEOUT_S'));
+      expect(w.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(drain + 90);
+    }
+  });
+
+  it('runs one agent per execution node with the runtimes on the host', () => {
+    const [ds] = byKind('DaemonSet');
+    const spec = ds!.spec.template.spec;
+    const runtimes = (spec.volumes as { hostPath?: { path: string } }[]).find(
+      (v) => v.hostPath?.path === '/opt/joblet/runtimes',
+    );
+    expect(runtimes).toBeDefined();
+    const c = containers(ds!)[0]!;
+    expect(c.securityContext?.privileged).toBe(true);
+    expect(c.env?.find((e) => e.name === 'AGENT_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe(
+      'spec.nodeName',
+    );
+  });
+
+  it.each([
+    ['metrics-api (default)', defaults],
+    ['prometheus (alternative)', docs.filter((d) => d.file.includes('/keda-prometheus/'))],
+  ])('scales each worker pool with KEDA on its own arch: %s', (_label, set) => {
+    const scaled = byKind('ScaledObject', set);
+    expect(scaled).toHaveLength(2);
+    const deployments = byKind('Deployment').map((d) => d.metadata.name);
+    const poolFields = Object.keys(PoolView.shape);
+    for (const so of scaled) {
+      const target = so.spec.scaleTargetRef.name as string;
+      expect(deployments).toContain(target);
+      const arch = target.replace('joblet-worker-', '');
+      for (const t of so.spec.triggers as { type: string; metadata: Record<string, string> }[]) {
+        if (t.type === 'metrics-api') {
+          expect(t.metadata.url).toMatch(
+            /^https:\/\/joblet-api\.joblet-farm\.svc:7070\/v1\/pools$/,
+          );
+          // GJSON: select the pool by arch (independent of order), then a field /v1/pools has.
+          const m = /^pools\.#\(arch=="([a-z0-9]+)"\)\.([A-Za-z]+)$/.exec(
+            t.metadata.valueLocation!,
+          );
+          expect(m, t.metadata.valueLocation).not.toBeNull();
+          expect(m![1]).toBe(arch);
+          expect(poolFields).toContain(m![2]);
+          expect(t.metadata.authMode).toBe('bearer');
+        } else {
+          expect(t.type).toBe('prometheus');
+          const archs = [...t.metadata.query!.matchAll(/arch="([a-z0-9]+)"/g)].map((x) => x[1]);
+          expect(archs.length).toBeGreaterThan(0);
+          expect(new Set(archs)).toEqual(new Set([arch]));
+        }
+      }
+    }
+  });
+});
