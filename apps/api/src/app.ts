@@ -2,9 +2,15 @@
  * `buildApp()` assembles the API without listening or touching signals, so tests construct it and
  * drive it through `app.inject()`; `index.ts` adds env, ports and shutdown.
  */
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '@joblet/logging';
+import { AuthKeys } from './auth/auth-keys.js';
+import { DEFAULT_SECURITY, httpsOptions, type SecurityOptions } from './auth/security.js';
+import { RateLimiter } from './limits/rate-limiter.js';
+import { StreamSlots } from './limits/stream-slots.js';
+import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import roles from './plugins/roles.js';
 import cancelBuild from './routes/builds/cancel.js';
@@ -19,15 +25,21 @@ import readNodes from './routes/nodes/read.js';
 import jobs from './routes/jobs/jobs.js';
 import volumes from './routes/volumes.js';
 import pools from './routes/pools.js';
+import tokenRoutes from './routes/tokens.js';
 import type { Services } from './services/services.js';
+import { TokenService } from './services/token-service.js';
 
 export interface BuildAppOptions {
   services: Services;
   logger?: Logger | false;
+  /** Auth mode, TLS and bounds; default: plain HTTP, `API_AUTH=none` (loopback only). */
+  security?: SecurityOptions;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const security = opts.security ?? DEFAULT_SECURITY;
   const app = Fastify({
+    ...(security.tls ? { https: httpsOptions(security.tls) } : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 64 * 1024,
     requestIdHeader: 'x-request-id',
@@ -35,14 +47,29 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     // possibly on another replica.
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
+  if (security.tls) {
+    // A renegotiation could swap the client certificate under the per-connection identity cache,
+    // and costs the server a handshake on demand: refuse it (TLS 1.3 has none anyway).
+    app.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  // Order matters: error handling and the role check must wrap every route registered after them.
+  const s = opts.services;
+  const authKeys = new AuthKeys(s.prefix);
+  const tokens = new TokenService(s.redis, authKeys);
+
+  // Order matters: error handling, the role check and authentication must wrap every route
+  // registered after them.
   await app.register(errors);
   await app.register(roles);
+  await app.register(auth, {
+    mode: security.mode,
+    tokens,
+    rate: new RateLimiter(s.redis, authKeys, security.rateLimit),
+    streams: new StreamSlots(security.streams),
+  });
 
-  const s = opts.services;
   await app.register(health);
   await app.register(validate(s));
   await app.register(submitBuild(s));
@@ -55,5 +82,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(jobs(s));
   await app.register(volumes(s));
   await app.register(pools(s));
+  await app.register(tokenRoutes(tokens));
   return app;
 }

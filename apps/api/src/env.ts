@@ -1,6 +1,10 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
 import { ARCHITECTURES } from '@joblet/spec';
+import { AUTH_MODES, authModeIncludes, isLoopbackHost } from './auth/auth-mode.js';
+
+const count = (def: number) => z.coerce.number().int().min(0).default(def);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 const ApiEnv = z.object({
   /** The single-machine default listens on loopback only. */
@@ -25,14 +29,89 @@ const ApiEnv = z.object({
     .transform((s) => s.split(',').map((a) => a.trim()))
     .pipe(z.array(z.enum(ARCHITECTURES)).min(1)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /**
+   * How clients prove who they are: `none` (every request is the local admin — loopback only),
+   * `mtls` (client certificate, role in its OU), `token` (`Authorization: Bearer jrf_…`), or
+   * `mtls+token`. Default: `mtls` when API_TLS_CERT is set, else `none`.
+   */
+  API_AUTH: z.enum(AUTH_MODES).optional(),
+  /** PEM files: the server's certificate and key (HTTPS), and the CA that signs client certs. */
+  API_TLS_CERT: z.string().min(1).optional(),
+  API_TLS_KEY: z.string().min(1).optional(),
+  API_TLS_CA: z.string().min(1).optional(),
+  /**
+   * Refuse the TLS handshake without a valid client certificate. Default: true for `mtls`; false
+   * for `mtls+token`, so token-only clients can connect (a presented certificate is still checked).
+   */
+  API_TLS_REQUIRED: bool.optional(),
+  /** Requests per client (identity) per window; 0 turns the limit off. Counted in Redis. */
+  API_RATE_LIMIT_REQUESTS: count(300),
+  API_RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(10),
+  /** Open SSE streams per process, overall and per client; each holds a Redis connection. */
+  API_SSE_MAX_STREAMS: count(200),
+  API_SSE_MAX_STREAMS_PER_CLIENT: count(8),
 });
-export type ApiEnv = z.infer<typeof ApiEnv>;
+type ParsedEnv = z.infer<typeof ApiEnv>;
+export type ApiEnv = Omit<ParsedEnv, 'API_AUTH' | 'API_TLS_REQUIRED'> & {
+  API_AUTH: (typeof AUTH_MODES)[number];
+  API_TLS_REQUIRED: boolean;
+};
+
+/**
+ * Rules across variables. The one that matters most: `none` hands admin to whoever can connect,
+ * so it is refused unless the API listens on loopback only.
+ */
+function checkSecurity(e: ParsedEnv): { path: string; message: string }[] {
+  const auth = e.API_AUTH ?? (e.API_TLS_CERT ? 'mtls' : 'none');
+  const tls = Boolean(e.API_TLS_CERT);
+  const issues: { path: string; message: string }[] = [];
+  if (Boolean(e.API_TLS_CERT) !== Boolean(e.API_TLS_KEY))
+    issues.push({ path: 'API_TLS_KEY', message: 'API_TLS_CERT and API_TLS_KEY go together' });
+  const loopback = isLoopbackHost(e.API_HOST);
+  if (auth === 'none' && !loopback) {
+    issues.push({
+      path: 'API_AUTH',
+      message:
+        `"none" makes every request an admin and is only allowed when API_HOST is a loopback ` +
+        `address (127.0.0.1, ::1, localhost), not "${e.API_HOST}": set API_TLS_CERT, API_TLS_KEY ` +
+        `and API_TLS_CA (see \`rnx admin certs init\`) and API_AUTH=mtls, or API_AUTH=token`,
+    });
+  }
+  if (authModeIncludes(auth, 'mtls') && !(tls && e.API_TLS_CA)) {
+    issues.push({
+      path: 'API_AUTH',
+      message: `"${auth}" needs API_TLS_CERT, API_TLS_KEY and API_TLS_CA (the client CA)`,
+    });
+  }
+  if (authModeIncludes(auth, 'token') && !tls && !loopback) {
+    issues.push({
+      path: 'API_AUTH',
+      message: `"${auth}" over plain HTTP would send tokens in clear text: set API_TLS_CERT and API_TLS_KEY, or listen on loopback`,
+    });
+  }
+  if (e.API_TLS_REQUIRED && !e.API_TLS_CA)
+    issues.push({
+      path: 'API_TLS_REQUIRED',
+      message: 'requiring client certificates needs API_TLS_CA',
+    });
+  return issues;
+}
 
 export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   const parsed = ApiEnv.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  const issues = parsed.success
+    ? checkSecurity(parsed.data)
+    : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  if (!parsed.success || issues.length) {
+    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
     throw new Error(`invalid API configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  const auth = parsed.data.API_AUTH ?? (parsed.data.API_TLS_CERT ? 'mtls' : 'none');
+  return {
+    ...parsed.data,
+    API_AUTH: auth,
+    API_TLS_REQUIRED:
+      parsed.data.API_TLS_REQUIRED ?? (Boolean(parsed.data.API_TLS_CA) && auth === 'mtls'),
+  };
 }

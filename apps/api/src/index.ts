@@ -2,16 +2,21 @@
  * The API process: configuration, logger, clients, listen, and one shutdown path.
  * Everything else is in `buildApp()`.
  */
-import { createLogger } from '@joblet/logging';
 import { createRedis } from '@joblet/queue';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore } from '@joblet/storage';
 import { buildApp } from './app.js';
+import { runTokenCommand } from './auth/bootstrap-token.js';
+import { securityFromEnv } from './auth/security.js';
 import { readApiEnv } from './env.js';
+import { createApiLogger, redactUrl } from './logger.js';
 import { createServices } from './services/services.js';
 
 const env = readApiEnv();
-const logger = createLogger({ name: 'api', level: env.LOG_LEVEL });
+// `index.js create-token …` makes a first admin token and exits instead of serving.
+if (await runTokenCommand(process.argv.slice(2), env)) process.exit();
+const logger = createApiLogger(env.LOG_LEVEL);
+const security = securityFromEnv(env);
 const catalog = env.CATALOG_FILE
   ? mergeCatalogs(builtinCatalog, loadCatalogFile(env.CATALOG_FILE))
   : builtinCatalog;
@@ -28,8 +33,18 @@ const services = createServices({
   catalog,
   architectures: env.FARM_ARCHITECTURES,
 });
-const app = await buildApp({ services, logger });
+const app = await buildApp({ services, logger, security });
 await app.listen({ host: env.API_HOST, port: env.API_PORT });
+logger.info(
+  {
+    scheme: security.tls ? 'https' : 'http',
+    auth: env.API_AUTH,
+    clientCertRequired: Boolean(security.tls?.requireClientCert),
+    redis: redactUrl(env.REDIS_URL),
+    storage: redactUrl(env.STORAGE_URL),
+  },
+  'api ready',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

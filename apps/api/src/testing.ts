@@ -20,6 +20,7 @@ import { makeTempDir, uniqueName } from '@joblet/testkit';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
+import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
 import { createServices, type Services } from './services/services.js';
 
 export interface TestApi {
@@ -28,20 +29,40 @@ export interface TestApi {
   redis: Redis;
   store: ArtifactStore;
   prefix: string;
+  /** `http(s)://127.0.0.1:<port>` when started with `listen`. */
+  url?: string;
   close(): Promise<void>;
 }
 
-export async function startTestApi(architectures: Arch[] = ['amd64', 'arm64']): Promise<TestApi> {
+export interface TestApiOptions {
+  /** Default: plain HTTP, `API_AUTH=none`, the default bounds. */
+  security?: Partial<SecurityOptions>;
+  /** Listen on 127.0.0.1, on a free port (for clients over real sockets: TLS, SSE, the CLI). */
+  listen?: boolean;
+}
+
+export async function startTestApi(
+  architectures: Arch[] = ['amd64', 'arm64'],
+  opts: TestApiOptions = {},
+): Promise<TestApi> {
   const prefix = uniqueName('api');
   const redis = createRedis({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
   const dir = await makeTempDir('api-store-');
   const store = createArtifactStore(`file://${dir.path}`);
   await store.ensureReady();
   const services = createServices({ redis, store, prefix, catalog: builtinCatalog, architectures });
-  const app = await buildApp({ services, logger: false });
+  const security = { ...DEFAULT_SECURITY, ...opts.security };
+  const app = await buildApp({ services, logger: false, security });
   await app.ready();
+  let url: string | undefined;
+  if (opts.listen) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    url = `${security.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  }
   return {
     app,
+    url,
     services,
     redis,
     store,

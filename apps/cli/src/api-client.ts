@@ -1,9 +1,13 @@
-/** A small typed client over fetch: every answer is checked against its zod schema. */
+/**
+ * A small typed client: every answer is checked against its zod schema. Requests go through
+ * `http/transport.ts`, which carries the server's CA, client certificate and token.
+ */
 import { ApiErrorBody, type ApiErrorCode } from '@joblet/spec';
 import type { z } from 'zod';
 import { CliError, ServerUnavailableError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { ServerConfig } from './config.js';
+import { readText, send, type HttpResponse } from './http/transport.js';
 
 /** The API said no: the message is the server's, prefixed with the status. */
 export class ApiRequestError extends CliError {
@@ -17,6 +21,20 @@ export class ApiRequestError extends CliError {
   }
 }
 
+/** An error answer as the user should see it: the server's `{ code, message }` when it sent one. */
+export async function errorFromResponse(res: HttpResponse): Promise<CliError> {
+  const text = await readText(res).catch(() => '');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = ApiErrorBody.safeParse(json);
+  if (parsed.success) return new ApiRequestError(res.status, parsed.data.code, parsed.data.message);
+  return new ServerUnavailableError(`${res.url} answered ${res.status} ${res.statusText}`);
+}
+
 export class ApiClient {
   constructor(
     private readonly server: ServerConfig,
@@ -25,6 +43,11 @@ export class ApiClient {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The server and its credentials (for SSE and for commands that make their own client). */
+  get config(): ServerConfig {
+    return this.server;
   }
 
   async post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.infer<S>> {
@@ -41,45 +64,41 @@ export class ApiClient {
     body: unknown,
     schema: S,
   ): Promise<z.infer<S>> {
-    const url = new URL(path, this.server.url);
-    let res: Response;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let res: HttpResponse;
+    let text: string;
     try {
-      res = await fetch(url, {
+      res = await send(this.server, {
         method,
+        path,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       });
+      if (res.status < 200 || res.status > 299) throw await errorFromResponse(res);
+      text = await readText(res);
     } catch (err) {
-      const cause = (
-        err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
-      ).cause;
-      const reason =
-        cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (err as Error).message;
+      if (err instanceof CliError) throw err;
+      const reason = signal.aborted
+        ? `no answer within ${this.timeoutMs / 1000}s`
+        : (err as Error).message;
       throw new ServerUnavailableError(
         `cannot reach the server at ${this.server.url} (from ${this.server.source}): ${reason}`,
         { cause: err },
       );
     }
-    const text = await res.text();
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
       throw new ServerUnavailableError(
-        `${url.href} answered ${res.status} with a body that is not JSON`,
+        `${res.url} answered ${res.status} with a body that is not JSON`,
       );
-    }
-    if (!res.ok) {
-      const parsed = ApiErrorBody.safeParse(json);
-      if (parsed.success)
-        throw new ApiRequestError(res.status, parsed.data.code, parsed.data.message);
-      throw new ServerUnavailableError(`${url.href} answered ${res.status} ${res.statusText}`);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new ServerUnavailableError(
-        `${url.href} answered with an unexpected body: ${parsed.error.issues[0]?.message}`,
+        `${res.url} answered with an unexpected body: ${parsed.error.issues[0]?.message}`,
       );
     }
     return parsed.data;

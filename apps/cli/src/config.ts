@@ -1,32 +1,63 @@
 /**
- * Which server `rnx` talks to: `--server`, then `RNX_SERVER`, then the config file
- * (`~/.rnx/rnx-config.yml`), which may name several servers:
+ * Which server `rnx` talks to and how it proves who it is: `--server`, then `RNX_SERVER`, then the
+ * config file (`~/.rnx/rnx-config.yml`, or RNX_CONFIG), which may name several servers:
  *
  * ```yaml
- * current: local
+ * current: prod
  * servers:
  *   local: { url: http://127.0.0.1:7070 }
- *   prod:  { url: https://farm.example.com:7443 }
+ *   prod:
+ *     url: https://farm.example.com:7070
+ *     ca: ~/.rnx/farm/ca.crt          # the CA that signed the server's certificate
+ *     cert: ~/.rnx/farm/developer.crt # client certificate (its OU is your role) …
+ *     key: ~/.rnx/farm/developer.key
+ *     token: jrf_…                    # … or an API token (keep the file chmod 600)
  * ```
+ * Relative paths are relative to the config file. `RNX_CA`, `RNX_CERT`, `RNX_KEY` and `RNX_TOKEN`
+ * override the entry's fields. A server's credentials are used only for its own URL: `--server`
+ * with another URL gets only what the environment gives, so a token never goes to a server it was
+ * not configured for.
+ *
  * No server configured means commands that can work offline do so.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { CliEnv } from './env.js';
 import { UsageError } from './errors.js';
 
-const ServerEntry = z.object({ url: z.url() }).loose();
+const ServerEntry = z
+  .object({
+    url: z.url(),
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+  })
+  .loose();
+type ServerEntry = z.infer<typeof ServerEntry>;
 const ConfigFile = z.object({
   current: z.string().optional(),
   servers: z.record(z.string(), ServerEntry).default({}),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
+/** A PEM file's contents and where it came from (for error messages). */
+export interface PemFile {
+  pem: Buffer;
+  path: string;
+}
+
 export interface ServerConfig {
   url: string;
   /** Where the URL came from, for error messages. */
   source: string;
+  ca?: PemFile;
+  cert?: PemFile;
+  key?: PemFile;
+  token?: { value: string; source: string };
 }
 
 function readConfigFile(path: string): ConfigFile | undefined {
@@ -45,10 +76,69 @@ function readConfigFile(path: string): ConfigFile | undefined {
   return parsed.data;
 }
 
+function readPem(path: string, from: string): PemFile {
+  try {
+    return { pem: readFileSync(path), path };
+  } catch (err) {
+    throw new UsageError(`${from}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function expand(path: string, base: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+const sameUrl = (a: string, b: string) => {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return false;
+  }
+};
+
+/** Adds credentials: the environment's, else those of the config entry for this URL. */
+function withCredentials(
+  env: CliEnv,
+  server: ServerConfig,
+  entry?: { value: ServerEntry; label: string },
+): ServerConfig {
+  const base = dirname(env.configPath);
+  const pem = (variable: 'RNX_CA' | 'RNX_CERT' | 'RNX_KEY', field: 'ca' | 'cert' | 'key') => {
+    const fromEnv = env[variable];
+    if (fromEnv) return readPem(fromEnv, variable);
+    const fromFile = entry?.value[field];
+    return fromFile ? readPem(expand(fromFile, base), `${entry.label}.${field}`) : undefined;
+  };
+  const out: ServerConfig = { ...server };
+  const ca = pem('RNX_CA', 'ca');
+  const cert = pem('RNX_CERT', 'cert');
+  const key = pem('RNX_KEY', 'key');
+  if (Boolean(cert) !== Boolean(key))
+    throw new UsageError(
+      'a client certificate needs its key: set both cert and key (RNX_CERT, RNX_KEY)',
+    );
+  if (ca) out.ca = ca;
+  if (cert && key) Object.assign(out, { cert, key });
+  if (env.RNX_TOKEN) out.token = { value: env.RNX_TOKEN, source: 'RNX_TOKEN' };
+  else if (entry?.value.token)
+    out.token = { value: entry.value.token, source: `${entry.label}.token` };
+  return out;
+}
+
 export function resolveServer(env: CliEnv, flag?: string): ServerConfig | undefined {
-  if (flag) return { url: flag, source: '--server' };
-  if (env.RNX_SERVER) return { url: env.RNX_SERVER, source: 'RNX_SERVER' };
   const file = readConfigFile(env.configPath);
+  const entries = Object.entries(file?.servers ?? {});
+  const label = (name: string) => `${env.configPath} (${name})`;
+  const entryFor = (url: string) => {
+    const hit = entries.find(([, e]) => sameUrl(e.url, url));
+    return hit ? { value: hit[1], label: label(hit[0]) } : undefined;
+  };
+  if (flag) return withCredentials(env, { url: flag, source: '--server' }, entryFor(flag));
+  if (env.RNX_SERVER) {
+    const server = { url: env.RNX_SERVER, source: 'RNX_SERVER' };
+    return withCredentials(env, server, entryFor(env.RNX_SERVER));
+  }
   if (!file) return undefined;
   const name = env.RNX_CONTEXT ?? file.current;
   if (!name) return undefined;
@@ -57,7 +147,11 @@ export function resolveServer(env: CliEnv, flag?: string): ServerConfig | undefi
     const known = Object.keys(file.servers).join(', ') || 'none';
     throw new UsageError(`${env.configPath}: no server named "${name}" (known: ${known})`);
   }
-  return { url: entry.url, source: `${env.configPath} (${name})` };
+  return withCredentials(
+    env,
+    { url: entry.url, source: label(name) },
+    { value: entry, label: label(name) },
+  );
 }
 
 /** The embedded single-machine farm's API, which `rnx farm up` starts. */
@@ -74,9 +168,11 @@ export function resolveServerOrLocal(
 ): ServerConfig {
   return (
     resolveServer(env, flag) ??
-    (farmApiUrl ? { url: farmApiUrl, source: 'the local farm (rnx farm up)' } : undefined) ?? {
-      url: LOCAL_FARM_URL,
-      source: 'the default local farm address',
-    }
+    withCredentials(
+      env,
+      farmApiUrl
+        ? { url: farmApiUrl, source: 'the local farm (rnx farm up)' }
+        : { url: LOCAL_FARM_URL, source: 'the default local farm address' },
+    )
   );
 }

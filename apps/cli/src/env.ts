@@ -11,6 +11,12 @@ const CliEnv = z.object({
   RNX_CONFIG: z.string().optional(),
   /** Named server in the config file to use instead of its `current`. */
   RNX_CONTEXT: z.string().optional(),
+  /** For CI: an API token (`jrf_…`), sent as `Authorization: Bearer`. */
+  RNX_TOKEN: z.string().min(1).optional(),
+  /** For CI: PEM files — the CA that signed the server's certificate, a client cert and key. */
+  RNX_CA: z.string().min(1).optional(),
+  RNX_CERT: z.string().min(1).optional(),
+  RNX_KEY: z.string().min(1).optional(),
   /** State directory of the single-machine farm (`rnx farm up`). */
   JOBLET_FARM_DIR: z.string().default('/var/lib/joblet-farm'),
 });

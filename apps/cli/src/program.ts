@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient } from './api-client.js';
 import { buildCancel, buildList, buildLogs, buildStatus } from './commands/build-read.js';
-import { farmDown, farmStatus, farmUp, hostArch } from './commands/farm.js';
+import { registerFarmCommands } from './commands/farm-commands.js';
 import { parseArchList, runtimeBuild } from './commands/runtime-build.js';
 import { runtimeValidate } from './commands/runtime-validate.js';
 import { nodeList, runtimeInfo, runtimeList } from './commands/runtime-read.js';
@@ -22,21 +22,14 @@ import { runtimeRemove, runtimeTest } from './commands/runtime-manage.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
 import { readFarmState } from './farm/farm-state.js';
-import { supervise } from './farm/supervisor.js';
 import type { Io } from './io.js';
+import { addSecurityCommands } from './program-security.js';
 
 export const CLI_VERSION = '0.1.0';
 
 /** Commands report their exit code here; commander itself only parses. */
 export interface RunState {
   exitCode: number;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('a port number 0-65535');
-  return n;
 }
 
 export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
@@ -111,7 +104,7 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
           {
             ...o,
             deployTimeoutS: o.deployTimeout,
-            server: { url: c.url, source: 'server' },
+            server: c.config,
             interactive,
           },
           io,
@@ -330,70 +323,9 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
       state.exitCode = await buildCancel(client(), id, io);
     });
 
-  const farm = program.command('farm').description('run the whole farm on this machine');
-  const dirOption = () =>
-    new Option('--dir <path>', 'state directory').default(env.JOBLET_FARM_DIR);
-  farm
-    .command('up')
-    .description('start Redis (if none answers), the API and a worker in the background')
-    .addOption(dirOption())
-    .option('--port <port>', 'API port (127.0.0.1 only)', port, 7070)
-    .option(
-      '--redis-url <url>',
-      'Redis to use, or to start when none answers',
-      'redis://127.0.0.1:6379',
-    )
-    .option('--storage-url <url>', 'artifact store (default: a directory under --dir)')
-    .option('--prefix <prefix>', 'queue and key prefix', 'joblet')
-    .option('--cache-dir <path>', 'base roots and package caches (default /var/cache/joblet-farm)')
-    .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
-    .action(
-      async (o: {
-        dir: string;
-        port: number;
-        redisUrl: string;
-        storageUrl?: string;
-        prefix: string;
-        cacheDir?: string;
-        timeout: number;
-      }) => {
-        state.exitCode = await farmUp({ ...o, timeoutS: o.timeout }, io);
-      },
-    );
-  farm
-    .command('down')
-    .description('stop what `rnx farm up` started, keeping the data')
-    .addOption(dirOption())
-    .action(async (o: { dir: string }) => {
-      state.exitCode = await farmDown(o.dir, io);
-    });
-  farm
-    .command('status')
-    .addOption(dirOption())
-    .option('--json', 'print JSON')
-    .action(async (o: { dir: string; json?: boolean }) => {
-      state.exitCode = await farmStatus(o.dir, o, io);
-    });
-  farm
-    .command('supervise', { hidden: true })
-    .addOption(dirOption())
-    .requiredOption('--port <port>', 'API port', port)
-    .requiredOption('--redis-url <url>', 'Redis URL')
-    .requiredOption('--prefix <prefix>', 'queue prefix')
-    .option('--storage-url <url>', 'artifact store')
-    .option('--cache-dir <path>', 'cache dir')
-    .action(
-      async (o: {
-        dir: string;
-        port: number;
-        redisUrl: string;
-        prefix: string;
-        storageUrl?: string;
-        cacheDir?: string;
-      }) => {
-        await supervise({ ...o, arch: hostArch() });
-      },
-    );
+  addSecurityCommands(program, client, io, state);
+
+  registerFarmCommands(program, env, io, state);
 
   return program;
 }

@@ -1,8 +1,12 @@
 /**
- * A small SSE client over fetch that reconnects with `Last-Event-ID` when the connection drops,
+ * A small SSE client (over `http/transport.ts`, so it carries the server's certificates and
+ * token) that reconnects with `Last-Event-ID` when the connection drops,
  * so a follower misses nothing and sees nothing twice (the server resumes after that id).
  */
-import { ServerUnavailableError } from './errors.js';
+import { errorFromResponse } from './api-client.js';
+import type { ServerConfig } from './config.js';
+import { CliError, ServerUnavailableError } from './errors.js';
+import { send, type HttpResponse } from './http/transport.js';
 
 export interface SseEvent {
   id: string;
@@ -20,19 +24,28 @@ export interface FollowOptions {
 }
 
 /** Yields events until the server ends a stream cleanly (after its terminal event) or `signal` aborts. */
-export async function* followSse(url: string, opts: FollowOptions = {}): AsyncGenerator<SseEvent> {
+export async function* followSse(
+  server: ServerConfig,
+  path: string,
+  opts: FollowOptions = {},
+): AsyncGenerator<SseEvent> {
+  const url = new URL(path, server.url).href;
   let lastId = opts.lastEventId;
   let failures = 0;
   const maxRetries = opts.maxRetries ?? 10;
   while (!opts.signal?.aborted) {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, {
+      res = await send(server, {
+        method: 'GET',
+        path,
         headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
         signal: opts.signal,
       });
     } catch (err) {
       if (opts.signal?.aborted) return;
+      // Certificates and usage do not get better by retrying.
+      if (err instanceof CliError && !(err instanceof ServerUnavailableError)) throw err;
       if (++failures > maxRetries) {
         throw new ServerUnavailableError(
           `lost the event stream ${url}: ${(err as Error).message}`,
@@ -42,13 +55,12 @@ export async function* followSse(url: string, opts: FollowOptions = {}): AsyncGe
       await sleep(opts.retryDelayMs ?? 500);
       continue;
     }
-    if (!res.ok || !res.body) {
-      throw new ServerUnavailableError(`${url} answered ${res.status} ${res.statusText}`);
-    }
+    // 401, 403, 404, 429: the server's own words (`403: role reader cannot …`).
+    if (res.status !== 200) throw await errorFromResponse(res);
     failures = 0;
     let ended = false;
     try {
-      for await (const ev of parse(res.body)) {
+      for await (const ev of parse(res.body as AsyncIterable<Uint8Array>)) {
         if (ev.id) lastId = ev.id;
         yield ev;
       }
@@ -64,11 +76,11 @@ export async function* followSse(url: string, opts: FollowOptions = {}): AsyncGe
   }
 }
 
-async function* parse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+async function* parse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buf = '';
   let cur: SseEvent = { id: '', event: 'message', data: '' };
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     buf += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {

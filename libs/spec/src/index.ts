@@ -96,3 +96,4 @@ export * from './contracts/runtimes-api.js';
 export * from './contracts/jobs.js';
 export * from './contracts/schedule.js';
 export * from './contracts/pools.js';
+export * from './contracts/tokens.js';

@@ -5,6 +5,8 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamEntry } from '@joblet/queue';
+import { identityKey } from '../auth/identity.js';
+import { ApiError } from '../plugins/errors.js';
 
 export interface SseOptions {
   heartbeatMs?: number;
@@ -24,6 +26,14 @@ export async function sendSse<T extends { type: string }>(
   entries: (signal: AbortSignal) => AsyncIterable<StreamEntry<T>>,
   opts: SseOptions = {},
 ): Promise<void> {
+  // Bounded: each stream holds a socket and a Redis connection until the client leaves. The local
+  // admin (API_AUTH=none) is held to the overall limit only.
+  const who = request.identity;
+  const slot = request.server.streamSlots?.acquire(
+    who ? identityKey(who) : `ip:${request.ip}`,
+    who?.kind !== 'local',
+  );
+  if (slot && !slot.ok) throw new ApiError(429, 'RATE_LIMITED', slot.message);
   const abort = new AbortController();
   request.raw.on('close', () => abort.abort());
   reply.hijack();
@@ -40,7 +50,8 @@ export async function sendSse<T extends { type: string }>(
     for await (const { id, event } of entries(abort.signal)) {
       if (abort.signal.aborted) break;
       const ok = res.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-      if (!ok) await new Promise<void>((resolve) => res.once('drain', resolve));
+      // A client that stops reading and then goes away never drains: wait for either.
+      if (!ok) await drainedOrClosed(res);
     }
   } catch (err) {
     if (!abort.signal.aborted) request.log.error({ err }, 'event stream failed');
@@ -48,5 +59,18 @@ export async function sendSse<T extends { type: string }>(
     clearInterval(heartbeat);
     abort.abort();
     res.end();
+    slot?.release();
   }
+}
+
+function drainedOrClosed(res: FastifyReply['raw']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -12,7 +12,7 @@ import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
-import { farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
+import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
 
 export interface FarmUpOptions {
   dir: string;
@@ -21,6 +21,8 @@ export interface FarmUpOptions {
   storageUrl?: string;
   prefix: string;
   cacheDir?: string;
+  runtimesDir?: string;
+  nodeName?: string;
   timeoutS: number;
 }
 
@@ -66,6 +68,8 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     opts.prefix,
     ...(opts.storageUrl ? ['--storage-url', opts.storageUrl] : []),
     ...(opts.cacheDir ? ['--cache-dir', opts.cacheDir] : []),
+    ...(opts.runtimesDir ? ['--runtimes-dir', opts.runtimesDir] : []),
+    ...(opts.nodeName ? ['--node-name', opts.nodeName] : []),
   ];
   const sup = spawn(process.execPath, args, {
     detached: true,
@@ -82,7 +86,9 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
       io.out(`  API:      ${apiUrl}`);
       io.out(`  Store:    ${state.storageUrl}`);
       io.out(`  Logs:     ${paths.logs}/`);
-      io.out(`  Stop it:  rnx farm down${opts.dir === paths.dir ? '' : ''}`);
+      io.out(
+        `  Stop it:  rnx farm down${opts.dir === DEFAULT_FARM_DIR ? '' : ` --dir ${opts.dir}`}`,
+      );
       return EXIT.OK;
     }
     if (!isAlive(sup.pid)) break;

@@ -66,7 +66,7 @@ export async function followJob(
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   try {
-    for await (const raw of followSse(new URL(`/v1/jobs/${id}/logs`, client.url).href, {
+    for await (const raw of followSse(client.config, `/v1/jobs/${encodeURIComponent(id)}/logs`, {
       signal: abort.signal,
     })) {
       const parsed = JobEvent.safeParse(JSON.parse(raw.data));

@@ -108,9 +108,13 @@ export async function followBuild(
   process.on('SIGINT', onSigint);
   const durations = new Map<Arch, number>();
   try {
-    for await (const raw of followSse(new URL(`/v1/builds/${buildId}/events`, client.url).href, {
-      signal: abort.signal,
-    })) {
+    for await (const raw of followSse(
+      client.config,
+      `/v1/builds/${encodeURIComponent(buildId)}/events`,
+      {
+        signal: abort.signal,
+      },
+    )) {
       const parsed = BuildEvent.safeParse(JSON.parse(raw.data));
       if (!parsed.success || opts.json) continue;
       const e = parsed.data;

@@ -19,6 +19,10 @@ export interface SupervisorOptions {
   prefix: string;
   arch: string;
   cacheDir?: string;
+  /** Where the local node's agent installs runtimes (default /opt/joblet/runtimes). */
+  runtimesDir?: string;
+  /** Name of the local node (default: the agent's, from the hostname). */
+  nodeName?: string;
   /** Extra environment for every child (e.g. BUILD_PIP_INDEX_URL). */
   env?: NodeJS.ProcessEnv;
 }
@@ -123,6 +127,19 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
         WORKER_ARCH: opts.arch,
         WORKER_WORK_DIR: paths.work,
         ...(opts.cacheDir ? { WORKER_CACHE_DIR: opts.cacheDir } : {}),
+      },
+      restarts: 0,
+    },
+    {
+      name: 'agent',
+      cmd: process.execPath,
+      args: [appEntry('agent')],
+      env: {
+        ...base,
+        AGENT_ARCH: opts.arch,
+        AGENT_WORK_DIR: join(opts.dir, 'jobs'),
+        ...(opts.runtimesDir ? { RUNTIMES_DIR: opts.runtimesDir } : {}),
+        ...(opts.nodeName ? { AGENT_NAME: opts.nodeName } : {}),
       },
       restarts: 0,
     },

@@ -1,0 +1,73 @@
+/**
+ * What `buildApp()` needs to serve securely: the auth mode, the TLS material (absent: plain HTTP)
+ * and the request bounds. `securityFromEnv()` reads the PEM files named by API_TLS_*.
+ */
+import { readFileSync } from 'node:fs';
+import type { SecureContextOptions } from 'node:tls';
+import type { ApiEnv } from '../env.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
+import type { StreamLimits } from '../limits/stream-slots.js';
+import type { AuthMode } from './auth-mode.js';
+
+export interface TlsMaterial {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA(s) that sign client certificates; without it no client certificate is asked for. */
+  ca?: string | Buffer;
+  /** Fail the handshake without a valid client certificate (API_TLS_REQUIRED). */
+  requireClientCert: boolean;
+}
+
+export interface SecurityOptions {
+  mode: AuthMode;
+  tls?: TlsMaterial;
+  rateLimit: RateLimit;
+  streams: StreamLimits;
+}
+
+/** The single-machine default: plain HTTP on loopback, everyone the local admin. */
+export const DEFAULT_SECURITY: SecurityOptions = {
+  mode: 'none',
+  rateLimit: { requests: 300, windowS: 10 },
+  streams: { max: 200, perClient: 8 },
+};
+
+/** Node's TLS server options: TLS 1.2 or newer, client certificates per the material. */
+export function httpsOptions(tls: TlsMaterial): SecureContextOptions & {
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+} {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    minVersion: 'TLSv1.2',
+    requestCert: Boolean(tls.ca),
+    rejectUnauthorized: Boolean(tls.ca) && tls.requireClientCert,
+  };
+}
+
+function readPem(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${variable}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function securityFromEnv(env: ApiEnv): SecurityOptions {
+  return {
+    mode: env.API_AUTH,
+    tls:
+      env.API_TLS_CERT && env.API_TLS_KEY
+        ? {
+            cert: readPem('API_TLS_CERT', env.API_TLS_CERT),
+            key: readPem('API_TLS_KEY', env.API_TLS_KEY),
+            ...(env.API_TLS_CA ? { ca: readPem('API_TLS_CA', env.API_TLS_CA) } : {}),
+            requireClientCert: env.API_TLS_REQUIRED,
+          }
+        : undefined,
+    rateLimit: { requests: env.API_RATE_LIMIT_REQUESTS, windowS: env.API_RATE_LIMIT_WINDOW_S },
+    streams: { max: env.API_SSE_MAX_STREAMS, perClient: env.API_SSE_MAX_STREAMS_PER_CLIENT },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What each route lets a caller do, in words, for the 403 message
+ * (`role developer cannot build runtimes; maintainer required`). Keyed like `app.routeRoles`;
+ * HEAD shares its GET's phrase. A route missing here falls back to `call METHOD /url`, and the
+ * role-matrix test asks for an entry.
+ */
+import type { Role } from '@joblet/spec';
+
+export const ROUTE_VERBS: Readonly<Record<string, string>> = {
+  'POST /v1/runtimes/validate': 'validate runtime specs on the server',
+  'POST /v1/builds': 'build runtimes',
+  'GET /v1/builds': 'list builds',
+  'GET /v1/builds/:id': 'read builds',
+  'POST /v1/builds/:id/cancel': 'cancel builds',
+  'GET /v1/builds/:id/events': 'follow build logs',
+  'GET /v1/runtimes': 'list runtimes',
+  'GET /v1/runtimes/:ref': 'read runtimes',
+  'DELETE /v1/runtimes/:ref': 'remove runtimes',
+  'POST /v1/runtimes/:ref/test': 'test runtimes',
+  'GET /v1/nodes': 'list nodes',
+  'POST /v1/jobs': 'run jobs',
+  'GET /v1/jobs': 'list jobs',
+  'GET /v1/jobs/:id': 'read jobs',
+  'POST /v1/jobs/:id/stop': 'stop jobs',
+  'POST /v1/jobs/:id/cancel': 'cancel jobs',
+  'GET /v1/jobs/:id/logs': 'read job logs',
+  'POST /v1/volumes': 'create volumes',
+  'GET /v1/volumes': 'list volumes',
+  'DELETE /v1/volumes/:name': 'remove volumes',
+  'GET /v1/pools': 'read pool backlogs',
+  'POST /v1/tokens': 'create API tokens',
+  'GET /v1/tokens': 'list API tokens',
+  'DELETE /v1/tokens/:id': 'revoke API tokens',
+};
+
+export function routeVerb(method: string, url: string): string | undefined {
+  return ROUTE_VERBS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+}
+
+export function forbiddenMessage(held: Role, required: Role, method: string, url: string): string {
+  const verb = routeVerb(method, url) ?? `call ${method} ${url}`;
+  return `role ${held} cannot ${verb}; ${required} required`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Requests per client in fixed windows, counted in Redis (INCR + PEXPIRE in one round trip) so
+ * that every replica shares the count and the API stays stateless. A fixed window lets a client
+ * send up to twice the limit across a window boundary; that is accepted for a coarse guard
+ * against floods, not a billing meter.
+ */
+import type { Redis } from 'ioredis';
+import type { AuthKeys } from '../auth/auth-keys.js';
+
+export interface RateLimit {
+  /** Requests allowed per window; 0 turns the limiter off. */
+  requests: number;
+  windowS: number;
+}
+
+export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
+
+export class RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: AuthKeys,
+    readonly limit: RateLimit,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get enabled(): boolean {
+    return this.limit.requests > 0;
+  }
+
+  async hit(client: string): Promise<RateVerdict> {
+    if (!this.enabled) return { ok: true };
+    const windowMs = this.limit.windowS * 1000;
+    const now = this.now();
+    const window = Math.floor(now / windowMs);
+    const key = this.keys.rate(client, window);
+    const res = await this.redis
+      .multi()
+      .incr(key)
+      .pexpire(key, windowMs + 1000)
+      .exec();
+    const count = Number(res?.[0]?.[1] ?? 0);
+    if (count <= this.limit.requests) return { ok: true };
+    return {
+      ok: false,
+      retryAfterS: Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)),
+    };
+  }
+}

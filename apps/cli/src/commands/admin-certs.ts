@@ -1,0 +1,39 @@
+/** `rnx admin certs init`: make the farm's certificates and say how to use them. */
+import { ROLES } from '@joblet/spec';
+import { certsInit, type CertsInitOptions } from '../certs/certs-init.js';
+import { EXIT } from '../exit-codes.js';
+import { paint, type Io } from '../io.js';
+
+export async function adminCertsInit(
+  o: CertsInitOptions & { port?: number },
+  io: Io,
+): Promise<number> {
+  const r = await certsInit(o);
+  const host = o.serverName ?? 'localhost';
+  const port = o.port ?? 7070;
+  io.out(`${paint(io, 'green', '✓')} certificates in ${r.dir}`);
+  io.out(`  CA             ${r.ca.cert}   (key ${r.ca.key} — keep it offline)`);
+  io.out(`  server         ${r.server.cert}   (key ${r.server.key}; ${r.server.sans.join(', ')})`);
+  for (const role of ROLES)
+    io.out(
+      `  ${`${role} client`.padEnd(19)}${r.clients[role].cert}   (key ${r.clients[role].key})`,
+    );
+  io.out('');
+  io.out('API (environment):');
+  io.out(`  API_TLS_CERT=${r.server.cert}`);
+  io.out(`  API_TLS_KEY=${r.server.key}`);
+  io.out(`  API_TLS_CA=${r.ca.cert}`);
+  io.out('  API_AUTH=mtls            # or mtls+token to also accept API tokens');
+  io.out('');
+  io.out('~/.rnx/rnx-config.yml (pick the role’s certificate):');
+  io.out('  current: farm');
+  io.out('  servers:');
+  io.out('    farm:');
+  io.out(`      url: https://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  io.out(`      ca: ${r.ca.cert}`);
+  io.out(`      cert: ${r.clients.admin.cert}`);
+  io.out(`      key: ${r.clients.admin.key}`);
+  io.out('');
+  io.out('CI: RNX_SERVER, RNX_CA and RNX_TOKEN (rnx token create), or RNX_CERT and RNX_KEY.');
+  return EXIT.OK;
+}

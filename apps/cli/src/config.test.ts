@@ -1,0 +1,78 @@
+/** Which credentials go to which server. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { resolveServer, resolveServerOrLocal } from './config.js';
+import { readCliEnv } from './env.js';
+
+let tmp: TempDir;
+let config: string;
+beforeAll(async () => {
+  tmp = await makeTempDir('rnx-config-');
+  mkdirSync(join(tmp.path, 'pki'));
+  for (const f of ['ca.crt', 'dev.crt', 'dev.key', 'ci-ca.crt'])
+    writeFileSync(join(tmp.path, 'pki', f), `PEM ${f}`);
+  config = join(tmp.path, 'rnx-config.yml');
+  writeFileSync(
+    config,
+    [
+      'current: prod',
+      'servers:',
+      '  prod:',
+      '    url: https://farm.example.com:7070',
+      '    ca: pki/ca.crt',
+      '    cert: pki/dev.crt',
+      '    key: pki/dev.key',
+      '  ci: { url: "https://ci.example.com", token: jrf_file }',
+      '',
+    ].join('\n'),
+  );
+});
+afterAll(() => tmp.cleanup());
+
+const env = (vars: NodeJS.ProcessEnv = {}) => readCliEnv({ RNX_CONFIG: config, ...vars });
+
+describe('server credentials', () => {
+  it('reads the current entry’s files, relative to the config file', () => {
+    const s = resolveServer(env())!;
+    expect(s.url).toBe('https://farm.example.com:7070');
+    expect(s.ca?.path).toBe(join(tmp.path, 'pki', 'ca.crt'));
+    expect(s.cert?.pem.toString()).toBe('PEM dev.crt');
+    expect(s.key?.pem.toString()).toBe('PEM dev.key');
+    expect(s.token).toBeUndefined();
+  });
+
+  it('gives an entry’s credentials only to its own URL', () => {
+    const same = resolveServer(env(), 'https://farm.example.com:7070/')!;
+    expect(same.cert?.path).toBe(join(tmp.path, 'pki', 'dev.crt'));
+    const other = resolveServer(env(), 'https://evil.example.com')!;
+    expect(other).toEqual({ url: 'https://evil.example.com', source: '--server' });
+    const ci = resolveServer(env({ RNX_SERVER: 'https://ci.example.com' }))!;
+    expect(ci.token).toEqual({ value: 'jrf_file', source: `${config} (ci).token` });
+  });
+
+  it('lets the environment override each field', () => {
+    const s = resolveServer(
+      env({ RNX_TOKEN: 'jrf_env', RNX_CA: join(tmp.path, 'pki', 'ci-ca.crt') }),
+    )!;
+    expect(s.token).toEqual({ value: 'jrf_env', source: 'RNX_TOKEN' });
+    expect(s.ca?.pem.toString()).toBe('PEM ci-ca.crt');
+    expect(s.cert?.path).toBe(join(tmp.path, 'pki', 'dev.crt'));
+    const local = resolveServerOrLocal(
+      readCliEnv({ RNX_CONFIG: join(tmp.path, 'none.yml'), RNX_TOKEN: 'jrf_env' }),
+    );
+    expect(local).toMatchObject({ url: 'http://127.0.0.1:7070', token: { value: 'jrf_env' } });
+  });
+
+  it('says which file it cannot read, and wants a key with a certificate', () => {
+    expect(() => resolveServer(env({ RNX_CA: join(tmp.path, 'nope.crt') }))).toThrow(
+      /^RNX_CA: cannot read .*nope\.crt: ENOENT/,
+    );
+    expect(() =>
+      resolveServer(
+        env({ RNX_SERVER: 'https://x.example.com', RNX_CERT: join(tmp.path, 'pki', 'dev.crt') }),
+      ),
+    ).toThrow(/a client certificate needs its key/);
+  });
+});

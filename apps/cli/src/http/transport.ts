@@ -1,0 +1,102 @@
+/**
+ * HTTP(S) requests for `rnx` over node:http / node:https. (fetch cannot take a client certificate
+ * without undici's Agent, which Node bundles but does not export, and undici is not installed.)
+ * One keep-alive agent per server configuration carries its CA, client certificate and key.
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import type { ServerConfig } from '../config.js';
+import { ServerUnavailableError, UsageError } from '../errors.js';
+import { checkClientCert, explainConnectError } from './tls-errors.js';
+
+export interface HttpRequest {
+  method: string;
+  /** Path and query, resolved against the server URL. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  url: string;
+  status: number;
+  statusText: string;
+  headers: IncomingHttpHeaders;
+  /** The body stream: read it (`text()`, or iterate) or destroy it. */
+  body: IncomingMessage;
+}
+
+const agents = new WeakMap<ServerConfig, http.Agent>();
+
+function agentFor(server: ServerConfig, tls: boolean): http.Agent {
+  let agent = agents.get(server);
+  if (!agent) {
+    checkClientCert(server);
+    agent = tls
+      ? new https.Agent({
+          keepAlive: true,
+          // Parsed once for every connection of this agent (an SSE reconnect, a follow-up call).
+          secureContext: createSecureContext({
+            minVersion: 'TLSv1.2',
+            ...(server.ca ? { ca: server.ca.pem } : {}),
+            ...(server.cert && server.key ? { cert: server.cert.pem, key: server.key.pem } : {}),
+          }),
+        })
+      : new http.Agent({ keepAlive: true });
+    agents.set(server, agent);
+  }
+  return agent;
+}
+
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
+}
+
+export function send(server: ServerConfig, req: HttpRequest): Promise<HttpResponse> {
+  const url = new URL(req.path, server.url);
+  const tls = url.protocol === 'https:';
+  if (!tls && url.protocol !== 'http:')
+    throw new UsageError(`${server.url} (from ${server.source}): only http:// and https:// URLs`);
+  if (server.token && !tls && !isLoopback(url.hostname)) {
+    throw new UsageError(
+      `refusing to send the token from ${server.token.source} over plain HTTP to ${url.host}; use https://`,
+    );
+  }
+  const headers: Record<string, string> = { ...req.headers };
+  if (server.token) headers.authorization = `Bearer ${server.token.value}`;
+  if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
+  const agent = agentFor(server, tls);
+  const lib = tls ? https : http;
+  return new Promise((resolve, reject) => {
+    const r = lib.request(url, { method: req.method, headers, agent, signal: req.signal }, (res) =>
+      resolve({
+        url: url.href,
+        status: res.statusCode ?? 0,
+        statusText: res.statusMessage ?? '',
+        headers: res.headers,
+        body: res,
+      }),
+    );
+    r.on('error', (err) => reject(req.signal?.aborted ? err : explainConnectError(err, server)));
+    r.end(req.body);
+  });
+}
+
+/** The whole body as text (bounded: an API answer is never this large). */
+export async function readText(res: HttpResponse, maxBytes = 64 * 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > maxBytes) {
+      res.body.destroy();
+      throw new ServerUnavailableError(`${res.url} answered with more than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
