@@ -1,2 +1,3 @@
 export * from './s3-server.js';
 export * from './temp-dir.js';
+export * from './pip-index.js';

@@ -22,6 +22,7 @@ import {
   RuntimeIndexEntry,
   appendEvent,
   buildQueueName,
+  incrementCounter,
   submissionKey,
   type ArchStatus,
   type BuildEvent,
@@ -91,7 +92,10 @@ export class BuildService {
     const existing = await this.readIndex(spec.name, spec.version);
     if (existing && !input.force) {
       const same = arches.every((a) => existing.arches[a]?.buildKey === archKeys[a]);
-      if (same) return { kind: 'cached', name: spec.name, version: spec.version, index: existing };
+      if (same) {
+        await incrementCounter(this.s.redis, this.s.keys, 'joblet_build_cache_hits_total', {});
+        return { kind: 'cached', name: spec.name, version: spec.version, index: existing };
+      }
       throw new ApiError(
         409,
         'CONFLICT',
@@ -179,11 +183,14 @@ export class BuildService {
     const parent = await Job.fromId(this.s.publishQueue, buildId);
     await parent?.remove().catch(() => undefined);
     await this.s.store.deletePrefix(stagingPrefix(buildId)).catch(() => 0);
-    await this.event(buildId, {
-      type: 'done',
-      state: 'canceled',
-      error: { code: 'CANCELED', message: 'canceled by request' },
-    });
+    // `done` is written once per build, whoever ends it (workers claim the same field).
+    if ((await this.s.redis.hsetnx(this.s.keys.build(buildId), 'once:done', '1')) === 1) {
+      await this.event(buildId, {
+        type: 'done',
+        state: 'canceled',
+        error: { code: 'CANCELED', message: 'canceled by request' },
+      });
+    }
     const build = await this.s.buildStore.get(buildId);
     if (!build) throw new ApiError(404, 'NOT_FOUND', `build not found: ${buildId}`);
     return build;

@@ -1,0 +1,60 @@
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { SharedCaches, promoteNewFiles } from './caches.js';
+
+let tmp: TempDir;
+beforeEach(async () => {
+  tmp = await makeTempDir('worker-caches');
+});
+afterEach(async () => {
+  await tmp.cleanup();
+});
+
+describe('promoteNewFiles', () => {
+  it('adds new files (keeping directories), never replaces, skips what is not accepted', async () => {
+    const upper = join(tmp.path, 'upper');
+    const shared = join(tmp.path, 'shared');
+    await mkdir(join(upper, 'sub'), { recursive: true });
+    await mkdir(shared);
+    await writeFile(join(upper, 'a.deb'), 'new a');
+    await writeFile(join(upper, 'b.deb'), 'new b');
+    await writeFile(join(upper, 'lock'), '');
+    await writeFile(join(upper, 'sub', 'c.deb'), 'c');
+    await writeFile(join(shared, 'b.deb'), 'old b');
+    const n = await promoteNewFiles(upper, shared, (rel) => /^[^/]+\.deb$/.test(rel));
+    expect(n).toBe(1);
+    expect(await readFile(join(shared, 'a.deb'), 'utf8')).toBe('new a');
+    expect(await readFile(join(shared, 'b.deb'), 'utf8')).toBe('old b');
+    expect((await readdir(shared)).sort()).toEqual(['a.deb', 'b.deb', 'sub']);
+    expect(await readdir(join(shared, 'sub'))).toEqual([]);
+  });
+});
+
+describe('SharedCaches lists', () => {
+  it('publishes immutable versions and points lists.json at the newest', async () => {
+    const caches = new SharedCaches(tmp.path, 'bookworm', 'amd64');
+    await caches.ensure();
+    expect(await caches.currentLists()).toBeUndefined();
+    expect(await caches.lowerDir('lists')).toMatch(/lists\.d\/empty$/);
+    const fresh = join(tmp.path, 'fresh');
+    await mkdir(join(fresh, 'partial'), { recursive: true });
+    await writeFile(join(fresh, 'lock'), '');
+    await writeFile(join(fresh, 'deb.debian.org_debian_dists_bookworm_InRelease'), 'release');
+    await caches.publishLists(fresh, 'hash-1', 60_000);
+    const cur = await caches.currentLists();
+    expect(cur?.sourcesHash).toBe('hash-1');
+    const lower = await caches.lowerDir('lists');
+    expect((await readdir(lower)).sort()).toEqual([
+      'deb.debian.org_debian_dists_bookworm_InRelease',
+      'partial',
+    ]);
+    await caches.publishLists(fresh, 'hash-2', 0);
+    expect((await caches.currentLists())?.sourcesHash).toBe('hash-2');
+    // The older version is pruned (keepMs 0); the current one and the empty lower stay.
+    expect((await readdir(join(caches.aptDir, 'lists.d'))).sort()).toEqual(
+      [(await caches.currentLists())!.dir, 'empty'].sort(),
+    );
+  });
+});

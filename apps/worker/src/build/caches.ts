@@ -1,0 +1,221 @@
+/**
+ * Download caches shared by the builds of one (suite, arch) on a host: apt package lists and
+ * .debs, pip's and npm's caches. They persist across builds but never enter a runtime.
+ *
+ * A build never writes the shared directories: each cache is mounted into its sandbox as an
+ * overlay (shared dir as the read-only lower layer, a private upper layer in the work dir). So
+ * concurrent builds never wait for each other's apt locks (`apt-get` fails at once on a held
+ * lock), and code run by a build (hooks, package install scripts) cannot poison what other
+ * builds read. The child copies new entries to the shared dir (add-only, atomic rename) at points
+ * where only trusted code has written them; see `promote*` and the pipeline.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeTree, run } from '@joblet/sandbox';
+import { mountOverlay } from './mounts.js';
+
+export type CacheName = 'lists' | 'archives' | 'pip' | 'npm';
+
+/** Where each cache appears inside the sandbox. */
+export const CACHE_TARGETS: Readonly<Record<CacheName, string>> = {
+  lists: '/var/lib/apt/lists',
+  archives: '/var/cache/apt/archives',
+  pip: '/root/.cache/pip',
+  npm: '/root/.npm',
+};
+
+/** Shared cache directories of one (suite, arch). */
+export class SharedCaches {
+  readonly aptDir: string;
+  readonly pipDir: string;
+  readonly npmDir: string;
+
+  constructor(cacheDir: string, suite: string, arch: string) {
+    this.aptDir = join(cacheDir, 'apt', `${suite}-${arch}`);
+    this.pipDir = join(cacheDir, 'pip', `${suite}-${arch}`);
+    this.npmDir = join(cacheDir, 'npm', `${suite}-${arch}`);
+  }
+
+  get archivesDir(): string {
+    return join(this.aptDir, 'archives');
+  }
+  private get listsRoot(): string {
+    return join(this.aptDir, 'lists.d');
+  }
+  private get listsState(): string {
+    return join(this.aptDir, 'lists.json');
+  }
+
+  async ensure(): Promise<void> {
+    for (const d of [this.archivesDir, join(this.listsRoot, 'empty'), this.pipDir, this.npmDir]) {
+      await mkdir(d, { recursive: true, mode: 0o755 });
+    }
+  }
+
+  /** The published package lists, or undefined when none were published yet. */
+  async currentLists(): Promise<ListsState | undefined> {
+    try {
+      const s = JSON.parse(await readFile(this.listsState, 'utf8')) as Partial<ListsState>;
+      if (typeof s.dir !== 'string' || typeof s.sourcesHash !== 'string') return undefined;
+      if (typeof s.updatedAt !== 'string') return undefined;
+      await stat(join(this.listsRoot, s.dir));
+      return s as ListsState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Shared dir that is the lower layer of a cache's overlay. */
+  async lowerDir(name: CacheName): Promise<string> {
+    switch (name) {
+      case 'lists': {
+        const cur = await this.currentLists();
+        const dir = join(this.listsRoot, cur?.dir ?? 'empty');
+        // The mtime says when a build last started on it: pruning spares recently used lists.
+        const now = new Date();
+        await utimes(dir, now, now).catch(() => undefined);
+        return dir;
+      }
+      case 'archives':
+        return this.archivesDir;
+      case 'pip':
+        return this.pipDir;
+      case 'npm':
+        return this.npmDir;
+    }
+  }
+
+  /**
+   * Publishes package lists fresh from `apt-get update` (the merged view of a build's lists
+   * overlay) as a new immutable version; builds that mounted an older one keep it. Versions
+   * other than the current one that no build started on for `keepMs` are removed. Returns the
+   * new version's name.
+   */
+  async publishLists(fromDir: string, sourcesHash: string, keepMs: number): Promise<string> {
+    const name = `${Date.now()}-${randomBytes(4).toString('hex')}`;
+    const tmp = join(this.listsRoot, `.tmp-${name}`);
+    await mkdir(tmp, { recursive: true });
+    try {
+      for (const entry of await readdir(fromDir)) {
+        if (entry === 'lock' || entry === 'partial') continue;
+        const r = await run('cp', ['-a', '--', join(fromDir, entry), tmp], { timeoutMs: 120_000 });
+        if (r.code !== 0) throw new Error(`cp failed: ${r.stderr.trim()}`);
+      }
+      await mkdir(join(tmp, 'partial'), { recursive: true });
+      await rename(tmp, join(this.listsRoot, name));
+    } catch (e) {
+      await removeTree(tmp);
+      throw e;
+    }
+    const state: ListsState = { dir: name, sourcesHash, updatedAt: new Date().toISOString() };
+    const stateTmp = `${this.listsState}.${process.pid}.tmp`;
+    await writeFile(stateTmp, JSON.stringify(state));
+    await rename(stateTmp, this.listsState);
+    await this.pruneLists(name, keepMs);
+    return name;
+  }
+
+  private async pruneLists(current: string, keepMs: number): Promise<void> {
+    const now = Date.now();
+    for (const entry of await readdir(this.listsRoot).catch(() => [] as string[])) {
+      if (entry === current || entry === 'empty') continue;
+      const st = await stat(join(this.listsRoot, entry)).catch(() => undefined);
+      if (st && now - st.mtimeMs > keepMs) await removeTree(join(this.listsRoot, entry));
+    }
+  }
+}
+
+/** `lists.json`: which lists version is current, for which sources, since when. */
+export interface ListsState {
+  dir: string;
+  /** sha256 of the sources.list the lists were fetched with. */
+  sourcesHash: string;
+  updatedAt: string;
+}
+
+/** One cache overlay of a build. */
+export interface CacheMount {
+  name: CacheName;
+  /** Mount point (bound into the sandbox at {@link CACHE_TARGETS}). */
+  merged: string;
+  /** Private layer: what this build added or changed. */
+  upper: string;
+}
+
+/** Mounts the overlay of cache `name` for a build under `cachesDir` (in its work dir). */
+export async function mountCache(
+  shared: SharedCaches,
+  name: CacheName,
+  cachesDir: string,
+): Promise<CacheMount> {
+  const base = join(cachesDir, name);
+  const m = { name, merged: join(base, 'merged'), upper: join(base, 'upper') };
+  const work = join(base, 'work');
+  for (const d of [m.merged, m.upper, work]) await mkdir(d, { recursive: true });
+  await mountOverlay({
+    lowers: [await shared.lowerDir(name)],
+    upper: m.upper,
+    work,
+    target: m.merged,
+  });
+  return m;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~%=-]*$/;
+
+/**
+ * Copies regular files a build added (its overlay upper layer) into the shared dir, keeping the
+ * directory structure: add-only (an existing file is never replaced, so readers never see a
+ * change), each file written under a temporary name and renamed into place. Whiteouts, links
+ * and odd names are skipped. Returns the number of files added.
+ */
+export async function promoteNewFiles(
+  upper: string,
+  shared: string,
+  accept: (rel: string) => boolean = () => true,
+  rel = '',
+): Promise<number> {
+  let added = 0;
+  for (const entry of await readdir(join(upper, rel)).catch(() => [] as string[])) {
+    if (!SAFE_NAME.test(entry)) continue;
+    const relPath = rel ? `${rel}/${entry}` : entry;
+    const st = await lstat(join(upper, relPath));
+    if (st.isDirectory()) {
+      await mkdir(join(shared, relPath), { recursive: true });
+      added += await promoteNewFiles(upper, shared, accept, relPath);
+    } else if (st.isFile() && accept(relPath)) {
+      const dst = join(shared, relPath);
+      if (
+        await lstat(dst).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
+      const tmp = join(shared, rel, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      try {
+        await copyFile(join(upper, relPath), tmp);
+        await link(tmp, dst); // EEXIST when another build added it meanwhile: keep theirs
+        added += 1;
+      } catch {
+        // not added; the cache is an optimisation
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+  }
+  return added;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { BUILD_CAPABILITIES, baseSandboxEnv, buildBwrapArgs } from './sandbox.js';
+
+const args = buildBwrapArgs(
+  {
+    root: '/w/merged',
+    binds: [{ source: '/w/caches/pip/merged', target: '/root/.cache/pip', readonly: false }],
+  },
+  { ...baseSandboxEnv(), RUNTIME_NAME: 'x' },
+);
+const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+
+describe('buildBwrapArgs', () => {
+  it('binds the overlay as / first, then /proc, /dev, /tmp and the caches', () => {
+    const at = (s: string) => args.indexOf(s);
+    expect(args.slice(at('--bind'), at('--bind') + 3)).toEqual(['--bind', '/w/merged', '/']);
+    expect(at('--proc')).toBeGreaterThan(at('--bind'));
+    expect(args.lastIndexOf('--bind')).toBeGreaterThan(at('--tmpfs'));
+    expect(args).toContain('/root/.cache/pip');
+  });
+
+  it('isolates PID, IPC, UTS and cgroup namespaces and dies with its parent', () => {
+    for (const f of [
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-cgroup-try',
+      '--die-with-parent',
+      '--new-session',
+    ]) {
+      expect(args).toContain(f);
+    }
+    expect(pairs('--hostname')).toEqual(['build']);
+  });
+
+  it("drops every capability but Docker's default set (no SYS_ADMIN, NET_ADMIN, NET_RAW)", () => {
+    expect(pairs('--cap-drop')).toEqual(['ALL']);
+    expect(args.indexOf('--cap-drop')).toBeLessThan(args.indexOf('--cap-add'));
+    expect(pairs('--cap-add')).toEqual([...BUILD_CAPABILITIES]);
+    for (const c of [
+      'CAP_SYS_ADMIN',
+      'CAP_NET_ADMIN',
+      'CAP_NET_RAW',
+      'CAP_SYS_PTRACE',
+      'CAP_SYS_MODULE',
+    ]) {
+      expect(pairs('--cap-add')).not.toContain(c);
+    }
+  });
+
+  it('clears the environment and sets only what it is given', () => {
+    expect(args).toContain('--clearenv');
+    expect(args.indexOf('--clearenv')).toBeLessThan(args.indexOf('--setenv'));
+    expect(pairs('--setenv').sort()).toEqual([
+      'DEBIAN_FRONTEND',
+      'HOME',
+      'LANG',
+      'PATH',
+      'RUNTIME_NAME',
+    ]);
+  });
+
+  it('refuses invalid variable names', () => {
+    expect(() => buildBwrapArgs({ root: '/r', binds: [] }, { 'A=B': '1' })).toThrow(
+      /invalid sandbox environment/,
+    );
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The build sandbox: bubblewrap on the build's overlay root, run inside the build's cgroup.
+ *
+ * - `/` is the read-write overlay (base root below, the build's upper layer on top), bound with
+ *   `--bind` after the child mounted it in its private mount namespace (bwrap 0.8 has no
+ *   `--overlay`; that arrived in 0.9).
+ * - Own PID, IPC, UTS and cgroup namespaces; hostname `build`; /proc of its own PID namespace, a
+ *   minimal /dev, a fresh /tmp; dies with the child (`--die-with-parent`); `setsid`.
+ * - Root inside (apt and dpkg need it), but only Docker's default capabilities: no SYS_ADMIN
+ *   (no mounts), no NET_ADMIN/NET_RAW, no SYS_PTRACE/SYS_MODULE/SYS_TIME... bwrap also sets
+ *   no_new_privs, so setuid binaries gain nothing.
+ * - The network namespace is the host's (packages are fetched from mirrors); the host's
+ *   resolv.conf is bound read-only.
+ * - The environment is exactly what the caller passes: nothing of the worker's (Redis URL,
+ *   store credentials) reaches it.
+ */
+import { existsSync } from 'node:fs';
+import type { Cgroup, OutputStreamName, RunResult } from '@joblet/sandbox';
+import { spawnProcess } from '@joblet/sandbox';
+
+/** Docker's default capability set: what package installation needs, nothing that escapes. */
+export const BUILD_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_MKNOD',
+  'CAP_AUDIT_WRITE',
+  'CAP_SETFCAP',
+] as const;
+
+/** PATH inside the sandbox (Debian root's default). */
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Environment every sandboxed command gets. */
+export function baseSandboxEnv(): Record<string, string> {
+  return {
+    PATH: SANDBOX_PATH,
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    DEBIAN_FRONTEND: 'noninteractive',
+  };
+}
+
+export interface SandboxBind {
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+export interface SandboxLayout {
+  /** Host path of the mounted overlay root. */
+  root: string;
+  /** Extra binds (the caches). */
+  binds: SandboxBind[];
+  /** Host CA bundle made available at {@link SANDBOX_CA_PATH} (BUILD_CA_BUNDLE). */
+  caBundle?: string;
+}
+
+/**
+ * Where the build CA bundle appears: on the sandbox's /tmp tmpfs, so its mount point never
+ * lands in the runtime's tree.
+ */
+export const SANDBOX_CA_PATH = '/tmp/joblet-build-ca.pem';
+
+/** Variables that make pip, npm/node, Python's ssl, OpenSSL and curl trust the CA bundle. */
+export function caEnv(layout: Pick<SandboxLayout, 'caBundle'>): Record<string, string> {
+  if (!layout.caBundle) return {};
+  return {
+    NODE_EXTRA_CA_CERTS: SANDBOX_CA_PATH,
+    PIP_CERT: SANDBOX_CA_PATH,
+    REQUESTS_CA_BUNDLE: SANDBOX_CA_PATH,
+    SSL_CERT_FILE: SANDBOX_CA_PATH,
+    CURL_CA_BUNDLE: SANDBOX_CA_PATH,
+  };
+}
+
+/** bubblewrap's arguments (before `--`) for one command in the build sandbox. */
+export function buildBwrapArgs(
+  layout: SandboxLayout,
+  env: Record<string, string>,
+  chdir = '/root',
+): string[] {
+  const a = [
+    '--die-with-parent',
+    '--new-session',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'build',
+    '--bind',
+    layout.root,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+  ];
+  if (existsSync('/etc/resolv.conf')) a.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  if (layout.caBundle) a.push('--ro-bind', layout.caBundle, SANDBOX_CA_PATH);
+  for (const b of layout.binds) a.push(b.readonly ? '--ro-bind' : '--bind', b.source, b.target);
+  a.push('--chdir', chdir, '--clearenv');
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || v.includes('\0')) {
+      throw new Error(`invalid sandbox environment variable ${JSON.stringify(k)}`);
+    }
+    a.push('--setenv', k, v);
+  }
+  a.push('--cap-drop', 'ALL');
+  for (const c of BUILD_CAPABILITIES) a.push('--cap-add', c);
+  return a;
+}
+
+export interface SandboxRunOptions {
+  /** Added to {@link baseSandboxEnv}. */
+  env?: Record<string, string>;
+  /** Kill the command (and everything in the build's cgroup) after this long (ms). */
+  timeoutMs?: number;
+  chdir?: string;
+  /** Stream output lines to the log as they arrive. Default true. */
+  stream?: boolean;
+}
+
+/** Runs commands in the build sandbox, each inside the build's cgroup. */
+export class BuildSandbox {
+  constructor(
+    private readonly layout: SandboxLayout,
+    private readonly cgroup: Cgroup,
+    private readonly signal: AbortSignal,
+    private readonly onLine: (line: string, stream: OutputStreamName) => void,
+  ) {}
+
+  /**
+   * Runs `argv` (never a shell string built from spec data) and returns how it ended. On a
+   * timeout or abort every process of the build's cgroup is killed before this returns.
+   */
+  async run(argv: readonly string[], opts: SandboxRunOptions = {}): Promise<RunResult> {
+    const env = { ...baseSandboxEnv(), ...caEnv(this.layout), ...opts.env };
+    const bwrap = [...buildBwrapArgs(this.layout, env, opts.chdir), '--', ...argv];
+    const { cmd, args } = this.cgroup.wrap('bwrap', bwrap);
+    const handle = spawnProcess(cmd, args, {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      cwd: '/',
+      signal: this.signal,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      maxBufferBytes: 256 * 1024,
+      killGraceMs: 2000,
+      ...((opts.stream ?? true) ? { onLine: this.onLine } : {}),
+    });
+    const result = await handle.result;
+    if (result.timedOut || result.aborted) await this.cgroup.kill();
+    return result;
+  }
+}

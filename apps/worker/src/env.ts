@@ -1,0 +1,183 @@
+/**
+ * The worker's configuration: the only file that reads `process.env`, parsed once at start-up.
+ * A bad value stops the start with a message naming the variable.
+ */
+import { existsSync } from 'node:fs';
+import { hostname, machine } from 'node:os';
+import { z } from 'zod';
+import { ARCHITECTURES, archFromUname, type Arch } from '@joblet/spec';
+
+const seconds = (def: number, max = 7 * 24 * 3600) =>
+  z.coerce.number().int().min(1).max(max).default(def);
+
+const flag = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+  .optional();
+
+/** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
+function dropEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+const WorkerEnv = z.object({
+  /** Architecture of the pool this worker serves; default: the host's (`uname -m`). */
+  WORKER_ARCH: z.enum(ARCHITECTURES).optional(),
+  /** Builds run at the same time by this process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Shown in logs and build events; default `<hostname>-<pid>`. */
+  WORKER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, ".", "_" and "-" (at most 128)')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix and the prefix of the farm's own Redis keys. */
+  QUEUE_PREFIX: z.string().min(1).default('joblet'),
+  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
+  STORAGE_ACCESS_KEY: z.string().optional(),
+  STORAGE_SECRET_KEY: z.string().optional(),
+  /** Operator's base catalog (YAML/JSON) merged over the built-in one; must match the API's. */
+  CATALOG_FILE: z.string().optional(),
+  /** Base roots and apt/pip/npm download caches: on the host, kept across builds. */
+  WORKER_CACHE_DIR: z
+    .string()
+    .startsWith('/', 'an absolute path')
+    .default('/var/cache/joblet-farm'),
+  /** Per-build work directories (overlay upper layers, archives before upload). */
+  WORKER_WORK_DIR: z
+    .string()
+    .startsWith('/', 'an absolute path')
+    .default('/var/lib/joblet-farm/work'),
+  /** Whole build, all steps (seconds). */
+  WORKER_BUILD_TIMEOUT_S: seconds(3600),
+  /** memory limit of a build's sandbox (MiB). */
+  WORKER_BUILD_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
+  /** CPU limit of a build's sandbox, in percent of one core (200 = two cores). */
+  WORKER_BUILD_CPU_PERCENT: z.coerce.number().int().min(10).max(100_000).default(200),
+  WORKER_BUILD_PIDS_MAX: z.coerce.number().int().min(16).default(4096),
+  /** After SIGTERM, running builds get this long to finish before they are handed back (s). */
+  WORKER_SHUTDOWN_TIMEOUT_S: seconds(60),
+  /** Upper bound on attempts per arch, whatever the job asks for. */
+  WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** BullMQ job lock; renewed every half of it while the build runs (s). */
+  WORKER_LOCK_DURATION_S: seconds(30, 3600),
+  /** How often this worker looks for jobs whose worker died (s). */
+  WORKER_STALLED_INTERVAL_S: seconds(15, 3600),
+  /** Debian mirror for builds; default: the host's configured one. */
+  BUILD_APT_MIRROR: httpUrl,
+  /** pip index (PEP 503 "simple" URL); default: pip's own (PyPI). */
+  BUILD_PIP_INDEX_URL: httpUrl,
+  /** npm registry; default: npm's own. */
+  BUILD_NPM_REGISTRY: httpUrl,
+  /**
+   * CA bundle (PEM) that pip, npm, apt (https mirrors) and hooks trust inside the sandbox, e.g.
+   * behind a TLS-inspecting proxy. Default: the host's bundle when it exists; `none` disables.
+   */
+  BUILD_CA_BUNDLE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Also consume the publish queue (parents of build flows). */
+  WORKER_PUBLISH: flag(true),
+});
+
+/** Everything the worker is configured with. */
+export interface WorkerConfig {
+  arch: Arch;
+  concurrency: number;
+  name: string;
+  redisUrl: string;
+  queuePrefix: string;
+  storageUrl: string;
+  storageAccessKey?: string;
+  storageSecretKey?: string;
+  catalogFile?: string;
+  cacheDir: string;
+  workDir: string;
+  buildTimeoutS: number;
+  buildMemoryMb: number;
+  buildCpuPercent: number;
+  buildPidsMax: number;
+  shutdownTimeoutS: number;
+  maxAttempts: number;
+  lockDurationS: number;
+  stalledIntervalS: number;
+  aptMirror?: string;
+  pipIndexUrl?: string;
+  npmRegistry?: string;
+  /** Host path of the CA bundle given to builds, if any. */
+  caBundle?: string;
+  logLevel: string;
+  publish: boolean;
+}
+
+/**
+ * Reads the configuration from `env` (default `process.env`).
+ * @throws Error listing every bad variable by name.
+ */
+export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = WorkerEnv.safeParse(dropEmpty(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const arch = e.WORKER_ARCH ?? archFromUname(machine());
+  if (!arch) {
+    throw new Error(
+      `invalid worker configuration:\n  WORKER_ARCH: unset, and this host's architecture ` +
+        `(${machine()}) is not one the farm builds (${ARCHITECTURES.join(', ')})`,
+    );
+  }
+  const caBundle = resolveCaBundle(e.BUILD_CA_BUNDLE);
+  return {
+    arch,
+    concurrency: e.WORKER_CONCURRENCY,
+    name: e.WORKER_NAME ?? `${hostname()}-${process.pid}`,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    storageUrl: e.STORAGE_URL,
+    storageAccessKey: e.STORAGE_ACCESS_KEY,
+    storageSecretKey: e.STORAGE_SECRET_KEY,
+    catalogFile: e.CATALOG_FILE,
+    cacheDir: e.WORKER_CACHE_DIR,
+    workDir: e.WORKER_WORK_DIR,
+    buildTimeoutS: e.WORKER_BUILD_TIMEOUT_S,
+    buildMemoryMb: e.WORKER_BUILD_MEMORY_MB,
+    buildCpuPercent: e.WORKER_BUILD_CPU_PERCENT,
+    buildPidsMax: e.WORKER_BUILD_PIDS_MAX,
+    shutdownTimeoutS: e.WORKER_SHUTDOWN_TIMEOUT_S,
+    maxAttempts: e.WORKER_MAX_ATTEMPTS,
+    lockDurationS: e.WORKER_LOCK_DURATION_S,
+    stalledIntervalS: e.WORKER_STALLED_INTERVAL_S,
+    aptMirror: e.BUILD_APT_MIRROR?.replace(/\/+$/, ''),
+    pipIndexUrl: e.BUILD_PIP_INDEX_URL,
+    npmRegistry: e.BUILD_NPM_REGISTRY,
+    caBundle,
+    logLevel: e.LOG_LEVEL,
+    publish: e.WORKER_PUBLISH,
+  };
+}
+
+/** The host's CA bundle on Debian and Ubuntu (with the operator's own CAs added to it). */
+export const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+function resolveCaBundle(value: string | undefined): string | undefined {
+  if (value === 'none') return undefined;
+  if (value === undefined) return existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined;
+  if (!value.startsWith('/') || !existsSync(value)) {
+    throw new Error(
+      `invalid worker configuration:\n  BUILD_CA_BUNDLE: ${value} is not an existing absolute path (or "none")`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,189 @@
+/**
+ * Enqueues a build the way the API does (record, `submitted` event, BullMQ flow: a `publish`
+ * parent with one `build-<arch>` child per architecture) and waits for its `done` event.
+ */
+import { randomUUID } from 'node:crypto';
+import { FlowProducer } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  BUILDER_VERSION,
+  BuildEvent,
+  BuildStore,
+  JOB_NAMES,
+  Keys,
+  PUBLISH_QUEUE,
+  appendEvent,
+  buildQueueName,
+  readAfter,
+  submissionKey,
+  type BuildJobData,
+  type BuildMeta,
+  type PublishJobData,
+} from '@joblet/queue';
+import {
+  builtinCatalog,
+  computeBuildKey,
+  findCatalogEntry,
+  formatDiagnostic,
+  validateRuntimeSpec,
+  type Arch,
+} from '@joblet/spec';
+
+export interface EnqueueOptions {
+  arches?: Arch[];
+  attempts?: number;
+  backoffMs?: number;
+  verbose?: boolean;
+  allowPartial?: boolean;
+}
+
+export interface Enqueued {
+  buildId: string;
+  name: string;
+  version: string;
+  buildKeys: Partial<Record<Arch, string>>;
+}
+
+export async function enqueueBuild(
+  redis: Redis,
+  prefix: string,
+  specText: string,
+  opts: EnqueueOptions = {},
+): Promise<Enqueued> {
+  const v = validateRuntimeSpec(specText, { catalogMode: 'server' });
+  if (!v.ok || !v.spec) throw new Error(v.errors.map(formatDiagnostic).join('\n'));
+  const spec = v.spec;
+  const entry = findCatalogEntry(builtinCatalog, spec.base.language, spec.base.version)!;
+  const arches = opts.arches ?? ['amd64'];
+  const buildKeys: Partial<Record<Arch, string>> = {};
+  for (const arch of arches) {
+    buildKeys[arch] = computeBuildKey({
+      spec,
+      arch,
+      catalogEntry: entry,
+      builderVersion: BUILDER_VERSION,
+    });
+  }
+  const keys = new Keys(prefix);
+  const buildId = randomUUID();
+  const meta: BuildMeta = {
+    id: buildId,
+    name: spec.name,
+    version: spec.version,
+    submissionKey: submissionKey(buildKeys, false),
+    arches,
+    force: false,
+    allowPartial: opts.allowPartial ?? false,
+    createdAt: new Date().toISOString(),
+  };
+  const store = new BuildStore(redis, keys);
+  await store.create(
+    meta,
+    Object.fromEntries(arches.map((a) => [a, { state: 'queued' as const }])),
+  );
+  await appendEvent(redis, keys.buildEvents(buildId), {
+    type: 'submitted',
+    arches,
+    name: spec.name,
+    version: spec.version,
+  });
+  const flows = new FlowProducer({ connection: redis, prefix });
+  try {
+    const publish: PublishJobData = {
+      buildId,
+      name: spec.name,
+      version: spec.version,
+      submissionKey: meta.submissionKey,
+      arches,
+      allowPartial: meta.allowPartial,
+    };
+    await flows.add({
+      name: JOB_NAMES.publish,
+      queueName: PUBLISH_QUEUE,
+      data: publish,
+      opts: { jobId: buildId },
+      children: arches.map((arch) => ({
+        name: JOB_NAMES.build,
+        queueName: buildQueueName(arch),
+        data: {
+          buildId,
+          arch,
+          specText,
+          buildKey: buildKeys[arch]!,
+          verbose: opts.verbose ?? true,
+        } satisfies BuildJobData,
+        opts: {
+          jobId: `${buildId}-${arch}`,
+          attempts: opts.attempts ?? 3,
+          backoff: { type: 'exponential', delay: opts.backoffMs ?? 1000 },
+          ...(meta.allowPartial
+            ? { ignoreDependencyOnFailure: true }
+            : { failParentOnFailure: true }),
+        },
+      })),
+    });
+  } finally {
+    await flows.close();
+  }
+  return { buildId, name: spec.name, version: spec.version, buildKeys };
+}
+
+/** Every event of a build so far. */
+export async function buildEvents(
+  redis: Redis,
+  prefix: string,
+  buildId: string,
+): Promise<BuildEvent[]> {
+  const out: BuildEvent[] = [];
+  let after = '0';
+  for (;;) {
+    const batch = await readAfter(redis, new Keys(prefix).buildEvents(buildId), BuildEvent, after);
+    if (batch.length === 0) return out;
+    for (const e of batch) out.push(e.event);
+    after = batch[batch.length - 1]!.id;
+  }
+}
+
+/** Polls the build's events until `done` (or `until` matches); returns them all. */
+export async function waitForEvent(
+  redis: Redis,
+  prefix: string,
+  buildId: string,
+  until: (e: BuildEvent) => boolean = (e) => e.type === 'done',
+  timeoutMs = 240_000,
+): Promise<BuildEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = await buildEvents(redis, prefix, buildId);
+    if (events.some(until)) return events;
+    if (Date.now() > deadline) {
+      const tail = events.slice(-15).map((e) => JSON.stringify(e));
+      throw new Error(`timed out waiting for build ${buildId}; last events:\n${tail.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Cancels a build the way the API does: record finished, cancel broadcast, `done` event. */
+export async function cancelBuild(redis: Redis, prefix: string, buildId: string): Promise<void> {
+  const keys = new Keys(prefix);
+  const error = { code: 'CANCELED' as const, message: 'canceled by request' };
+  await new BuildStore(redis, keys).finish(buildId, 'canceled', error);
+  await redis.publish(keys.cancelChannel, JSON.stringify({ buildId }));
+  await appendEvent(redis, keys.buildEvents(buildId), { type: 'done', state: 'canceled', error });
+}
+
+/** Log lines (stdout/stderr/system) of a build's events, in order. */
+export function logLines(events: BuildEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'log' ? [e.line] : []));
+}
+
+/** Deletes every Redis key under `prefix` (BullMQ's and ours): tests leave nothing behind. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

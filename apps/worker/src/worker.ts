@@ -1,0 +1,234 @@
+/**
+ * `createWorker(config)`: a build worker for one architecture, constructed the same way by the
+ * process entry (index.ts) and by tests (no signals, no process exit). It
+ * 1. loads the catalog and connects to the store and Redis,
+ * 2. removes what crashed builds on this host left (work dirs of dead children, their cgroups),
+ * 3. consumes `build-<arch>` (and, with `publish`, the `publish` parents) through BullMQ, with
+ *    lock renewal and stalled-job recovery so a build of a killed worker is taken up again.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createLogger, type Logger } from '@joblet/logging';
+import {
+  BuildJobData,
+  BuildStore,
+  JOB_NAMES,
+  Keys,
+  PUBLISH_QUEUE,
+  buildQueueName,
+  createRedis,
+  type BuildError,
+} from '@joblet/queue';
+import { CgroupManager } from '@joblet/sandbox';
+import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
+import { createArtifactStore, withRetry } from '@joblet/storage';
+import { BUILD_CGROUP_NAMESPACE } from './build/sandbox-setup.js';
+import { removeDeadWorkDirs } from './build/work-dir.js';
+import { CancelListener } from './cancel-listener.js';
+import type { WorkerConfig } from './env.js';
+import { failArch } from './jobs/build-outcome.js';
+import { buildRuntimeJob } from './jobs/build-runtime.job.js';
+import { EventSink } from './jobs/event-sink.js';
+import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
+import { JobRegistry, type JobName } from './jobs/registry.js';
+import type { RunningBuild, WorkerDeps } from './worker-deps.js';
+
+export interface CreateWorkerOptions {
+  log?: Logger;
+  /** Path of the bundled build child; default dist/build-child.js next to this module. */
+  childScript?: string;
+}
+
+export interface CloseOptions {
+  /** How long running builds may take to finish before they are handed back (ms). */
+  deadlineMs?: number;
+}
+
+export interface FarmWorker {
+  readonly config: WorkerConfig;
+  /** Builds running in this process now. */
+  runningBuilds(): RunningBuild[];
+  /**
+   * Stops taking jobs, lets running builds finish until the deadline, hands the rest back to the
+   * queue (child killed, job moved back to wait, no attempt counted), then closes every client.
+   */
+  close(opts?: CloseOptions): Promise<void>;
+}
+
+/** Time for handed-back builds to stop (child SIGTERM → SIGKILL after 20 s) and re-queue (ms). */
+const HANDBACK_WAIT_MS = 40_000;
+
+function defaultChildScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const p of [join(here, 'build-child.js'), join(here, '../dist/build-child.js')]) {
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`build-child.js not found next to ${here} (run "npm run build" in apps/worker)`);
+}
+
+export async function createWorker(
+  config: WorkerConfig,
+  opts: CreateWorkerOptions = {},
+): Promise<FarmWorker> {
+  const log =
+    opts.log ??
+    createLogger({ name: 'worker', level: config.logLevel, base: { worker: config.name } });
+  const childScript = opts.childScript ?? defaultChildScript();
+  const catalog = config.catalogFile
+    ? mergeCatalogs(builtinCatalog, loadCatalogFile(config.catalogFile))
+    : builtinCatalog;
+  const store = createArtifactStore(config.storageUrl, {
+    accessKey: config.storageAccessKey,
+    secretKey: config.storageSecretKey,
+  });
+  await withRetry(() => store.ensureReady(), {
+    onRetry: (err) => log.warn({ err }, 'store not ready; retrying'),
+  });
+  const keys = new Keys(config.queuePrefix);
+  const connections: Redis[] = [];
+  const connect = () => {
+    const c = createRedis({ url: config.redisUrl, forWorker: true });
+    // ioredis reconnects by itself; without a listener each failure is an "unhandled" print.
+    c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    connections.push(c);
+    return c;
+  };
+  const redis = connect();
+  const cancels = new CancelListener(
+    createRedis({ url: config.redisUrl, forWorker: true }),
+    keys.cancelChannel,
+    log,
+  );
+  const cgroups = await CgroupManager.detect({ namespace: BUILD_CGROUP_NAMESPACE });
+
+  // Leftovers of builds whose process died (SIGKILL, OOM, power loss): never in use any more.
+  await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+  await mkdir(config.cacheDir, { recursive: true });
+  await removeDeadWorkDirs(config.workDir, log);
+  const staleGroups = await cgroups.cleanupStale('build-');
+  if (staleGroups.length > 0) log.info({ cgroups: staleGroups }, 'removed stale build cgroups');
+  await cancels.start();
+
+  const deps: WorkerDeps = {
+    config,
+    log,
+    redis,
+    keys,
+    buildStore: new BuildStore(redis, keys),
+    store,
+    catalog,
+    cancels,
+    cgroups,
+    childScript,
+    running: new Set(),
+    state: { closing: false },
+    handledFailures: new Set(),
+  };
+  const consumed: JobName[] = [JOB_NAMES.build, ...(config.publish ? [JOB_NAMES.publish] : [])];
+  const registry = new JobRegistry([buildRuntimeJob(deps), publishRuntimeJob(deps)], consumed);
+
+  const workerOpts = (concurrency: number) => {
+    const connection = connect();
+    return {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency,
+      name: config.name,
+      // Renewed every lockDuration/2 while the job runs; a dead worker's lock expires, and
+      // the stalled checker (any worker) moves its job back to wait (twice at most).
+      lockDuration: config.lockDurationS * 1000,
+      stalledInterval: config.stalledIntervalS * 1000,
+      maxStalledCount: 2,
+    };
+  };
+  const processor = (job: Job, token?: string) => registry.process(job, token);
+  const workers: Worker[] = [
+    new Worker(buildQueueName(config.arch), processor, workerOpts(config.concurrency)),
+  ];
+  if (config.publish) workers.push(new Worker(PUBLISH_QUEUE, processor, workerOpts(4)));
+  for (const w of workers) {
+    w.on('error', (err) => log.error({ err, queue: w.name }, 'queue worker error'));
+  }
+  workers[0]!.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const b of deps.running) {
+      if (jobIds.includes(b.jobId)) {
+        log.error({ buildId: b.buildId, jobId: b.jobId }, 'job lock lost; stopping its build');
+        b.abandon();
+      }
+    }
+  });
+  workers[0]!.on('failed', (job, err) => {
+    if (job?.name !== JOB_NAMES.build) return;
+    if (deps.handledFailures.delete(String(job.id)) || !job.finishedOn) return;
+    void recordUnhandledFailure(deps, job, err).catch((e: unknown) =>
+      log.error({ err: e, jobId: job.id }, 'cannot record build failure'),
+    );
+  });
+  log.info(
+    {
+      arch: config.arch,
+      concurrency: config.concurrency,
+      publish: config.publish,
+      store: store.url,
+    },
+    'worker started',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    runningBuilds: () => [...deps.running],
+    close(closeOpts: CloseOptions = {}) {
+      closing ??= (async () => {
+        const deadlineMs = closeOpts.deadlineMs ?? config.shutdownTimeoutS * 1000;
+        deps.state.closing = true;
+        // 1. No new jobs from now on; BullMQ waits for the active ones.
+        const drained = Promise.all(workers.map((w) => w.close()));
+        if (!(await settlesWithin(drained, deadlineMs))) {
+          // 2. Past the deadline: running builds go back to the queue, uncounted.
+          log.warn({ running: deps.running.size }, 'shutdown deadline passed; handing builds back');
+          for (const b of deps.running) b.handBack();
+          if (!(await settlesWithin(drained, HANDBACK_WAIT_MS))) {
+            log.error('builds did not stop; closing connections under them');
+          }
+        }
+        // 3. Clients last: the subscriber, the store, then the Redis connections.
+        await cancels.close();
+        await store.close().catch(() => undefined);
+        await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+        log.info('worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A build job that failed for good without its processor saying why (e.g. stalled too often). */
+async function recordUnhandledFailure(deps: WorkerDeps, job: Job, err: Error): Promise<void> {
+  const parsed = BuildJobData.safeParse(job.data);
+  if (!parsed.success) return;
+  const stalled = /stalled/i.test(err.message);
+  const error: BuildError = stalled
+    ? {
+        code: 'WORKER_LOST',
+        message: 'the workers running this build were lost too many times (killed or stalled)',
+      }
+    : { code: 'INTERNAL', message: err.message };
+  const log = deps.log.child({ buildId: parsed.data.buildId, arch: parsed.data.arch });
+  const sink = new EventSink(deps.redis, deps.keys.buildEvents(parsed.data.buildId), log);
+  await failArch(deps, sink, parsed.data, error, log);
+}
