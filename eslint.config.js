@@ -13,6 +13,7 @@ export default tseslint.config(
       'eslint.config.js',
       'scripts/**',
       'apps/api/src/ui/static/**',
+      '**/vitest.config.ts',
     ],
   },
   js.configs.recommended,

@@ -16,7 +16,11 @@ export async function callNode(
 ): Promise<unknown> {
   const queueName = nodeQueueName(node);
   const queue = new Queue(queueName, { connection: s.redis, prefix: s.prefix });
-  const events = new QueueEvents(queueName, { connection: s.redis.duplicate(), prefix: s.prefix });
+  // QueueEvents blocks on its connection, which BullMQ requires to retry forever.
+  const events = new QueueEvents(queueName, {
+    connection: s.redis.duplicate({ maxRetriesPerRequest: null }),
+    prefix: s.prefix,
+  });
   try {
     await events.waitUntilReady();
     const job = await queue.add(jobName, data, {
