@@ -1,22 +1,44 @@
 #!/usr/bin/env bash
 # The quick start on a fresh Debian host with Node 20, as root: installs what is missing, builds
-# the farm, and runs the main job on the embedded single-machine default.
+# the farm, starts it on this machine (Redis, API, a worker for this host's architecture and the
+# local agent), builds examples/python-3.11, waits until it is installed on this node, and runs a
+# job in it. Running it again is fast and changes nothing (cached build, already installed).
 #
-# Today the farm's first command is `rnx runtime validate`: this script validates every example
-# runtime. Building, deploying and running a job in the runtime join this script as they land.
+# Settings (environment): JOBLET_FARM_DIR (state, default /var/lib/joblet-farm), RUNTIMES_DIR
+# (default /opt/joblet/runtimes), FARM_PORT (default 7070), FARM_PREFIX (default joblet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-t0=$SECONDS
+FARM_DIR=${JOBLET_FARM_DIR:-/var/lib/joblet-farm}
+RUNTIMES=${RUNTIMES_DIR:-/opt/joblet/runtimes}
+PORT=${FARM_PORT:-7070}
+PREFIX=${FARM_PREFIX:-joblet}
+export JOBLET_FARM_DIR=$FARM_DIR RNX_SERVER="http://127.0.0.1:$PORT"
+rnx() { node apps/cli/bin/rnx.js "$@"; }
+
+t_all=$SECONDS
+step() { t_step=$SECONDS; printf '\n==> %s\n' "$*"; }
+took() { printf '    (%d s)\n' $((SECONDS - t_step)); }
+
 step "system packages and Redis"
 bash scripts/system-deps.sh
+took
 step "npm dependencies"
-npm ci --no-audit --no-fund --loglevel=error
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+took
 step "build"
-npm run build --silent >/dev/null
-step "validate the example runtimes"
-for dir in examples/*/; do
-  node apps/cli/bin/rnx.js runtime validate "$dir"
-done
-step "done in $((SECONDS - t0)) s"
+npx turbo run build --output-logs=errors-only >/dev/null
+took
+step "start the farm on this machine"
+rnx farm up --dir "$FARM_DIR" --port "$PORT" --prefix "$PREFIX" --runtimes-dir "$RUNTIMES"
+took
+step "build examples/python-3.11 and deploy it to this node"
+rnx runtime build --wait-deploy examples/python-3.11
+took
+step "run a job in it"
+rnx job run --runtime=python-3.11 python3 -c "import sys; print(sys.version)"
+took
+printf '\nDone in %d s. Try: rnx runtime list, rnx runtime info python-3.11, rnx farm status; stop with: rnx farm down\n' \
+  $((SECONDS - t_all))
