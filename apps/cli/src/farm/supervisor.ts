@@ -133,9 +133,11 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
     {
       name: 'agent',
       cmd: process.execPath,
-      args: [appEntry('agent')],
+      // An idle agent stays small (under 80 MB RSS) with these; see apps/agent/README.md.
+      args: ['--lite-mode', '--max-semi-space-size=1', appEntry('agent')],
       env: {
         ...base,
+        MALLOC_MMAP_THRESHOLD_: '65536',
         AGENT_ARCH: opts.arch,
         AGENT_WORK_DIR: join(opts.dir, 'jobs'),
         ...(opts.runtimesDir ? { RUNTIMES_DIR: opts.runtimesDir } : {}),
