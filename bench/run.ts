@@ -3,7 +3,7 @@
  * `run(): Promise<Record<string, unknown>>`, and writes their figures to `bench/results/latest.json`
  * (plus a dated copy). Benchmarks measure; they never assert timings.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,7 +15,14 @@ const files = readdirSync(here)
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort();
 
-const results: Record<string, unknown> = {};
+const out = join(here, 'results');
+const latestFile = join(out, 'latest.json');
+// Benchmarks run one at a time or all together; each keeps its latest figures (with their date)
+// in latest.json, so running one does not erase the others.
+const previous = existsSync(latestFile)
+  ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { results?: Record<string, unknown> })
+  : {};
+const results: Record<string, unknown> = { ...previous.results };
 for (const file of files) {
   const mod = (await import(pathToFileURL(join(here, file)).href)) as {
     run: () => Promise<Record<string, unknown>>;
@@ -23,7 +30,7 @@ for (const file of files) {
   const name = file.replace(/\.bench\.ts$/, '');
   process.stdout.write(`bench ${name} ...\n`);
   const started = Date.now();
-  results[name] = await mod.run();
+  results[name] = { measuredAt: new Date().toISOString(), ...(await mod.run()) };
   process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
 }
 
@@ -35,7 +42,6 @@ const report = {
   memGiB: Math.round(totalmem() / 2 ** 30),
   results,
 };
-const out = join(here, 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(
