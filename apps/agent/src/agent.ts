@@ -1,0 +1,212 @@
+/**
+ * The agent: registration + heartbeat, runtime sync, the job runner (jobs-<arch>, pinned jobs,
+ * volumes) and the node's own queue (runtime tests, pinned jobs, volumes),
+ * wired from an AgentConfig. Tests construct it directly — no signals, no process exit — and may
+ * pass their own Redis, store, sandbox or logger.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import { silentLogger, type Logger } from '@joblet/logging';
+import { Keys, createRedis } from '@joblet/queue';
+import { createArtifactStore, type ArtifactStore } from '@joblet/storage';
+import type { AgentConfig } from './env.js';
+import {
+  ChildProcessExtractor,
+  InProcessExtractor,
+  findExtractChild,
+  type Extractor,
+} from './extractor.js';
+import { HeartbeatService } from './heartbeat.service.js';
+import { JobRunner } from './jobs/job-runner.service.js';
+import type { JobSandbox } from './jobs/job-sandbox.js';
+import { NodeQueueWorker } from './node-queue.worker.js';
+import { BwrapRuntimeSandbox, type RuntimeSandbox } from './runtime-sandbox.js';
+import { RuntimeSync } from './runtime-sync.service.js';
+import { RuntimeTester } from './runtime-tester.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface AgentDeps {
+  log?: Logger;
+  /** Used for commands; default a new connection to config.redisUrl. Not closed if given. */
+  redis?: Redis;
+  /** Default `createArtifactStore(config.storageUrl)`. Not closed if given. */
+  store?: ArtifactStore;
+  sandbox?: RuntimeSandbox;
+  /** Serve the node queue (runtime tests). Default true. */
+  nodeQueue?: boolean;
+  /** Where extractions run; default a child process (dist/extract-child.js) when built. */
+  extractor?: Extractor;
+  /** Run jobs (`jobs-<arch>`, pinned jobs, volumes). Default true. */
+  jobs?: boolean;
+  /** The jobs' sandbox; default bubblewrap. */
+  jobSandbox?: JobSandbox;
+  /** Overrides for tests (ms). */
+  timing?: { leasePollMs?: number; followBlockMs?: number };
+}
+
+export interface Agent {
+  readonly config: AgentConfig;
+  readonly keys: Keys;
+  readonly sync: RuntimeSync;
+  readonly heartbeat: HeartbeatService;
+  readonly tester: RuntimeTester;
+  readonly store: ArtifactStore;
+  /** The job runner (undefined when `deps.jobs` is false). */
+  readonly jobs: JobRunner | undefined;
+  /** Registers the node, cleans leftovers, reconciles, then follows events and serves its queue. */
+  start(): Promise<void>;
+  /**
+   * The one shutdown path, in this order: stop taking work (events, reconcile, node queue) →
+   * let installs in progress finish within `deadlineMs` (default config.shutdownTimeoutMs), then
+   * abort them → final heartbeat → close the store and Redis connections we opened.
+   */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
+  const log = (deps.log ?? silentLogger()).child({ node: config.name, arch: config.arch });
+  const keys = new Keys(config.queuePrefix);
+  const ownRedis = deps.redis === undefined;
+  const redis = deps.redis ?? createRedis({ url: config.redisUrl });
+  const blocking = createRedis({ url: config.redisUrl });
+  const ownStore = deps.store === undefined;
+  const store =
+    deps.store ??
+    createArtifactStore(config.storageUrl, {
+      ...(config.storageAccessKey !== undefined && { accessKey: config.storageAccessKey }),
+      ...(config.storageSecretKey !== undefined && { secretKey: config.storageSecretKey }),
+    });
+
+  const childScript = findExtractChild();
+  const extractor =
+    deps.extractor ??
+    (childScript !== undefined
+      ? new ChildProcessExtractor({
+          script: childScript,
+          storageUrl: config.storageUrl,
+          ...(config.storageAccessKey !== undefined && { accessKey: config.storageAccessKey }),
+          ...(config.storageSecretKey !== undefined && { secretKey: config.storageSecretKey }),
+          log,
+        })
+      : new InProcessExtractor(store, log));
+  if (childScript === undefined && deps.extractor === undefined) {
+    log.warn('extract-child.js not built: extracting in the agent process');
+  }
+  const sync = new RuntimeSync({
+    node: config.name,
+    arch: config.arch,
+    runtimesDir: config.runtimesDir,
+    store,
+    redis,
+    blocking,
+    keys,
+    log,
+    minFreeBytes: config.minFreeBytes,
+    maxArtifactBytes: config.maxArtifactBytes,
+    installConcurrency: config.installConcurrency,
+    extractor,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    ...(deps.timing?.leasePollMs !== undefined && { leasePollMs: deps.timing.leasePollMs }),
+    ...(deps.timing?.followBlockMs !== undefined && { followBlockMs: deps.timing.followBlockMs }),
+  });
+  const heartbeat = new HeartbeatService({
+    redis,
+    keys,
+    log,
+    name: config.name,
+    arch: config.arch,
+    labels: config.labels,
+    capacity: config.capacity,
+    agentVersion: AGENT_VERSION,
+    runtimesDir: config.runtimesDir,
+    intervalMs: config.heartbeatIntervalMs,
+  });
+  const tester = new RuntimeTester({
+    layout: sync.layout,
+    sandbox: deps.sandbox ?? new BwrapRuntimeSandbox(),
+    workDir: config.workDir,
+    log,
+  });
+  const jobs =
+    (deps.jobs ?? true)
+      ? new JobRunner({
+          node: config.name,
+          arch: config.arch,
+          capacity: config.capacity,
+          redisUrl: config.redisUrl,
+          redis,
+          prefix: config.queuePrefix,
+          keys,
+          workDir: config.workDir,
+          volumesDir: config.volumesDir ?? `${config.workDir}-volumes`,
+          runtimes: sync,
+          log,
+          ...(deps.jobSandbox && { sandbox: deps.jobSandbox }),
+          ...(config.jobLockMs !== undefined && {
+            lockDurationMs: config.jobLockMs,
+            stalledIntervalMs: config.jobLockMs,
+          }),
+          ...(config.jobPidsMax !== undefined && { defaultPidsMax: config.jobPidsMax }),
+        })
+      : undefined;
+  const nodeQueue =
+    (deps.nodeQueue ?? true)
+      ? new NodeQueueWorker({
+          node: config.name,
+          connection: createRedis({ url: config.redisUrl, forWorker: true }),
+          prefix: config.queuePrefix,
+          tester,
+          log,
+          // Pinned jobs run here too: room for them beside runtime tests.
+          ...(jobs && { handlers: jobs.nodeQueueHandlers(), concurrency: config.capacity + 2 }),
+        })
+      : undefined;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    keys,
+    sync,
+    heartbeat,
+    tester,
+    store,
+    jobs,
+    async start() {
+      await mkdir(config.workDir, { recursive: true, mode: 0o711 });
+      await sync.layout.prepare(); // before the first heartbeat, which reports its disk
+      // No store.ensureReady(): an agent only reads, and must not create an empty store (a
+      // wrong STORAGE_URL would then look like an empty index).
+      await heartbeat.start();
+      await sync.start();
+      // A stop during the start-up reconcile must not be followed by a queue that takes work.
+      if (stopping) return;
+      // Jobs before the node queue: it hands pinned jobs to the runner.
+      await jobs?.start();
+      await nodeQueue?.start();
+      log.info(
+        { runtimesDir: config.runtimesDir, store: store.url, version: AGENT_VERSION },
+        'agent started',
+      );
+    },
+    stop(deadlineMs = config.shutdownTimeoutMs) {
+      stopping ??= (async () => {
+        // 1. No new work: events, reconciles and the node queue stop; running tests drain.
+        const queueStopped = nodeQueue?.stop(Math.min(deadlineMs, 10_000));
+        // Jobs: no new ones; running ones get the deadline, then are stopped ("agent stopped").
+        const jobsStopped = jobs?.stop(deadlineMs);
+        // 2. Installs in progress finish within the deadline, else are aborted (staging removed).
+        await sync.stop(deadlineMs);
+        await queueStopped;
+        await jobsStopped;
+        // 3. The final heartbeat: the node stays listed and shows when it stopped.
+        await heartbeat.stop();
+        // 4. Clients last.
+        if (ownStore) await store.close().catch(() => undefined);
+        blocking.disconnect();
+        if (ownRedis) await redis.quit().catch(() => redis.disconnect());
+        log.info('agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}

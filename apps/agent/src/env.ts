@@ -1,0 +1,172 @@
+/**
+ * The agent's configuration: the only file that reads `process.env`, parsed once at start-up.
+ * A bad value stops the start with a message naming the variable.
+ */
+import { availableParallelism, hostname, machine } from 'node:os';
+import { z } from 'zod';
+import { ARCHITECTURES, archFromUname, type Arch } from '@joblet/spec';
+
+const MiB = 1024 * 1024;
+
+const seconds = (def: number, max = 24 * 3600) =>
+  z.coerce.number().int().min(1).max(max).default(def);
+
+const absolutePath = (def: string) =>
+  z
+    .string()
+    .startsWith('/', 'an absolute path')
+    .refine((p) => p.replace(/\/+$/, '') !== '', 'a directory other than /')
+    .transform((p) => p.replace(/\/+$/, ''))
+    .default(def);
+
+/** A node name as NodeInfo accepts it. */
+export const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+
+/** `k=v,k=v` → record; a malformed pair is a config error naming it. */
+const labels = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of s.split(',').map((p) => p.trim())) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      if (eq < 0 || !LABEL_KEY.test(key) || pair.length - eq - 1 > 256) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not key=value (e.g. gpu=a100)` });
+        return z.NEVER;
+      }
+      out[key] = pair.slice(eq + 1);
+    }
+    return out;
+  });
+
+/** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
+function dropEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+const AgentEnv = z.object({
+  /** The node's name in the farm; default: the hostname, lowercased and sanitized. */
+  AGENT_NAME: z.string().regex(NODE_NAME, 'lowercase letters, digits, "." and "-"').optional(),
+  /** Architecture served; default `uname -m`. An amd64 host with QEMU can run an arm64 agent. */
+  AGENT_ARCH: z.enum(ARCHITECTURES).optional(),
+  AGENT_LABELS: labels,
+  /** Jobs run at once; default: the number of cores. */
+  AGENT_CAPACITY: z.coerce.number().int().min(1).max(4096).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix and the prefix of the farm's own Redis keys. */
+  QUEUE_PREFIX: z.string().min(1).default('joblet'),
+  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
+  STORAGE_ACCESS_KEY: z.string().optional(),
+  STORAGE_SECRET_KEY: z.string().optional(),
+  RUNTIMES_DIR: absolutePath('/opt/joblet/runtimes'),
+  /** Per-job working directories (bound writable at /work in the sandbox). */
+  AGENT_WORK_DIR: absolutePath('/var/lib/joblet/work'),
+  AGENT_HEARTBEAT_S: seconds(5, 3600),
+  AGENT_RECONCILE_S: seconds(60),
+  /** Free disk an install must leave on the runtimes filesystem (MiB). */
+  AGENT_MIN_FREE_MB: z.coerce.number().int().min(0).default(1024),
+  /** Largest runtime accepted, as its uncompressed tar stream (MiB); guards against zip bombs. */
+  AGENT_MAX_ARTIFACT_MB: z.coerce.number().int().min(1).default(16_384),
+  /** Downloads/extractions of different runtimes at once. */
+  AGENT_INSTALL_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** After SIGTERM, installs in progress get this long to finish before they are aborted (s). */
+  AGENT_SHUTDOWN_TIMEOUT_S: seconds(30, 3600),
+  /** Named volumes (`rnx volume create`), bound at /volumes/<name> in the jobs that ask. */
+  AGENT_VOLUMES_DIR: absolutePath('/var/lib/joblet/volumes'),
+  /** A running job's queue lock (s): a node silent this long has its jobs failed as lost. */
+  AGENT_JOB_LOCK_S: seconds(30, 600),
+  /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
+  AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Everything the agent is configured with (units in the names). */
+export interface AgentConfig {
+  name: string;
+  arch: Arch;
+  labels: Record<string, string>;
+  capacity: number;
+  redisUrl: string;
+  queuePrefix: string;
+  storageUrl: string;
+  storageAccessKey?: string;
+  storageSecretKey?: string;
+  runtimesDir: string;
+  workDir: string;
+  heartbeatIntervalMs: number;
+  reconcileIntervalMs: number;
+  minFreeBytes: number;
+  maxArtifactBytes: number;
+  installConcurrency: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+  /** Job runner settings (optional: defaults in the JobRunner). AGENT_VOLUMES_DIR. */
+  volumesDir?: string;
+  /** AGENT_JOB_LOCK_S in ms. */
+  jobLockMs?: number;
+  /** AGENT_JOB_PIDS_MAX. */
+  jobPidsMax?: number;
+}
+
+/** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
+export function nodeNameFromHostname(host: string): string {
+  const name = host
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, 63)
+    .replace(/[.-]+$/, '');
+  return NODE_NAME.test(name) ? name : 'node';
+}
+
+/**
+ * Reads the configuration from `env` (default `process.env`).
+ * @throws Error listing every bad variable by name.
+ */
+export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const parsed = AgentEnv.safeParse(dropEmpty(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid agent configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const arch = e.AGENT_ARCH ?? archFromUname(machine());
+  if (!arch) {
+    throw new Error(
+      `invalid agent configuration:\n  AGENT_ARCH: unset, and this host's architecture ` +
+        `(${machine()}) is not one the farm knows (${ARCHITECTURES.join(', ')})`,
+    );
+  }
+  return {
+    name: e.AGENT_NAME ?? nodeNameFromHostname(hostname()),
+    arch,
+    labels: e.AGENT_LABELS,
+    capacity: e.AGENT_CAPACITY ?? availableParallelism(),
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    storageUrl: e.STORAGE_URL,
+    ...(e.STORAGE_ACCESS_KEY !== undefined && { storageAccessKey: e.STORAGE_ACCESS_KEY }),
+    ...(e.STORAGE_SECRET_KEY !== undefined && { storageSecretKey: e.STORAGE_SECRET_KEY }),
+    runtimesDir: e.RUNTIMES_DIR,
+    workDir: e.AGENT_WORK_DIR,
+    heartbeatIntervalMs: e.AGENT_HEARTBEAT_S * 1000,
+    reconcileIntervalMs: e.AGENT_RECONCILE_S * 1000,
+    minFreeBytes: e.AGENT_MIN_FREE_MB * MiB,
+    maxArtifactBytes: e.AGENT_MAX_ARTIFACT_MB * MiB,
+    installConcurrency: e.AGENT_INSTALL_CONCURRENCY,
+    shutdownTimeoutMs: e.AGENT_SHUTDOWN_TIMEOUT_S * 1000,
+    logLevel: e.LOG_LEVEL,
+    volumesDir: e.AGENT_VOLUMES_DIR,
+    jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
+    jobPidsMax: e.AGENT_JOB_PIDS_MAX,
+  };
+}

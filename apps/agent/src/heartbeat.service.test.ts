@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { NODE_OFFLINE_AFTER_MS, NodeInfo } from '@joblet/spec';
+import { createAgent } from './agent.js';
+import { makeWorld, waitFor, type World } from './test-support.js';
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.cleanup();
+  w = undefined;
+});
+
+async function nodeInfo(world: World, name: string) {
+  const raw = await world.redis.get(world.keys.node(name));
+  const json = JSON.parse(raw ?? 'null') as Record<string, unknown>;
+  return { info: NodeInfo.parse(json), stoppedAt: json.stoppedAt };
+}
+
+describe('heartbeat', () => {
+  it('registers the node with arch, labels, capacity and disk; stops advancing after stop', async () => {
+    w = await makeWorld();
+    const world = w;
+    const a = createAgent(world.config('hb-node', { labels: { gpu: 'none', zone: 'a' } }), {
+      nodeQueue: false,
+    });
+    await a.start();
+    const first = await nodeInfo(world, 'hb-node');
+    expect(first.info).toMatchObject({
+      name: 'hb-node',
+      arch: 'amd64',
+      labels: { gpu: 'none', zone: 'a' },
+      capacity: 2,
+      agentVersion: '0.1.0',
+      runtimesDir: a.config.runtimesDir,
+    });
+    expect(first.info.disk?.freeBytes).toBeGreaterThan(0);
+    expect(first.info.disk?.totalBytes).toBeGreaterThanOrEqual(first.info.disk!.freeBytes);
+    expect(await world.redis.sismember(world.keys.nodes, 'hb-node')).toBe(1);
+    const later = await waitFor(async () => {
+      const n = await nodeInfo(world, 'hb-node');
+      return n.info.lastHeartbeat > first.info.lastHeartbeat ? n : undefined;
+    }, 'a second heartbeat');
+    expect(Date.now() - Date.parse(later.info.lastHeartbeat)).toBeLessThan(NODE_OFFLINE_AFTER_MS);
+
+    await a.stop();
+    const final = await nodeInfo(world, 'hb-node');
+    expect(typeof final.stoppedAt).toBe('string');
+    await new Promise((r) => setTimeout(r, 600)); // three intervals
+    const after = await nodeInfo(world, 'hb-node');
+    expect(after.info.lastHeartbeat).toBe(final.info.lastHeartbeat);
+    // Still listed: the API shows it offline once the heartbeat ages out, never forgets it.
+    expect(await world.redis.sismember(world.keys.nodes, 'hb-node')).toBe(1);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Registration and heartbeat: the node's NodeInfo (with the free/total disk of RUNTIMES_DIR) is
+ * written to `keys.node(name)` and the name added to `keys.nodes` at start and every interval.
+ * The API shows a node online while its lastHeartbeat is within NODE_OFFLINE_AFTER_MS. A node is
+ * never unregistered: on a clean stop a final record says when it stopped (`stoppedAt`), and the
+ * node stays listed, going offline once its last heartbeat ages out.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '@joblet/logging';
+import type { Keys } from '@joblet/queue';
+import type { Arch, NodeInfo } from '@joblet/spec';
+import { diskUsage } from './disk.js';
+
+export interface HeartbeatOptions {
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  name: string;
+  arch: Arch;
+  labels: Record<string, string>;
+  capacity: number;
+  agentVersion: string;
+  runtimesDir: string;
+  /** Default 5000. */
+  intervalMs?: number;
+}
+
+/** NodeInfo plus `stoppedAt` after a clean stop (extra keys are ignored by NodeInfo readers). */
+export type NodeRecord = NodeInfo & { stoppedAt?: string };
+
+export class HeartbeatService {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date().toISOString();
+  private beating: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: HeartbeatOptions) {}
+
+  /** Registers the node (first heartbeat, awaited) and keeps beating. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.beat();
+    this.timer = setInterval(() => {
+      this.beating ??= this.beat()
+        .catch((err: unknown) => this.o.log.warn({ err }, 'heartbeat failed'))
+        .finally(() => (this.beating = undefined));
+    }, this.o.intervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  /** Stops beating and writes the final record. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.beating;
+    await this.beat(new Date().toISOString()).catch((err: unknown) =>
+      this.o.log.warn({ err }, 'final heartbeat failed'),
+    );
+  }
+
+  /** The record written now. */
+  async record(stoppedAt?: string): Promise<NodeRecord> {
+    const disk = await diskUsage(this.o.runtimesDir).catch(() => undefined);
+    return {
+      name: this.o.name,
+      arch: this.o.arch,
+      labels: this.o.labels,
+      capacity: this.o.capacity,
+      agentVersion: this.o.agentVersion,
+      runtimesDir: this.o.runtimesDir,
+      startedAt: this.startedAt,
+      lastHeartbeat: new Date().toISOString(),
+      ...(disk && { disk }),
+      ...(stoppedAt !== undefined && { stoppedAt }),
+    };
+  }
+
+  private async beat(stoppedAt?: string): Promise<void> {
+    const rec = await this.record(stoppedAt);
+    await this.o.redis
+      .multi()
+      .set(this.o.keys.node(this.o.name), JSON.stringify(rec))
+      .sadd(this.o.keys.nodes, this.o.name)
+      .exec();
+  }
+}

@@ -1,0 +1,42 @@
+// What a job's execution shares with the others on this node (built once by the JobRunner).
+import type { Redis } from 'ioredis';
+import type { Logger } from '@joblet/logging';
+import type { JobStore, Keys } from '@joblet/queue';
+import type { CgroupManager } from '@joblet/sandbox';
+import type { RuntimeLayout } from '../layout.js';
+import type { ConvergeResult } from '../runtime-sync.service.js';
+import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
+import type { SharedRuntimeLeases } from './runtime-leases.js';
+import type { VolumeManager } from './volumes.js';
+
+/** What the runner needs of RuntimeSync: where runtimes are, and installing one on demand. */
+export interface RuntimeProvider {
+  readonly layout: RuntimeLayout;
+  converge(name: string, version: string): Promise<void>;
+  lastResult(name: string, version: string): ConvergeResult | undefined;
+}
+
+/** Everything a job's execution shares with the others on this node. */
+export interface JobContext {
+  node: string;
+  store: JobStore;
+  redis: Redis;
+  keys: Keys;
+  runtimes: RuntimeProvider;
+  /** Leases on runtimes, one per runtime for all jobs (see runtime-leases.ts). */
+  leases: SharedRuntimeLeases;
+  sandbox: JobSandbox;
+  mounts: RuntimeMounts;
+  /** Undefined where cgroups cannot be used (not root): then any limit is refused. */
+  cgroups: CgroupManager | undefined;
+  /** Why there are no cgroups, for the message of a refused limit. */
+  cgroupsMissing?: string;
+  volumes: VolumeManager;
+  workRoot: string;
+  defaultPidsMax: number;
+  output: { maxLines?: number; maxBytes?: number };
+  /** How often a job with a memory limit is checked for OOM kills where the kernel does not
+   * kill the whole group (cgroup v1), in ms. */
+  oomPollMs: number;
+  log: Logger;
+}

@@ -1,0 +1,342 @@
+// One job on this node, from the queue's `{ jobId }` to its final state: load the record and its
+// uploads → INITIALIZING → runtime installed (installed now when missing) and leased → /work with
+// the uploads → volumes → cgroup with the limits → the sandbox → RUNNING → output streamed →
+// exit classified (COMPLETED, FAILED with the reason, STOPPED) with usage and output figures.
+// Whatever happens, the cgroup is destroyed, the lease released, the job directory and the
+// uploads key removed.
+import type { Logger } from '@joblet/logging';
+import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
+import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
+import { classifyExit, type JobOutcome } from './exit-status.js';
+import type { JobContext } from './job-context.js';
+import { createJobDir, removeJobDir, type JobDir } from './job-dirs.js';
+import { JobFailure } from './job-errors.js';
+import { JobOutput, type OutputSummary } from './job-output.js';
+import { createJobCgroup, leaseRuntime } from './job-prepare.js';
+import type { JobProcess, JobSandbox } from './job-sandbox.js';
+import { describeMemory } from './limits.js';
+import { loadJobSecrets, writeUploads } from './uploads.js';
+
+const MiB = 1024 * 1024;
+
+export class JobExecution {
+  private stopRequested = false;
+  private shutdown = false;
+  private timedOut = false;
+  private proc: JobProcess | undefined;
+  /** The sandbox's process has exited: its process group id may be reused, never signal it. */
+  private exited = false;
+  private cgroup: Cgroup | undefined;
+  private killing: Promise<void> | undefined;
+  /** Milliseconds spent in each step, for the log line at the end (where start-up time goes). */
+  private readonly phases: Record<string, number> = {};
+  private lastMark = performance.now();
+
+  constructor(
+    private readonly ctx: JobContext,
+    readonly jobId: string,
+    private readonly log: Logger,
+  ) {}
+
+  private mark(phase: string): void {
+    const now = performance.now();
+    this.phases[phase] = Math.round((now - this.lastMark) * 10) / 10;
+    this.lastMark = now;
+  }
+
+  /** `rnx job stop`: kill the whole tree; the job ends STOPPED. */
+  requestStop(): void {
+    this.stopRequested = true;
+    void this.kill();
+  }
+
+  /** The agent's drain deadline passed: kill; the job ends STOPPED ("agent stopped"). */
+  requestShutdown(): void {
+    this.shutdown = true;
+    void this.kill();
+  }
+
+  private kill(): Promise<void> {
+    if (!this.proc || this.exited) return Promise.resolve(); // not running: the flags tell
+    this.killing ??= (async () => {
+      if (this.cgroup) {
+        await this.cgroup.kill().catch((err: unknown) => {
+          this.log.error({ err }, 'killing the job cgroup failed; killing the sandbox');
+          this.proc?.kill();
+        });
+      } else this.proc?.kill();
+    })().finally(() => (this.killing = undefined));
+    return this.killing;
+  }
+
+  private checkStop(): void {
+    if (this.stopRequested) throw new JobFailure('stopped before it started', 'stopped', 'STOPPED');
+    if (this.shutdown) {
+      throw new JobFailure('agent stopped before the job started', 'stopped', 'STOPPED');
+    }
+  }
+
+  /** Runs the job to its end; returns the final record (undefined when it was not ours to run). */
+  async run(): Promise<JobRecord | undefined> {
+    const { store, node } = this.ctx;
+    const record = await store.get(this.jobId);
+    if (!record) {
+      this.log.warn('job record not found; nothing to run');
+      return undefined;
+    }
+    if (FINAL_JOB_STATES.includes(record.state)) {
+      this.log.info({ state: record.state }, 'job already ended; not running it');
+      return record;
+    }
+    if (record.state === 'INITIALIZING' || record.state === 'RUNNING') {
+      // It started once already, on a node that died: never run a job twice.
+      return this.markLost(record);
+    }
+    const started = await store.transition(this.jobId, 'INITIALIZING', { node });
+    if (!started) return store.get(this.jobId);
+    this.mark('initializing');
+    let lease: (() => Promise<void>) | undefined;
+    let dir: JobDir | undefined;
+    let volumesHeld = false;
+    try {
+      const secrets = await loadJobSecrets(this.ctx.redis, this.ctx.keys, record);
+      this.checkStop();
+      this.mark('secrets');
+      lease = await leaseRuntime(this.ctx, record, this.log);
+      this.mark('lease');
+      const runtimeDir = this.ctx.runtimes.layout.versionDir(
+        record.runtime.name,
+        record.runtime.version,
+      );
+      const { yml } = await this.ctx.mounts.get(runtimeDir).catch((err: unknown) => {
+        throw new JobFailure(
+          `runtime ${record.runtime.name}@${record.runtime.version} is unusable: ${(err as Error).message}`,
+          'start-failed',
+        );
+      });
+      this.mark('mounts');
+      dir = await createJobDir(this.ctx.workRoot, this.jobId);
+      await writeUploads(dir.work, secrets.uploads, { uid: NOBODY, gid: NOBODY });
+      const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
+      volumesHeld = true;
+      this.mark('workdir');
+      this.cgroup = await createJobCgroup(this.ctx, record, this.jobId);
+      this.mark('cgroup');
+      this.checkStop();
+      return await this.execute(record, {
+        runtimeDir,
+        runtimeYml: yml,
+        workDir: dir.work,
+        command: record.command,
+        args: record.args,
+        env: secrets.env,
+        network: record.network,
+        hostname: `job-${this.jobId.slice(0, 8)}`,
+        binds,
+        ...(record.limits.maxMemoryMB !== undefined && {
+          tmpBytes: record.limits.maxMemoryMB * MiB,
+        }),
+        ...(this.cgroup && { cgroup: this.cgroup }),
+      });
+    } catch (err) {
+      return await this.fail(err);
+    } finally {
+      await this.cleanup(lease, dir, volumesHeld ? record.volumes : []);
+    }
+  }
+
+  private async execute(
+    record: JobRecord,
+    req: Parameters<JobSandbox['start']>[0],
+  ): Promise<JobRecord | undefined> {
+    const { store, keys, redis } = this.ctx;
+    const output = new JobOutput({
+      redis,
+      key: keys.jobEvents(this.jobId),
+      log: this.log,
+      ...this.ctx.output,
+    });
+    const stderrHead: string[] = [];
+    const proc = await this.ctx.sandbox.start(req);
+    this.proc = proc;
+    this.mark('spawn');
+    output.attach(proc.stdout, 'stdout');
+    output.attach(proc.stderr, 'stderr', (line) => {
+      if (stderrHead.length < 5) stderrHead.push(line);
+    });
+    const startedAt = new Date();
+    // A stop that came while the sandbox was being started.
+    if (this.stopRequested || this.shutdown) void this.kill();
+    const timers = this.watch(record);
+    const since = Date.parse(record.scheduledFor ?? record.createdAt);
+    const running = await store.transition(this.jobId, 'RUNNING', {
+      startedAt: startedAt.toISOString(),
+      startLatencyMs: Math.max(0, startedAt.getTime() - since),
+    });
+    this.mark('running');
+    if (!running) {
+      // Ended elsewhere meanwhile (stopped before it started, declared lost): it must not run.
+      this.log.warn('job ended elsewhere while starting; killing it');
+      this.stopRequested = true;
+      void this.kill();
+    }
+    output.open();
+    const exit = await proc.exited;
+    this.exited = true;
+    this.mark('exit');
+    for (const t of timers) clearTimeout(t);
+    await this.killing;
+    const summary = await output.finish();
+    const stats = await this.cgroup?.stats().catch(() => undefined);
+    this.mark('output');
+    if (exit.error) {
+      throw new JobFailure(
+        `the sandbox could not be started: ${exit.error.message}`,
+        'start-failed',
+      );
+    }
+    const outcome = classifyExit({
+      code: exit.code,
+      signal: exit.signal,
+      stopped: this.stopRequested,
+      shutdown: this.shutdown,
+      timedOut: this.timedOut,
+      ...(record.limits.timeoutS !== undefined && { timeoutS: record.limits.timeoutS }),
+      oomKills: stats?.oomKills ?? 0,
+      ...(record.limits.maxMemoryMB !== undefined && { memoryMB: record.limits.maxMemoryMB }),
+      stderrHead,
+    });
+    if (outcome.reason === 'out-of-memory') {
+      outcome.message = `out of memory (limit ${describeMemory(record.limits)})`;
+    }
+    await this.releaseCgroup();
+    return this.finish(outcome, summary, stats);
+  }
+
+  /** The timeout and, where the kernel does not kill the whole group on OOM, an OOM watch. */
+  private watch(record: JobRecord): NodeJS.Timeout[] {
+    const timers: NodeJS.Timeout[] = [];
+    const { timeoutS, maxMemoryMB } = record.limits;
+    if (timeoutS !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          this.timedOut = true;
+          void this.kill();
+        }, timeoutS * 1000),
+      );
+    }
+    const cg = this.cgroup;
+    if (cg && maxMemoryMB !== undefined && !this.ctx.cgroups?.supports().oomGroup) {
+      // cgroup v1 kills only the largest process: finish the rest, as v2's memory.oom.group does.
+      const poll = setInterval(() => {
+        void cg.stats().then(
+          (s) => {
+            if (s.oomKills > 0) {
+              clearInterval(poll);
+              void this.kill();
+            }
+          },
+          () => undefined,
+        );
+      }, this.ctx.oomPollMs);
+      timers.push(poll);
+    }
+    return timers;
+  }
+
+  private async finish(
+    outcome: JobOutcome,
+    output: OutputSummary,
+    stats: CgroupStats | undefined,
+  ): Promise<JobRecord | undefined> {
+    const usage = stats && {
+      ...(stats.memoryPeakBytes !== undefined && { peakMemoryBytes: stats.memoryPeakBytes }),
+      cpuUsageUsec: stats.cpuUsageUsec,
+      oomKills: stats.oomKills,
+    };
+    const done = await this.ctx.store.transition(this.jobId, outcome.state, {
+      ...outcome,
+      finishedAt: new Date().toISOString(),
+      output: { lines: output.lines, truncated: output.truncated },
+      ...(usage && { usage }),
+    });
+    this.log.info(
+      {
+        state: outcome.state,
+        reason: outcome.reason,
+        exitCode: outcome.exitCode,
+        lines: output.lines,
+        cpuUsec: stats?.cpuUsageUsec,
+      },
+      'job ended',
+    );
+    return done ?? this.ctx.store.get(this.jobId);
+  }
+
+  /**
+   * Destroys the cgroup (killing anything left) before the final state is written: a job seen
+   * ended has no process left. Idempotent; the cleanup tries again if this fails.
+   */
+  private async releaseCgroup(): Promise<void> {
+    await this.cgroup?.destroy().catch((err: unknown) => {
+      this.log.error({ err }, 'destroying the job cgroup failed');
+    });
+  }
+
+  private async fail(err: unknown): Promise<JobRecord | undefined> {
+    let failure: JobFailure;
+    if (err instanceof JobFailure) failure = err;
+    else {
+      this.log.error({ err }, 'job could not be run');
+      failure = new JobFailure(
+        `the agent could not run the job: ${(err as Error).message}`,
+        'start-failed',
+      );
+    }
+    await this.releaseCgroup();
+    if (this.proc && !this.exited) this.proc.kill(); // started without a cgroup
+    const done = await this.ctx.store.transition(this.jobId, failure.state, {
+      reason: failure.reason,
+      message: failure.message,
+      finishedAt: new Date().toISOString(),
+    });
+    if (failure.reason !== 'stopped') {
+      this.log.warn({ reason: failure.reason, message: failure.message }, 'job failed to start');
+    }
+    return done ?? this.ctx.store.get(this.jobId);
+  }
+
+  /** A job that started on a node that died before it ended: FAILED, node lost. */
+  private async markLost(record: JobRecord): Promise<JobRecord | undefined> {
+    this.log.warn({ state: record.state, node: record.node }, 'job was started before; node lost');
+    const done = await this.ctx.store.transition(this.jobId, 'FAILED', {
+      reason: 'node-lost',
+      message: `node ${record.node ?? '?'} stopped while the job ran; it is not run again`,
+      finishedAt: new Date().toISOString(),
+    });
+    return done ?? this.ctx.store.get(this.jobId);
+  }
+
+  private async cleanup(
+    lease: (() => Promise<void>) | undefined,
+    dir: JobDir | undefined,
+    volumes: readonly string[],
+  ): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['destroy cgroup', async () => this.cgroup?.destroy()],
+      ['kill sandbox', () => Promise.resolve(this.exited ? undefined : this.proc?.kill())],
+      ['release volumes', () => Promise.resolve(this.ctx.volumes.release(this.jobId, volumes))],
+      ['release lease', async () => lease?.()],
+      ['remove job dir', async () => dir && removeJobDir(dir)],
+      ['delete uploads', () => this.ctx.redis.del(this.ctx.keys.jobUploads(this.jobId))],
+    ];
+    this.mark('final');
+    for (const [what, step] of steps) {
+      await step().catch((err: unknown) =>
+        this.log.error({ err, step: what }, 'job cleanup failed'),
+      );
+    }
+    this.mark('cleanup');
+    this.log.debug({ phasesMs: this.phases }, 'job cleaned up');
+  }
+}

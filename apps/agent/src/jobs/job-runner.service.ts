@@ -1,0 +1,380 @@
+/**
+ * JobRunner: takes `run-job` work from `jobs-<arch>` (any node of the architecture) and from the
+ * node's own queue (pinned jobs, handed over by the node-queue worker), runs each job in its
+ * sandbox (job-execution.ts), stops jobs on request (`keys.jobStopChannel`), and manages volumes.
+ *
+ * A job is never run twice: the job queues have `maxStalledCount: 0`, so a job whose node died
+ * (its lock expired) is failed by BullMQ rather than handed to another node, and this runner
+ * records it FAILED (node lost). A job found INITIALIZING/RUNNING when taken, or recorded as
+ * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
+ */
+import type { Redis } from 'ioredis';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from '@joblet/logging';
+import { JOB_NAMES, JobStore, createRedis, jobQueueName, type Keys } from '@joblet/queue';
+import { CgroupManager, isRoot } from '@joblet/sandbox';
+import { JobRecord, RunJobData, type Arch } from '@joblet/spec';
+import { cleanupJobDirs } from './job-dirs.js';
+import { isJobId } from './job-errors.js';
+import type { JobContext, RuntimeProvider } from './job-context.js';
+import { JobExecution } from './job-execution.js';
+import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
+import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
+import { SharedRuntimeLeases } from './runtime-leases.js';
+import { runtimeTestAsJob } from './runtime-test-job.js';
+import { VolumeError, VolumeManager } from './volumes.js';
+
+/** BullMQ's reason for a job whose worker stopped renewing its lock (maxStalledCount exceeded). */
+const STALLED_REASON = 'job stalled more than allowable limit';
+
+const IN_FLIGHT_STATES = new Set(['SCHEDULED', 'QUEUED', 'INITIALIZING', 'RUNNING']);
+
+export interface JobRunnerOptions {
+  node: string;
+  arch: Arch;
+  /** Jobs at once from `jobs-<arch>` (AGENT_CAPACITY). */
+  capacity: number;
+  /** For the BullMQ worker and the stop-channel subscriber (connections of their own). */
+  redisUrl: string;
+  /** Commands (records, events); not closed by stop(). */
+  redis: Redis;
+  prefix: string;
+  keys: Keys;
+  /** AGENT_WORK_DIR: per-job directories. */
+  workDir: string;
+  /** AGENT_VOLUMES_DIR. */
+  volumesDir: string;
+  runtimes: RuntimeProvider;
+  log: Logger;
+  /** Default: bubblewrap. */
+  sandbox?: JobSandbox;
+  /** Default: detected at start (none when not root); `null`: no cgroups (limits refused). */
+  cgroups?: CgroupManager | null;
+  /** Namespace of job cgroups under our own cgroup. Default `joblet-jobs`. */
+  cgroupNamespace?: string;
+  /** Tasks per job when it sets no maxProcesses. Default 4096. */
+  defaultPidsMax?: number;
+  /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (ms). Default 30 000. */
+  stalledIntervalMs?: number;
+  /** Serve `jobs-<arch>` (default true); false: only node-queue work handed in. */
+  archQueue?: boolean;
+  output?: { maxLines?: number; maxBytes?: number };
+  /** Default 250. */
+  oomPollMs?: number;
+  /** How long a runtime lease outlives the last job using it (ms). Default 2000. */
+  leaseLingerMs?: number;
+}
+
+/** What a `run-job` BullMQ job returns. */
+export interface RunJobResult {
+  jobId: string;
+  state?: string;
+  reason?: string;
+  exitCode?: number;
+}
+
+export class JobRunner {
+  readonly volumes: VolumeManager;
+  readonly store: JobStore;
+  private readonly running = new Map<string, JobExecution>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly sandbox: JobSandbox;
+  private readonly mounts: RuntimeMounts;
+  private readonly leases: SharedRuntimeLeases;
+  private ctx: JobContext | undefined;
+  private worker: Worker | undefined;
+  private workerConnection: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly o: JobRunnerOptions) {
+    this.store = new JobStore(o.redis, o.keys);
+    this.volumes = new VolumeManager({
+      root: o.volumesDir,
+      node: o.node,
+      redis: o.redis,
+      keys: o.keys,
+    });
+    this.mounts = new RuntimeMounts();
+    this.leases = new SharedRuntimeLeases({
+      layout: o.runtimes.layout,
+      ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
+    });
+    this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts });
+  }
+
+  get queueName(): string {
+    return jobQueueName(this.o.arch);
+  }
+
+  /** Ids of the jobs running here now. */
+  runningJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * Cleans what a crashed predecessor left (job cgroups, job directories, records of jobs it was
+   * running), subscribes to stop requests, then takes jobs.
+   */
+  async start(): Promise<void> {
+    const { log } = this.o;
+    await this.volumes.prepare();
+    const { cgroups, missing } = await this.detectCgroups();
+    if (cgroups) {
+      const stale = await cgroups.cleanupStale('job-');
+      if (stale.length > 0) log.info({ cgroups: stale }, 'removed job cgroups of a previous run');
+    } else log.warn({ reason: missing }, 'no cgroups: jobs asking for limits will be refused');
+    const dirs = await cleanupJobDirs(this.o.workDir);
+    if (dirs.length > 0) log.info({ jobs: dirs }, 'removed job directories of a previous run');
+    this.ctx = {
+      node: this.o.node,
+      store: this.store,
+      redis: this.o.redis,
+      keys: this.o.keys,
+      runtimes: this.o.runtimes,
+      leases: this.leases,
+      sandbox: this.sandbox,
+      mounts: this.mounts,
+      cgroups,
+      ...(missing !== undefined && { cgroupsMissing: missing }),
+      volumes: this.volumes,
+      workRoot: this.o.workDir,
+      defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
+      output: this.o.output ?? {},
+      oomPollMs: this.o.oomPollMs ?? 250,
+      log,
+    };
+    await this.recoverOrphans();
+    await this.subscribeStops();
+    if (this.o.archQueue ?? true) await this.startWorker();
+    log.info({ queue: this.queueName, capacity: this.o.capacity }, 'job runner started');
+  }
+
+  private async detectCgroups(): Promise<{ cgroups?: CgroupManager; missing?: string }> {
+    if (this.o.cgroups === null) return { missing: 'disabled by configuration' };
+    if (this.o.cgroups) return { cgroups: this.o.cgroups };
+    if (!isRoot()) return { missing: 'the agent does not run as root' };
+    try {
+      const cgroups = await CgroupManager.detect({
+        namespace: this.o.cgroupNamespace ?? 'joblet-jobs',
+      });
+      return { cgroups };
+    } catch (err) {
+      return { missing: `cgroups could not be set up: ${(err as Error).message}` };
+    }
+  }
+
+  private async startWorker(): Promise<void> {
+    const connection = createRedis({ url: this.o.redisUrl, forWorker: true });
+    this.workerConnection = connection;
+    const w = new Worker(this.queueName, (job: Job) => this.processRunJob(job), {
+      connection,
+      prefix: this.o.prefix,
+      concurrency: this.o.capacity,
+      name: this.o.node,
+      // Never re-run a job whose node died: BullMQ fails it, we record it lost.
+      maxStalledCount: 0,
+      lockDuration: this.o.lockDurationMs ?? 30_000,
+      stalledInterval: this.o.stalledIntervalMs ?? 30_000,
+    });
+    w.on('error', (err) => this.o.log.error({ err, queue: this.queueName }, 'job queue error'));
+    w.on('failed', (job, err) => {
+      if (job && (err.message === STALLED_REASON || job.failedReason === STALLED_REASON)) {
+        void this.markStalled(job);
+      }
+    });
+    this.worker = w;
+    await w.waitUntilReady();
+  }
+
+  /** BullMQ processor of `run-job`, on `jobs-<arch>` and (through the node queue) `node-<name>`. */
+  processRunJob(job: Job): Promise<RunJobResult> {
+    const data = RunJobData.safeParse(job.data);
+    if (!data.success || !isJobId(data.data.jobId)) {
+      return Promise.reject(new UnrecoverableError('invalid run-job data'));
+    }
+    const p = this.runJob(data.data.jobId);
+    this.inflight.add(p);
+    return p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Runs one job by id (what the queue handlers do). */
+  async runJob(jobId: string): Promise<RunJobResult> {
+    if (!this.ctx) throw new Error('job runner not started');
+    if (this.running.has(jobId)) throw new UnrecoverableError(`job ${jobId} is running already`);
+    const log = this.o.log.child({ jobId });
+    const exec = new JobExecution(this.ctx, jobId, log);
+    this.running.set(jobId, exec);
+    try {
+      const rec = await exec.run();
+      return {
+        jobId,
+        ...(rec && { state: rec.state }),
+        ...(rec?.reason && { reason: rec.reason }),
+        ...(rec?.exitCode !== undefined && { exitCode: rec.exitCode }),
+      };
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /**
+   * Handlers of the node queue's job kinds owned by the runner: pinned jobs, volumes, and
+   * runtime tests (run as jobs: see runtime-test-job.ts).
+   */
+  nodeQueueHandlers(): Record<string, (job: Job) => Promise<unknown>> {
+    return {
+      [JOB_NAMES.runJob]: (job) => this.processRunJob(job),
+      [JOB_NAMES.runtimeTest]: (job) => this.processRuntimeTest(job),
+      [JOB_NAMES.volumeCreate]: (job) => this.volumeOp(job, (n) => this.volumes.create(n)),
+      [JOB_NAMES.volumeRemove]: (job) => this.volumeOp(job, (n) => this.volumes.remove(n)),
+    };
+  }
+
+  private processRuntimeTest(job: Job): Promise<unknown> {
+    const { name, version } = job.data as { name?: unknown; version?: unknown };
+    if (typeof name !== 'string' || typeof version !== 'string') {
+      return Promise.reject(new UnrecoverableError('invalid runtime-test data'));
+    }
+    const p = runtimeTestAsJob(
+      {
+        node: this.o.node,
+        arch: this.o.arch,
+        store: this.store,
+        redis: this.o.redis,
+        keys: this.o.keys,
+        layout: this.o.runtimes.layout,
+        runJob: (id) => this.runJob(id),
+      },
+      name,
+      version,
+    );
+    this.inflight.add(p);
+    return p.finally(() => this.inflight.delete(p));
+  }
+
+  private async volumeOp<T>(job: Job, op: (name: string) => Promise<T>): Promise<T> {
+    const name = (job.data as { name?: unknown }).name;
+    if (typeof name !== 'string') throw new UnrecoverableError('invalid volume data: no name');
+    try {
+      const r = await op(name);
+      this.o.log.info({ volume: name, op: job.name }, 'volume changed');
+      return r;
+    } catch (err) {
+      if (err instanceof VolumeError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  private async subscribeStops(): Promise<void> {
+    const sub = this.o.redis.duplicate();
+    this.subscriber = sub;
+    sub.on('message', (_channel: string, message: string) => {
+      let jobId: unknown;
+      try {
+        jobId = (JSON.parse(message) as { jobId?: unknown }).jobId;
+      } catch {
+        return;
+      }
+      if (typeof jobId !== 'string') return;
+      const exec = this.running.get(jobId);
+      if (!exec) return;
+      this.o.log.info({ jobId }, 'stop requested');
+      exec.requestStop();
+    });
+    sub.on('error', (err) => this.o.log.warn({ err }, 'stop channel error'));
+    await sub.subscribe(this.o.keys.jobStopChannel);
+  }
+
+  /** A job BullMQ failed as stalled: the node that took it died (or lost Redis) meanwhile. */
+  private async markStalled(job: Job): Promise<void> {
+    const jobId = (job.data as Partial<RunJobData>).jobId ?? job.id;
+    if (!jobId || this.running.has(jobId)) return;
+    try {
+      const rec = await this.store.get(jobId);
+      if (!rec || !IN_FLIGHT_STATES.has(rec.state)) return;
+      const started = rec.state === 'INITIALIZING' || rec.state === 'RUNNING';
+      const done = await this.store.transition(jobId, 'FAILED', {
+        reason: 'node-lost',
+        message: started
+          ? `node ${rec.node ?? '?'} stopped answering while the job ran; it is not run again`
+          : 'the node that took the job stopped before starting it; submit it again',
+        finishedAt: new Date().toISOString(),
+      });
+      if (done) this.o.log.warn({ jobId, node: rec.node }, 'job lost with its node');
+    } catch (err) {
+      this.o.log.error({ err, jobId }, 'recording a lost job failed');
+    }
+  }
+
+  /** Jobs a previous run of this agent was running (it crashed or was killed): FAILED, lost. */
+  private async recoverOrphans(): Promise<void> {
+    const ids = await this.o.redis.zrange(this.o.keys.jobs, 0, -1);
+    let lost = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const raws = await this.o.redis.mget(chunk.map((id) => this.o.keys.job(id)));
+      for (const raw of raws) {
+        if (!raw) continue;
+        const rec = JobRecord.safeParse(JSON.parse(raw));
+        if (!rec.success) continue;
+        const { id, node, state } = rec.data;
+        if (node !== this.o.node || (state !== 'INITIALIZING' && state !== 'RUNNING')) continue;
+        if (this.running.has(id)) continue;
+        const done = await this.store.transition(id, 'FAILED', {
+          reason: 'node-lost',
+          message: `the agent on node ${node} restarted while the job ran; it is not run again`,
+          finishedAt: new Date().toISOString(),
+        });
+        if (done) lost++;
+      }
+    }
+    if (lost > 0) this.o.log.warn({ jobs: lost }, 'jobs of a previous run recorded as lost');
+  }
+
+  /**
+   * Stops taking jobs; running jobs get until `deadlineMs` to finish, then are killed (STOPPED,
+   * "agent stopped"); then the connections of our own are closed.
+   */
+  stop(deadlineMs = 30_000): Promise<void> {
+    this.stopping ??= (async () => {
+      const w = this.worker;
+      this.worker = undefined;
+      // 1. No new jobs. close() resolves once the jobs in progress are done.
+      const closing = w?.close().catch((err: unknown) => this.o.log.warn({ err }, 'close failed'));
+      // 2. Jobs in progress finish within the deadline, else are killed.
+      if (!(await this.drained(deadlineMs))) {
+        this.o.log.warn({ jobs: this.runningJobs() }, 'killing jobs at shutdown');
+        for (const exec of this.running.values()) exec.requestShutdown();
+        await this.drained(15_000);
+      }
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await this.leases.releaseAll();
+      // 3. Our own connections last.
+      if (this.subscriber) {
+        this.subscriber.disconnect();
+        this.subscriber = undefined;
+      }
+      if (this.workerConnection) {
+        await this.workerConnection.quit().catch(() => this.workerConnection?.disconnect());
+        this.workerConnection = undefined;
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** True once no job runs here, false when `ms` passed first. */
+  private async drained(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.inflight.size > 0 || this.running.size > 0) {
+      if (Date.now() >= deadline) return false;
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, deadline - Date.now())))),
+      ]);
+    }
+    return true;
+  }
+}

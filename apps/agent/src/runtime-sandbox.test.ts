@@ -1,0 +1,224 @@
+import { chownSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_NAMES, createRedis, nodeQueueName } from '@joblet/queue';
+import { NOBODY, hasCommand, hasUnprivilegedUserns, type RunResult } from '@joblet/sandbox';
+import type { RuntimeYml } from '@joblet/spec';
+import { createAgent, type Agent } from './agent.js';
+import { AgentError, AgentErrorCode } from './errors.js';
+import { loadRuntimeYml } from './runtime-files.js';
+import {
+  BwrapRuntimeSandbox,
+  resolveMounts,
+  runtimeSandboxArgv,
+  runtimeSandboxSpec,
+  sandboxSetupFailed,
+  type RuntimeRunRequest,
+  type RuntimeSandbox,
+} from './runtime-sandbox.js';
+import { RuntimeTester } from './runtime-tester.js';
+import {
+  DEBIAN_ROOT,
+  buildArtifact,
+  isRoot,
+  makeDebianTree,
+  makeWorld,
+  publish,
+  waitFor,
+  type World,
+} from './test-support.js';
+
+const canSandbox =
+  existsSync(DEBIAN_ROOT) && hasCommand('bwrap', ['--version']) && hasUnprivilegedUserns();
+
+describe.skipIf(!canSandbox)(
+  'the runtime sandbox on a real Debian runtime [requires bwrap, user namespaces and the cached bookworm root]',
+  () => {
+    let w: World;
+    let a: Agent;
+    let dir: string;
+    let yml: RuntimeYml;
+    const sandbox = new BwrapRuntimeSandbox();
+
+    beforeAll(async () => {
+      w = await makeWorld();
+      const packed = await buildArtifact(
+        w.dir('art'),
+        { name: 'debian-py', version: '3.11.2' },
+        makeDebianTree,
+      );
+      a = createAgent(w.config('sbx'));
+      await a.start();
+      await publish(w.store, w.redis, w.keys, packed, { name: 'debian-py', version: '3.11.2' });
+      await waitFor(
+        async () => (await a.sync.layout.isInstalled('debian-py', '3.11.2')) || undefined,
+        'debian-py installed',
+        60_000,
+      );
+      await a.sync.idle();
+      dir = a.sync.layout.versionDir('debian-py', '3.11.2');
+      yml = await loadRuntimeYml(dir);
+    });
+
+    afterAll(async () => {
+      await a?.stop(5_000);
+      await w?.cleanup();
+    });
+
+    function workDir(): string {
+      const d = mkdtempSync(join(w.dir('jobs'), 'job-'));
+      if (isRoot) chownSync(d, NOBODY, NOBODY);
+      return d;
+    }
+
+    async function sh(script: string, over: Partial<RuntimeRunRequest> = {}): Promise<RunResult> {
+      const handle = await sandbox.start({
+        runtimeDir: dir,
+        runtimeYml: yml,
+        workDir: workDir(),
+        command: '/bin/sh',
+        args: ['-c', script],
+        timeoutMs: 20_000,
+        ...over,
+      });
+      return handle.result;
+    }
+
+    it('builds a read-only runtime, the merged-/usr symlinks, a writable /work, no network', async () => {
+      const mounts = await resolveMounts(dir, yml);
+      expect(mounts).toContainEqual({ kind: 'symlink', path: '/bin', target: 'usr/bin' });
+      expect(mounts).toContainEqual({ kind: 'symlink', path: '/lib64', target: 'usr/lib64' });
+      expect(mounts).toContainEqual({
+        kind: 'bind',
+        source: join(dir, 'isolated/usr/bin'),
+        target: '/usr/bin',
+      });
+      const req = { runtimeDir: dir, runtimeYml: yml, workDir: '/w', command: 'id', args: [] };
+      const argv = runtimeSandboxArgv(runtimeSandboxSpec(req, mounts), 'id', []).join(' ');
+      expect(argv).toContain(`--ro-bind ${join(dir, 'isolated/usr/lib')} /usr/lib`);
+      expect(argv).toContain('--bind /w /work');
+      expect(argv).toContain('--symlink usr/sbin /sbin');
+      expect(argv).toContain('--unshare-net');
+      expect(argv).toContain('--uid 65534 --gid 65534');
+      expect(argv).toMatch(/--die-with-parent --new-session/);
+      expect(argv).toMatch(/--cap-drop ALL --remount-ro \/ -- id$/);
+      const host = runtimeSandboxSpec({ ...req, network: 'host' }, mounts);
+      expect(host.unshare?.net).toBe(false);
+    });
+
+    it('runs as 65534 without capabilities, seeing only its own processes', async () => {
+      const r = await sh(
+        'echo hi; id -u; grep CapEff /proc/self/status; ls /proc | grep -c ^[0-9]',
+      );
+      expect(r.code).toBe(0);
+      const [hi, uid, caps, pids] = r.stdout.trim().split('\n');
+      expect(hi).toBe('hi');
+      expect(uid).toBe('65534');
+      expect(caps).toMatch(/^CapEff:\s+0{16}$/);
+      expect(Number(pids)).toBeLessThan(5);
+    });
+
+    it('cannot write the runtime or the root (EROFS), can write /work and /tmp', async () => {
+      const work = workDir();
+      const r = await sh(
+        'for f in /usr/x /usr/bin/x /x /etc/x; do touch $f 2>&1; done; echo ok > /work/out && echo ok > /tmp/t && cat /tmp/t',
+        { workDir: work },
+      );
+      const lines = r.stdout.trim().split('\n');
+      for (const f of ['/usr/x', '/usr/bin/x', '/x', '/etc/x']) {
+        expect(lines).toContain(`touch: cannot touch '${f}': Read-only file system`);
+      }
+      expect(lines.at(-1)).toBe('ok');
+      if (isRoot) expect(statSync(join(work, 'out')).uid).toBe(NOBODY);
+    });
+
+    it("sees none of the host's files, has only loopback, gets runtime.yml's environment", async () => {
+      const r = await sh(
+        'ls /root /home 2>&1; cat /etc/hostname 2>&1; cat /proc/net/dev | tail -n +3 | cut -d: -f1; env | sort',
+        { env: { EXTRA: 'yes' } },
+      );
+      expect(r.stdout).toContain("ls: cannot access '/root': No such file or directory");
+      expect(r.stdout).toContain('/etc/hostname: No such file or directory');
+      const env = r.stdout.split('\n').filter((l) => /^[A-Z_]+=/.test(l));
+      expect(env).toContain('RUNTIME_MARK=debian-py@3.11.2');
+      expect(env).toContain('EXTRA=yes');
+      expect(env).toContain('HOME=/work');
+      expect(env.some((l) => l.startsWith('VITEST'))).toBe(false);
+      expect(r.stdout.split('\n').map((l) => l.trim())).toContain('lo');
+      expect(r.stdout).not.toMatch(/^\s*eth|^\s*ens/m);
+    });
+
+    it('a bind that cannot be made fails the run; a runtime mount leading nowhere is refused', async () => {
+      const r = await sh('echo should-not-run', {
+        binds: [{ source: '/nonexistent/joblet-volume', target: '/volumes/x' }],
+      });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(sandboxSetupFailed(r)).toBe(true);
+      const broken: RuntimeYml = {
+        ...yml,
+        mounts: [
+          ...yml.mounts,
+          { source: 'isolated/opt/none', target: '/opt/none', readonly: true },
+        ],
+      };
+      const err = await resolveMounts(dir, broken).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AgentError);
+      expect((err as AgentError).code).toBe(AgentErrorCode.InvalidRuntime);
+    });
+
+    it('RuntimeTester runs the catalog command under a lease', async () => {
+      const leases: string[][] = [];
+      const spy: RuntimeSandbox = {
+        start: (req) => {
+          leases.push(readdirSync(join(a.config.runtimesDir, '.leases/debian-py@3.11.2')));
+          return sandbox.start(req);
+        },
+      };
+      const tester = new RuntimeTester({
+        layout: a.sync.layout,
+        sandbox: spy,
+        workDir: w.dir('tests'),
+        log: (await import('@joblet/logging')).silentLogger(),
+      });
+      const r = await tester.test('debian-py', '3.11.2');
+      expect(r).toMatchObject({ command: ['python3', '--version'], exitCode: 0 });
+      expect(r.output).toBe('Python 3.11.2');
+      expect(leases[0]).toHaveLength(1);
+      expect(leases[0]![0]).toMatch(/^test-[0-9a-f]+\.lease$/);
+      expect(readdirSync(join(a.config.runtimesDir, '.leases/debian-py@3.11.2'))).toEqual([]);
+    });
+
+    it('answers runtime-test jobs on its node queue', async () => {
+      const connection = createRedis({ url: 'redis://127.0.0.1:6379', forWorker: true });
+      const queue = new Queue(nodeQueueName('sbx'), { connection, prefix: w.prefix });
+      const events = new QueueEvents(nodeQueueName('sbx'), {
+        connection: connection.duplicate(),
+        prefix: w.prefix,
+      });
+      try {
+        await events.waitUntilReady();
+        const job = await queue.add(JOB_NAMES.runtimeTest, {
+          name: 'debian-py',
+          version: '3.11.2',
+        });
+        const result = (await job.waitUntilFinished(events, 30_000)) as Record<string, unknown>;
+        expect(result).toMatchObject({
+          exitCode: 0,
+          output: 'Python 3.11.2',
+          node: 'sbx',
+          command: ['python3', '--version'],
+        });
+        expect(result.durationMs).toBeGreaterThan(0);
+        const missing = await queue.add(JOB_NAMES.runtimeTest, { name: 'nope', version: '1.0.0' });
+        const err = await missing.waitUntilFinished(events, 30_000).catch((e: unknown) => e);
+        expect((err as Error).message).toContain('RUNTIME_NOT_INSTALLED');
+      } finally {
+        await events.close();
+        await queue.close();
+        await connection.quit();
+      }
+    });
+  },
+);

@@ -1,0 +1,209 @@
+/**
+ * Running a command in an installed runtime, isolated: bubblewrap on an empty root where each
+ * `runtime.yml` mount of `isolated/<dir>` is bound read-only at its target, the merged-/usr
+ * symlinks (bin → usr/bin, ...) recreated, a fresh /proc (own PID namespace), a minimal /dev, a
+ * tmpfs /tmp, a writable /work (a per-job host dir), and then the root itself remounted
+ * read-only — so writing anywhere but /work and /tmp fails with EROFS. New PID, IPC, UTS, cgroup
+ * and (unless asked) network namespaces; uid/gid 65534 in a user namespace, every capability
+ * dropped, a new session, a cleared environment (runtime.yml's, then the caller's), and the
+ * sandbox dies with its parent. A bind that cannot be made fails the run (bwrap exits 1); it is
+ * never a warning.
+ *
+ * The job runner builds on `RuntimeSandbox`; tests and other hosts can swap the implementation.
+ */
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  NOBODY,
+  bwrapArgs,
+  spawnProcess,
+  type BindMount,
+  type Cgroup,
+  type OutputStreamName,
+  type ProcessHandle,
+  type RunResult,
+  type SandboxSpec,
+} from '@joblet/sandbox';
+import type { RuntimeYml } from '@joblet/spec';
+import { AgentError, AgentErrorCode } from './errors.js';
+
+/** What to run, where. */
+export interface RuntimeRunRequest {
+  /** `RUNTIMES_DIR/<name>/<version>` of an installed runtime (hold a lease while it runs). */
+  runtimeDir: string;
+  runtimeYml: RuntimeYml;
+  /** Host directory bound writable at /work (owned by the sandbox uid). */
+  workDir: string;
+  command: string;
+  args: readonly string[];
+  /** Set after runtime.yml's environment (wins over it). */
+  env?: Record<string, string>;
+  /** `none` (default): only loopback. `host`: the host's network. */
+  network?: 'none' | 'host';
+  hostname?: string;
+  /** More binds (volumes), after the runtime's. */
+  binds?: BindMount[];
+  /** Size of the /tmp tmpfs (bytes); default the kernel's. */
+  tmpBytes?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onLine?: (line: string, stream: OutputStreamName) => void;
+  /** Captured tail per stream (bytes). Default 1 MiB. */
+  maxBufferBytes?: number;
+  /** Start inside this cgroup (resource limits). */
+  cgroup?: Pick<Cgroup, 'wrap'>;
+}
+
+/** The sandbox behind an interface: the job runner and the runtime tester depend on this only. */
+export interface RuntimeSandbox {
+  /** Starts the command; rejects (INVALID_RUNTIME) when the runtime's mounts are unusable. */
+  start(req: RuntimeRunRequest): Promise<ProcessHandle>;
+}
+
+/** Top-level entries of a merged-/usr tree that are symlinks into usr/. */
+const MERGED_USR_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** A mount of runtime.yml, resolved on disk. */
+export type ResolvedMount =
+  | { kind: 'bind'; source: string; target: string }
+  | { kind: 'symlink'; target: string; path: string };
+
+function invalid(message: string): AgentError {
+  return new AgentError(message, AgentErrorCode.InvalidRuntime);
+}
+
+function inside(root: string, p: string): boolean {
+  return p === root || p.startsWith(`${root}/`);
+}
+
+/**
+ * runtime.yml's mounts as binds of real paths inside `isolated/` — or, for a source that is a
+ * symlink (merged /usr: isolated/bin → usr/bin), that symlink recreated in the sandbox, where it
+ * resolves the way it did in the tree. A path leading out of `isolated/` is refused.
+ */
+export async function resolveMounts(runtimeDir: string, yml: RuntimeYml): Promise<ResolvedMount[]> {
+  const isolated = join(runtimeDir, 'isolated');
+  const root = await realpath(isolated).catch(() => {
+    throw invalid(`${isolated} is missing`);
+  });
+  const out: ResolvedMount[] = [];
+  const targets = new Set<string>();
+  for (const m of yml.mounts) {
+    const source = join(runtimeDir, m.source);
+    const st = await lstat(source).catch(() => {
+      throw invalid(`mount source ${m.source} of runtime.yml is missing`);
+    });
+    targets.add(m.target);
+    if (st.isSymbolicLink()) {
+      if (!inside(root, await realpath(dirname(source)))) {
+        throw invalid(`mount source ${m.source} leads out of isolated/`);
+      }
+      out.push({ kind: 'symlink', path: m.target, target: await readlink(source) });
+      continue;
+    }
+    const real = await realpath(source);
+    if (!inside(root, real)) throw invalid(`mount source ${m.source} leads out of isolated/`);
+    out.push({ kind: 'bind', source: real, target: m.target });
+  }
+  for (const name of MERGED_USR_LINKS) {
+    if (targets.has(`/${name}`)) continue;
+    const st = await lstat(join(isolated, name)).catch(() => undefined);
+    if (!st?.isSymbolicLink()) continue;
+    const target = await readlink(join(isolated, name));
+    // Only relative links into the tree (usr/bin); anything else is not the merged-/usr layout.
+    if (!target.startsWith('/') && !target.split('/').includes('..')) {
+      out.push({ kind: 'symlink', path: `/${name}`, target });
+    }
+  }
+  return out;
+}
+
+/** The bubblewrap spec of a run (pure; see the module comment for what it sets up). */
+export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount[]): SandboxSpec {
+  const env: Record<string, string> = {
+    PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+    HOME: '/work',
+    ...req.runtimeYml.environment,
+    ...req.env,
+  };
+  return {
+    proc: true,
+    dev: true,
+    tmpfs: [{ target: '/tmp', mode: 0o1777, ...(req.tmpBytes && { sizeBytes: req.tmpBytes }) }],
+    binds: [
+      ...mounts.flatMap((m) =>
+        m.kind === 'bind' ? [{ source: m.source, target: m.target, readonly: true }] : [],
+      ),
+      { source: req.workDir, target: '/work', readonly: false },
+      ...(req.binds ?? []),
+    ],
+    symlinks: mounts.flatMap((m) =>
+      m.kind === 'symlink' ? [{ path: m.path, target: m.target }] : [],
+    ),
+    unshare: { net: req.network !== 'host', ipc: true, uts: true, cgroup: true },
+    uid: NOBODY,
+    gid: NOBODY,
+    ...(req.hostname !== undefined && { hostname: req.hostname }),
+    chdir: '/work',
+    env,
+    dieWithParent: true,
+    newSession: true,
+    capDrop: 'ALL',
+    disableNestedUserns: true,
+  };
+}
+
+/**
+ * The full bwrap argv: the spec's, then `--remount-ro /` (the empty root becomes read-only once
+ * every mount point exists; SandboxSpec has no field for it), then the command.
+ */
+export function runtimeSandboxArgv(spec: SandboxSpec, command: string, args: readonly string[]) {
+  return [...bwrapArgs(spec), '--remount-ro', '/', '--', command, ...args];
+}
+
+export interface BwrapRuntimeSandboxOptions {
+  /** Default `bwrap` from PATH. */
+  bwrapPath?: string;
+}
+
+/** {@link RuntimeSandbox} on bubblewrap. */
+export class BwrapRuntimeSandbox implements RuntimeSandbox {
+  constructor(private readonly o: BwrapRuntimeSandboxOptions = {}) {}
+
+  async start(req: RuntimeRunRequest): Promise<ProcessHandle> {
+    const mounts = await resolveMounts(req.runtimeDir, req.runtimeYml);
+    const spec = runtimeSandboxSpec(req, mounts);
+    const argv = runtimeSandboxArgv(spec, req.command, req.args);
+    const uid = spec.uid ?? NOBODY;
+    const gid = spec.gid ?? uid;
+    // As root, bwrap itself runs as the sandbox uid: the host kernel then sees an unprivileged
+    // process, never root with a user namespace (as spawnInSandbox in @joblet/sandbox does).
+    const asUser = process.getuid?.() === 0;
+    let cmd = this.o.bwrapPath ?? 'bwrap';
+    let args = argv;
+    let drop: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
+    if (req.cgroup) {
+      // Joining the cgroup needs root; setpriv drops to the sandbox uid after it.
+      if (drop) {
+        args = ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', cmd, ...args];
+        cmd = 'setpriv';
+        drop = undefined;
+      }
+      ({ cmd, args } = req.cgroup.wrap(cmd, args));
+    }
+    return spawnProcess(cmd, args, {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      cwd: '/',
+      ...(drop ?? {}),
+      ...(req.timeoutMs !== undefined && { timeoutMs: req.timeoutMs }),
+      ...(req.signal && { signal: req.signal }),
+      ...(req.onLine && { onLine: req.onLine }),
+      ...(req.maxBufferBytes !== undefined && { maxBufferBytes: req.maxBufferBytes }),
+    });
+  }
+}
+
+/** True when bwrap itself failed (a mount, a namespace): the command never ran. */
+export function sandboxSetupFailed(r: RunResult): boolean {
+  return r.code === 1 && /^bwrap: /m.test(r.stderr);
+}
