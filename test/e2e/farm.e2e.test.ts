@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, readdir, readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactManifest, parseRuntimeYml, RuntimeIndexEntry } from '@joblet/spec';
@@ -190,6 +190,56 @@ describe('deployment to the node (issue 4)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('runtime not found: python-3.11-ml');
     expect(r.stderr).toContain('rnx runtime build');
+  });
+});
+
+describe('jobs in the runtime (issue 5)', () => {
+  it('runs a command in the runtime, prints its output and exits with its exit code', async () => {
+    const ok = await farm.rnx([
+      'job',
+      'run',
+      `--runtime=${NAME}`,
+      'python3',
+      '-c',
+      'import sys; print(sys.version)',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^3\.11\.\d+ /);
+    const failed = await farm.rnx([
+      'job',
+      'run',
+      `--runtime=${NAME}`,
+      'python3',
+      '-c',
+      'import sys; sys.exit(3)',
+    ]);
+    expect(failed.code).toBe(3);
+  });
+
+  it('puts --upload files in /work and applies the runtime environment and --env', async () => {
+    const script = join(farm.tmp.path, 'analysis.py');
+    await writeFile(
+      script,
+      'import os, joblet_hello\nprint(joblet_hello.GREETING, os.getcwd(), os.environ["E2E_MARKER"], os.environ["MINE"])\n',
+    );
+    const r = await farm.rnx([
+      'job',
+      'run',
+      `--runtime=${NAME}@1.0.0`,
+      `--upload=${script}`,
+      '--env',
+      'MINE=42',
+      'python3',
+      'analysis.py',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('hello from joblet-hello 0.1.0 /work from-the-spec 42');
+    const jobs = JSON.parse((await farm.rnx(['job', 'list', '--json'])).stdout) as {
+      state: string;
+      node?: string;
+    }[];
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+    expect(jobs.every((j) => j.node === farm.node)).toBe(true);
   });
 });
 

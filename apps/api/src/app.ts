@@ -11,13 +11,18 @@ import { DEFAULT_SECURITY, httpsOptions, type SecurityOptions } from './auth/sec
 import { RateLimiter } from './limits/rate-limiter.js';
 import { StreamSlots } from './limits/stream-slots.js';
 import auth from './plugins/auth.js';
+import { bullBoard } from './plugins/bull-board.js';
 import errors from './plugins/errors.js';
+import requestMetrics from './metrics/request-metrics.js';
 import roles from './plugins/roles.js';
 import cancelBuild from './routes/builds/cancel.js';
 import buildEvents from './routes/builds/events.js';
 import readBuilds from './routes/builds/read.js';
 import submitBuild from './routes/builds/submit.js';
+import dashboard from './routes/dashboard.js';
+import gc from './routes/gc.js';
 import health from './routes/health.js';
+import metrics from './routes/metrics.js';
 import validate from './routes/runtimes/validate.js';
 import readRuntimes from './routes/runtimes/read.js';
 import manageRuntimes from './routes/runtimes/manage.js';
@@ -28,6 +33,7 @@ import pools from './routes/pools.js';
 import tokenRoutes from './routes/tokens.js';
 import type { Services } from './services/services.js';
 import { TokenService } from './services/token-service.js';
+import ui from './ui/ui-routes.js';
 
 export interface BuildAppOptions {
   services: Services;
@@ -69,8 +75,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     rate: new RateLimiter(s.redis, authKeys, security.rateLimit),
     streams: new StreamSlots(security.streams),
   });
+  await app.register(requestMetrics);
 
-  await app.register(health);
+  await app.register(health(s));
   await app.register(validate(s));
   await app.register(submitBuild(s));
   await app.register(readBuilds(s));
@@ -83,5 +90,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(volumes(s));
   await app.register(pools(s));
   await app.register(tokenRoutes(tokens));
+  await app.register(gc(s));
+  await app.register(metrics(s));
+  await app.register(dashboard(s));
+  await app.register(ui);
+  await app.register(bullBoard(s));
   return app;
 }

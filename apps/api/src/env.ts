@@ -51,6 +51,19 @@ const ApiEnv = z.object({
   /** Open SSE streams per process, overall and per client; each holds a Redis connection. */
   API_SSE_MAX_STREAMS: count(200),
   API_SSE_MAX_STREAMS_PER_CLIENT: count(8),
+
+  /** Retention: published versions kept per runtime (older ones go at the next collection). */
+  RETENTION_KEEP_VERSIONS: z.coerce.number().int().min(1).default(5),
+  /** Days a succeeded or canceled build's record and log stay in Redis. */
+  RETENTION_BUILD_DAYS: z.coerce.number().positive().default(7),
+  /** Days a failed build's record and log stay in Redis. */
+  RETENTION_FAILED_BUILD_DAYS: z.coerce.number().positive().default(7),
+  /** Days a finished job's record and output stay in Redis. */
+  RETENTION_JOB_DAYS: z.coerce.number().positive().default(7),
+  /** Days a base root no published runtime uses is kept in the store. */
+  RETENTION_BASE_DAYS: z.coerce.number().positive().default(30),
+  /** Run the garbage collector every this many seconds (one replica at a time); 0 = only on request. */
+  GC_INTERVAL_S: count(0),
 });
 type ParsedEnv = z.infer<typeof ApiEnv>;
 export type ApiEnv = Omit<ParsedEnv, 'API_AUTH' | 'API_TLS_REQUIRED'> & {

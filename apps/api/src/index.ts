@@ -2,7 +2,7 @@
  * The API process: configuration, logger, clients, listen, and one shutdown path.
  * Everything else is in `buildApp()`.
  */
-import { createRedis } from '@joblet/queue';
+import { Keys, createRedis, publishRetentionPolicy } from '@joblet/queue';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore } from '@joblet/storage';
 import { buildApp } from './app.js';
@@ -10,6 +10,8 @@ import { runTokenCommand } from './auth/bootstrap-token.js';
 import { securityFromEnv } from './auth/security.js';
 import { readApiEnv } from './env.js';
 import { createApiLogger, redactUrl } from './logger.js';
+import { scheduleGc } from './services/gc-schedule.js';
+import { retentionFromEnv } from './services/retention.js';
 import { createServices } from './services/services.js';
 
 const env = readApiEnv();
@@ -26,15 +28,20 @@ const store = createArtifactStore(env.STORAGE_URL, {
 });
 await store.ensureReady();
 const redis = createRedis({ url: env.REDIS_URL });
+const retention = retentionFromEnv(env);
+// Workers and agents finish builds and jobs too: they read the TTLs from here.
+await publishRetentionPolicy(redis, new Keys(env.QUEUE_PREFIX), retention);
 const services = createServices({
   redis,
   store,
   prefix: env.QUEUE_PREFIX,
   catalog,
   architectures: env.FARM_ARCHITECTURES,
+  retention,
 });
 const app = await buildApp({ services, logger, security });
 await app.listen({ host: env.API_HOST, port: env.API_PORT });
+const stopGc = scheduleGc(services.gc, env.GC_INTERVAL_S, logger);
 logger.info(
   {
     scheme: security.tls ? 'https' : 'http',
@@ -42,6 +49,7 @@ logger.info(
     clientCertRequired: Boolean(security.tls?.requireClientCert),
     redis: redactUrl(env.REDIS_URL),
     storage: redactUrl(env.STORAGE_URL),
+    retention: { ...retention, gcIntervalS: env.GC_INTERVAL_S },
   },
   'api ready',
 );
@@ -56,8 +64,9 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 10_000);
   deadline.unref();
-  // 1. stop accepting requests and let those in flight finish (SSE streams end with them);
-  // 2. close queues; 3. close the store and Redis, which everything above used.
+  // 0. no new garbage collection; 1. stop accepting requests and let those in flight finish (SSE
+  // streams end with them); 2. close queues; 3. close the store and Redis, which all used.
+  stopGc();
   await app.close();
   await services.close();
   await store.close();

@@ -21,6 +21,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
+import type { FarmRetention } from './services/retention.js';
 import { createServices, type Services } from './services/services.js';
 
 export interface TestApi {
@@ -39,6 +40,8 @@ export interface TestApiOptions {
   security?: Partial<SecurityOptions>;
   /** Listen on 127.0.0.1, on a free port (for clients over real sockets: TLS, SSE, the CLI). */
   listen?: boolean;
+  /** Retention and GC policy; default: the farm's defaults. */
+  retention?: FarmRetention;
 }
 
 export async function startTestApi(
@@ -50,7 +53,14 @@ export async function startTestApi(
   const dir = await makeTempDir('api-store-');
   const store = createArtifactStore(`file://${dir.path}`);
   await store.ensureReady();
-  const services = createServices({ redis, store, prefix, catalog: builtinCatalog, architectures });
+  const services = createServices({
+    redis,
+    store,
+    prefix,
+    catalog: builtinCatalog,
+    architectures,
+    retention: opts.retention,
+  });
   const security = { ...DEFAULT_SECURITY, ...opts.security };
   const app = await buildApp({ services, logger: false, security });
   await app.ready();

@@ -19,6 +19,7 @@ import { collectUploads } from './commands/uploads.js';
 import { volumeCreate, volumeList, volumeRemove } from './commands/volume.js';
 import { parseDuration } from '@joblet/spec';
 import { runtimeRemove, runtimeTest } from './commands/runtime-manage.js';
+import { runtimeGc } from './commands/runtime-gc.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
 import { readFarmState } from './farm/farm-state.js';
@@ -143,6 +144,16 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (ref: string, o: { yes?: boolean }) => {
       state.exitCode = await runtimeRemove(client(), ref, { ...o, interactive }, io);
+    });
+  runtime
+    .command('gc')
+    .description(
+      'remove what the artifact store holds that nothing needs (old versions, orphans, unused bases)',
+    )
+    .option('--dry-run', 'only show what would go and how much space it frees')
+    .option('--json', 'print JSON')
+    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+      state.exitCode = await runtimeGc(client(), o, io);
     });
 
   program

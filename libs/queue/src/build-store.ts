@@ -1,6 +1,8 @@
 /**
  * Build records in Redis: one hash per build (`meta` + one `arch:<arch>` field per architecture,
- * so arch workers never overwrite each other), a sorted set for listing, and retention by TTL.
+ * so arch workers never overwrite each other), a sorted set for listing, and retention by TTL
+ * (the farm's published `RetentionPolicy`, else the constructor's values). The listing is capped
+ * by count and trimmed by age, so Redis stays bounded however many builds pass through.
  */
 import type { Redis } from 'ioredis';
 import type { Arch } from '@joblet/spec';
@@ -11,29 +13,50 @@ import {
   type BuildRecord,
   type BuildState,
 } from '@joblet/spec';
+import { compactStream } from './event-stream.js';
 import { Keys } from './names.js';
+import { incrementCounter } from './redis-metrics.js';
+import { RetentionCache } from './retention.js';
 
 /** How long finished builds (record and event stream) are kept. */
 export const DEFAULT_BUILD_RETENTION_S = 7 * 24 * 3600;
 /** How many builds the listing index keeps. */
 export const MAX_LISTED_BUILDS = 10_000;
+/**
+ * Listing entries older than the longest retention plus this are dropped: their records have
+ * expired (only a build still unfinished that long would lose its listing, not its record).
+ */
+export const LISTING_GRACE_S = 24 * 3600;
 
 export class BuildStore {
+  private readonly retention: RetentionCache;
+
   constructor(
     private readonly redis: Redis,
     readonly keys: Keys = new Keys(),
-    private readonly retentionS = DEFAULT_BUILD_RETENTION_S,
-  ) {}
+    retentionS = DEFAULT_BUILD_RETENTION_S,
+    /** Failed builds' retention when the farm published none; default: `retentionS`. */
+    failedRetentionS = retentionS,
+  ) {
+    this.retention = new RetentionCache(redis, keys, {
+      buildS: retentionS,
+      failedBuildS: failedRetentionS,
+      jobS: retentionS,
+    });
+  }
 
   async create(meta: BuildMeta, archStatus: Partial<Record<Arch, ArchStatus>>): Promise<void> {
     const fields: string[] = ['meta', JSON.stringify(meta)];
     for (const [arch, status] of Object.entries(archStatus))
       fields.push(`arch:${arch}`, JSON.stringify(status));
+    const policy = await this.retention.get();
+    const maxAgeMs = (Math.max(policy.buildS, policy.failedBuildS) + LISTING_GRACE_S) * 1000;
     await this.redis
       .multi()
       .hset(this.keys.build(meta.id), ...fields)
       .zadd(this.keys.builds, Date.parse(meta.createdAt), meta.id)
       .zremrangebyrank(this.keys.builds, 0, -MAX_LISTED_BUILDS - 1)
+      .zremrangebyscore(this.keys.builds, '-inf', Date.now() - maxAgeMs)
       .exec();
   }
 
@@ -79,7 +102,8 @@ export class BuildStore {
 
   /**
    * Marks the build terminal: sets `final`, drops the in-flight dedup key (only if it still points
-   * at this build) and starts the retention clock on the record and its events.
+   * at this build), starts the retention clock on the record and its events (failed builds keep
+   * theirs for the failed-build retention) and counts the result in `joblet_builds_total`.
    */
   async finish(
     buildId: string,
@@ -90,13 +114,20 @@ export class BuildStore {
     if (!meta) return undefined;
     if (meta.final) return meta;
     const next: BuildMeta = { ...meta, final, finishedAt: new Date().toISOString(), error };
-    await this.redis
+    const policy = await this.retention.get();
+    const ttlS = final === 'failed' ? policy.failedBuildS : policy.buildS;
+    const res = await this.redis
       .multi()
       .hset(this.keys.build(buildId), 'meta', JSON.stringify(next))
-      .expire(this.keys.build(buildId), this.retentionS)
-      .expire(this.keys.buildEvents(buildId), this.retentionS)
+      // Two processes may finish the same build (a cancel racing the publisher): count it once.
+      .hsetnx(this.keys.build(buildId), 'counted', '1')
+      .expire(this.keys.build(buildId), ttlS)
+      .expire(this.keys.buildEvents(buildId), ttlS)
       .exec();
+    await compactStream(this.redis, this.keys.buildEvents(buildId), ttlS);
     await this.releaseInflight(meta.submissionKey, buildId);
+    if (res?.[1]?.[1] === 1)
+      await incrementCounter(this.redis, this.keys, 'joblet_builds_total', { result: final });
     return next;
   }
 

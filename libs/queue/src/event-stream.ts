@@ -22,6 +22,30 @@ export async function appendEvent(
   return id ?? '';
 }
 
+/**
+ * Rewrites a finished stream compactly (DUMP + RESTORE in one script, with `ttlS` as its expiry).
+ * Why: Redis 7 preallocates a new stream node's listpack to `stream-node-max-bytes` (4 KB), so a
+ * finished job's log of a few lines would hold ~4.7 KB until it expires; restored, it holds what
+ * it needs (~1.4 KB for 7 lines). Only streams of at most `maxEntries` are rewritten — one node's
+ * worth, a cheap copy — since the waste is per stream, not per line. Returns whether it did.
+ */
+export async function compactStream(
+  redis: Redis,
+  key: string,
+  ttlS: number,
+  maxEntries = 100,
+): Promise<boolean> {
+  const done = await redis.eval(COMPACT_SCRIPT, 1, key, String(ttlS * 1000), String(maxEntries));
+  return done === 1;
+}
+
+const COMPACT_SCRIPT = `
+if redis.call('XLEN', KEYS[1]) > tonumber(ARGV[2]) then return 0 end
+local dumped = redis.call('DUMP', KEYS[1])
+if not dumped then return 0 end
+redis.call('RESTORE', KEYS[1], ARGV[1], dumped, 'REPLACE')
+return 1`;
+
 function decode<S extends z.ZodType>(schema: S, fields: string[]): z.infer<S> | undefined {
   const i = fields.indexOf('e');
   if (i < 0) return undefined;

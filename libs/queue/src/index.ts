@@ -27,3 +27,6 @@ export {
   isTerminal,
 } from '@joblet/spec';
 export * from './job-store.js';
+export * from './farm-metrics.js';
+export * from './redis-metrics.js';
+export * from './retention.js';

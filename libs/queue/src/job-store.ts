@@ -1,12 +1,18 @@
 /**
  * Job records in Redis, shared by the API (which creates them) and the agents (which move them
  * through their states). State changes are also appended to the job's event stream, so an SSE
- * follower sees them in order with the output lines.
+ * follower sees them in order with the output lines. The same atomic step keeps the farm's job
+ * metrics (jobs per live state, finished jobs per state); finished records expire with the
+ * farm's published `RetentionPolicy` (else the constructor's `retentionS`), and the listing is
+ * capped by count and trimmed by age.
  */
 import type { Redis } from 'ioredis';
 import { FINAL_JOB_STATES, JobRecord, type JobEvent, type JobState } from '@joblet/spec';
-import { appendEvent } from './event-stream.js';
+import { appendEvent, compactStream } from './event-stream.js';
 import { Keys } from './names.js';
+import { DEFAULT_BUILD_RETENTION_S, LISTING_GRACE_S } from './build-store.js';
+import { counterField, observeHistogram } from './redis-metrics.js';
+import { RetentionCache } from './retention.js';
 
 /** How long finished jobs (record, events, uploads) are kept. */
 export const DEFAULT_JOB_RETENTION_S = 7 * 24 * 3600;
@@ -19,6 +25,22 @@ const CAS_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+return 1`;
+
+/**
+ * CAS_SCRIPT plus the job metrics, atomically with the swap. KEYS: record, state counts, counters.
+ * ARGV[4]/[5]: old and new state; ARGV[6]: the finished-jobs counter field when the new state is
+ * final (the old one never is), else ''.
+ */
+const TRANSITION_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+if ARGV[4] ~= ARGV[5] then
+  redis.call('HINCRBY', KEYS[2], ARGV[4], -1)
+  if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[6], 1)
+  else redis.call('HINCRBY', KEYS[2], ARGV[5], 1) end
+end
 return 1`;
 
 /** Allowed transitions: a final state never changes again. */
@@ -34,19 +56,32 @@ const NEXT: Record<JobState, JobState[]> = {
 };
 
 export class JobStore {
+  private readonly retention: RetentionCache;
+
   constructor(
     private readonly redis: Redis,
     readonly keys: Keys = new Keys(),
     readonly retentionS = DEFAULT_JOB_RETENTION_S,
-  ) {}
+  ) {
+    this.retention = new RetentionCache(redis, keys, {
+      buildS: DEFAULT_BUILD_RETENTION_S,
+      failedBuildS: DEFAULT_BUILD_RETENTION_S,
+      jobS: retentionS,
+    });
+  }
 
   async create(job: JobRecord): Promise<void> {
-    await this.redis
+    const { jobS } = await this.retention.get();
+    const m = this.redis
       .multi()
       .set(this.keys.job(job.id), JSON.stringify(job))
       .zadd(this.keys.jobs, Date.parse(job.createdAt), job.id)
       .zremrangebyrank(this.keys.jobs, 0, -MAX_LISTED_JOBS - 1)
-      .exec();
+      .zremrangebyscore(this.keys.jobs, '-inf', Date.now() - (jobS + LISTING_GRACE_S) * 1000);
+    if (FINAL_JOB_STATES.includes(job.state))
+      m.hincrby(this.keys.metricCounters, finishedField(job.state), 1);
+    else m.hincrby(this.keys.jobStateCounts, job.state, 1);
+    await m.exec();
     await this.event(job.id, { type: 'state', state: job.state });
   }
 
@@ -86,21 +121,36 @@ export class JobStore {
       if (current.state !== state && !NEXT[current.state].includes(state)) return undefined;
       const next: JobRecord = { ...current, ...patch, state };
       const final = FINAL_JOB_STATES.includes(state);
+      const ttlS = final ? (await this.retention.get()).jobS : 0;
       const swapped = (await this.redis.eval(
-        CAS_SCRIPT,
-        1,
+        TRANSITION_SCRIPT,
+        3,
         key,
+        this.keys.jobStateCounts,
+        this.keys.metricCounters,
         raw,
         JSON.stringify(next),
-        final ? String(this.retentionS) : '0',
+        String(ttlS),
+        current.state,
+        state,
+        final ? finishedField(state) : '',
       )) as number;
       if (swapped !== 1) continue;
       if (final) {
         await this.redis
           .multi()
-          .expire(this.keys.jobEvents(jobId), this.retentionS)
+          .expire(this.keys.jobEvents(jobId), ttlS)
           .del(this.keys.jobUploads(jobId))
           .exec();
+      }
+      if (state === 'RUNNING' && current.state !== 'RUNNING' && next.startLatencyMs !== undefined) {
+        await observeHistogram(
+          this.redis,
+          this.keys,
+          'joblet_job_start_latency_seconds',
+          {},
+          next.startLatencyMs / 1000,
+        );
       }
       if (current.state !== state) {
         await this.event(
@@ -115,6 +165,7 @@ export class JobStore {
               }
             : { type: 'state', state, node: next.node },
         );
+        if (final) await compactStream(this.redis, this.keys.jobEvents(jobId), ttlS);
       }
       return next;
     }
@@ -136,4 +187,8 @@ export class JobStore {
   async event(jobId: string, e: JobEvent, maxLen = DEFAULT_JOB_LOG_LINES): Promise<string> {
     return appendEvent(this.redis, this.keys.jobEvents(jobId), e, maxLen);
   }
+}
+
+function finishedField(state: JobState): string {
+  return counterField('joblet_jobs_finished_total', { state });
 }

@@ -109,4 +109,24 @@ export class Keys {
   nodeCursor(name: string): string {
     return `${this.prefix}:node:${name}:cursor`;
   }
+  /** Hash: farm-wide counters, field `metric{labels}` → count (see `redis-metrics.ts`). */
+  get metricCounters(): string {
+    return `${this.prefix}:metrics:counters`;
+  }
+  /** Hash: one histogram, fields `<labels>|<bucket index>`, `<labels>|sum`, `<labels>|count`. */
+  metricHistogram(name: string): string {
+    return `${this.prefix}:metrics:hist:${name}`;
+  }
+  /** Hash: job state → number of jobs in it now (non-final states; kept by `JobStore`). */
+  get jobStateCounts(): string {
+    return `${this.prefix}:metrics:job-states`;
+  }
+  /** Hash: the retention policy in seconds (`build`, `failedBuild`, `job`), set by the API. */
+  get retention(): string {
+    return `${this.prefix}:retention`;
+  }
+  /** String: held while a garbage collection deletes (one at a time across API replicas). */
+  get gcLock(): string {
+    return `${this.prefix}:gc:lock`;
+  }
 }

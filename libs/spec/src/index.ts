@@ -97,3 +97,6 @@ export * from './contracts/jobs.js';
 export * from './contracts/schedule.js';
 export * from './contracts/pools.js';
 export * from './contracts/tokens.js';
+export * from './contracts/gc.js';
+export * from './contracts/dashboard.js';
+export * from './contracts/health.js';

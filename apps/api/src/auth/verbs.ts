@@ -31,10 +31,25 @@ export const ROUTE_VERBS: Readonly<Record<string, string>> = {
   'POST /v1/tokens': 'create API tokens',
   'GET /v1/tokens': 'list API tokens',
   'DELETE /v1/tokens/:id': 'revoke API tokens',
+  'GET /v1/dashboard': 'read the farm dashboard',
+  'GET /ui': 'open the dashboard',
+  'GET /ui/': 'open the dashboard',
+  'GET /ui/app.js': 'open the dashboard',
+  'GET /ui/app.css': 'open the dashboard',
+  'GET /ui/favicon.svg': 'open the dashboard',
+  'GET /metrics': 'read metrics',
+  'POST /v1/gc': 'collect garbage in the artifact store',
 };
 
+/** Routes under a prefix that share one phrase (Bull Board's many routes). */
+const PREFIX_VERBS: readonly (readonly [string, string])[] = [
+  ['/admin/queues', 'use the queue dashboard (Bull Board)'],
+];
+
 export function routeVerb(method: string, url: string): string | undefined {
-  return ROUTE_VERBS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+  const exact = ROUTE_VERBS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+  if (exact) return exact;
+  return PREFIX_VERBS.find(([prefix]) => url === prefix || url.startsWith(`${prefix}/`))?.[1];
 }
 
 export function forbiddenMessage(held: Role, required: Role, method: string, url: string): string {

@@ -20,6 +20,18 @@ declare module 'fastify' {
   }
 }
 
+const kDefaultRole = Symbol('joblet.defaultRouteRole');
+
+/**
+ * Gives every route registered inside `scope` (and the plugins it registers) that declares no
+ * role the role `role` — for third-party plugins whose routes cannot be annotated (Bull Board).
+ * The role is written into the route's `config`, so the auth hook enforces it like any declared
+ * one; routes outside `scope` are unaffected (Fastify encapsulation), and `public` is not allowed.
+ */
+export function defaultRouteRole(scope: FastifyInstance, role: Role): void {
+  (scope as unknown as Record<symbol, Role>)[kDefaultRole] = role;
+}
+
 export class MissingRoleError extends Error {
   override name = 'MissingRoleError';
   readonly code = 'ROUTE_WITHOUT_ROLE';
@@ -29,8 +41,14 @@ export default fp(
   (app: FastifyInstance) => {
     const roles = new Map<string, RouteRole>();
     app.decorate('routeRoles', roles);
-    app.addHook('onRoute', (route) => {
-      const role = (route.config as { role?: unknown } | undefined)?.role;
+    app.addHook('onRoute', function (this: FastifyInstance, route) {
+      let role = (route.config as { role?: unknown } | undefined)?.role;
+      // `this` is the instance the route is declared on; child scopes inherit from theirs.
+      const fallback = (this as unknown as Record<symbol, Role | undefined>)[kDefaultRole];
+      if (role === undefined && fallback) {
+        role = fallback;
+        route.config = { ...route.config, role: fallback };
+      }
       if (role === 'public' || ROLES.includes(role as Role)) {
         for (const method of [route.method].flat())
           roles.set(`${method} ${route.url}`, role as RouteRole);

@@ -1,8 +1,31 @@
+/**
+ * `GET /healthz`: liveness — the process answers (never touches a dependency, so a Redis outage
+ * does not get every replica restarted). `GET /readyz`: readiness — Redis answers PING and the
+ * artifact store is reachable; 503 naming what is down. Both public, for probes.
+ */
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ReadyResponse } from '@joblet/spec';
+import type { Services } from '../services/services.js';
+import { readiness } from '../services/readiness.js';
 
-/** Liveness: the process answers. Readiness (Redis, store) lands with the services it checks. */
-// eslint-disable-next-line @typescript-eslint/require-await
-const health: FastifyPluginAsync = async (app) => {
-  app.get('/healthz', { config: { role: 'public' } }, () => ({ status: 'ok' }));
-};
-export default health;
+const route =
+  (s: Services): FastifyPluginAsync =>
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const ready = readiness(s);
+    r.get('/healthz', { config: { role: 'public' } }, () => ({ status: 'ok' }));
+    r.get(
+      '/readyz',
+      {
+        config: { role: 'public' },
+        schema: { response: { 200: ReadyResponse, 503: ReadyResponse } },
+      },
+      async (_request, reply) => {
+        const res = await ready();
+        return reply.status(res.status === 'ready' ? 200 : 503).send(res);
+      },
+    );
+  };
+export default route;

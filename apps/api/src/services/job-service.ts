@@ -43,7 +43,7 @@ export class JobService {
     private readonly s: Services,
     private readonly bounds: JobBounds = DEFAULT_JOB_BOUNDS,
   ) {
-    this.jobs = new JobStore(s.redis, s.keys);
+    this.jobs = new JobStore(s.redis, s.keys, s.retention.jobS);
   }
 
   private queue(name: string): Queue {

@@ -27,22 +27,49 @@ import type { Redis } from 'ioredis';
 import { ApiError } from '../plugins/errors.js';
 import type { NodeService } from './node-service.js';
 
+/**
+ * Parsed index entries are reused while the listing shows the same size and time for the object,
+ * and for at most this long (ms): a rewrite that keeps both (S3 times have one-second resolution)
+ * is seen within it. Reading and parsing every entry on each `GET /v1/runtimes` cost ~1 ms each.
+ */
+const ENTRY_CACHE_MS = 10_000;
+
+interface CachedEntry {
+  stamp: string;
+  readAt: number;
+  entry?: RuntimeIndexEntry;
+}
+
 export class RuntimeService {
+  private readonly cache = new Map<string, CachedEntry>();
+
   constructor(
     private readonly store: ArtifactStore,
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly nodes: NodeService,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Every published version, read from `index/`. */
   async entries(name?: string): Promise<RuntimeIndexEntry[]> {
     const out: RuntimeIndexEntry[] = [];
+    const seen = new Set<string>();
     for await (const obj of this.store.list(indexPrefix(name))) {
       if (!parseIndexKey(obj.key)) continue;
-      const parsed = RuntimeIndexEntry.safeParse(await this.store.getJson(obj.key));
-      if (parsed.success) out.push(parsed.data);
+      seen.add(obj.key);
+      const stamp = `${obj.lastModified.getTime()}:${obj.size}`;
+      let hit = this.cache.get(obj.key);
+      if (!hit || hit.stamp !== stamp || this.now() - hit.readAt > ENTRY_CACHE_MS) {
+        const parsed = RuntimeIndexEntry.safeParse(await this.store.getJson(obj.key));
+        hit = { stamp, readAt: this.now(), entry: parsed.success ? parsed.data : undefined };
+        this.cache.set(obj.key, hit);
+      }
+      if (hit.entry) out.push(hit.entry);
     }
+    // Entries no longer listed are forgotten (only a full listing knows).
+    if (name === undefined)
+      for (const key of this.cache.keys()) if (!seen.has(key)) this.cache.delete(key);
     return out.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   }
 

@@ -9,11 +9,13 @@ import type { Arch, BaseCatalog } from '@joblet/spec';
 import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { BuildService } from './build-service.js';
+import { GcService } from './gc-service.js';
 import { JobService } from './job-service.js';
 import { NodeService } from './node-service.js';
 import { RuntimeService } from './runtime-service.js';
 import type { FarmState } from './farm-state.js';
 import { liveFarmState } from './farm-state.live.js';
+import { DEFAULT_RETENTION, type FarmRetention } from './retention.js';
 
 export interface ServicesOptions {
   redis: Redis;
@@ -23,6 +25,8 @@ export interface ServicesOptions {
   catalog: BaseCatalog;
   /** The architectures this farm has pools for; also the default for specs that name none. */
   architectures: Arch[];
+  /** Retention of records and artifacts; default 7 days, 5 versions, bases 30 days. */
+  retention?: FarmRetention;
 }
 
 export interface Services {
@@ -41,12 +45,15 @@ export interface Services {
   nodes: NodeService;
   runtimes: RuntimeService;
   jobs: JobService;
+  gc: GcService;
+  retention: FarmRetention;
   close(): Promise<void>;
 }
 
 export function createServices(opts: ServicesOptions): Services {
   const keys = new Keys(opts.prefix);
-  const buildStore = new BuildStore(opts.redis, keys);
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  const buildStore = new BuildStore(opts.redis, keys, retention.buildS, retention.failedBuildS);
   const buildQueues = new Map<Arch, Queue>(
     opts.architectures.map((arch) => [
       arch,
@@ -60,6 +67,7 @@ export function createServices(opts: ServicesOptions): Services {
   const runtimes = new RuntimeService(opts.store, opts.redis, keys, nodes);
   const services: Services = {
     ...opts,
+    retention,
     keys,
     buildStore,
     buildQueues,
@@ -70,6 +78,7 @@ export function createServices(opts: ServicesOptions): Services {
     runtimes,
     builds: undefined as unknown as BuildService,
     jobs: undefined as unknown as JobService,
+    gc: undefined as unknown as GcService,
     async close() {
       // Queues and the flow producer share the caller's Redis connection; the caller closes it.
       await services.jobs.close();
@@ -79,5 +88,6 @@ export function createServices(opts: ServicesOptions): Services {
   };
   services.builds = new BuildService(services);
   services.jobs = new JobService(services);
+  services.gc = new GcService(services);
   return services;
 }

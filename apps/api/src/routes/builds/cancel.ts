@@ -14,7 +14,12 @@ const route =
         config: { role: 'maintainer' },
         schema: { params: BuildIdParams, response: { 200: BuildRecord } },
       },
-      async (request) => s.builds.cancel(request.params.id),
+      async (request) => {
+        request.log = request.log.child({ buildId: request.params.id });
+        const build = await s.builds.cancel(request.params.id);
+        request.log.info({ state: build.state }, 'build canceled');
+        return build;
+      },
     );
   };
 export default route;

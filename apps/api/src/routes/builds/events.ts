@@ -21,6 +21,7 @@ const route =
         { config: { role: 'reader' }, schema: { params: BuildIdParams } },
         async (request, reply) => {
           const { id } = request.params;
+          request.log = request.log.child({ buildId: id });
           if (!(await s.buildStore.getMeta(id)))
             throw new ApiError(404, 'NOT_FOUND', `build not found: ${id}`);
           const after = lastEventId(request);

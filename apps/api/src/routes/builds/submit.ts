@@ -25,10 +25,22 @@ const route =
       async (request, reply) => {
         const res = await s.builds.submit(request.body);
         if (res.kind === 'cached') {
+          request.log.info(
+            { runtime: `${res.name}@${res.version}`, result: 'cached' },
+            'build submission answered from cache',
+          );
           return reply
             .status(200)
             .send({ result: 'cached', name: res.name, version: res.version, index: res.index });
         }
+        request.log.child({ buildId: res.build.id }).info(
+          {
+            runtime: `${res.build.name}@${res.build.version}`,
+            arches: res.build.arches,
+            deduplicated: res.deduplicated,
+          },
+          'build queued',
+        );
         return reply
           .status(202)
           .send({ result: 'queued', deduplicated: res.deduplicated, build: res.build });

@@ -34,7 +34,19 @@ const route =
         bodyLimit: JOB_BODY_LIMIT,
         schema: { body: JobRequest, response: { 202: JobRecord } },
       },
-      async (request, reply) => reply.status(202).send(await s.jobs.submit(request.body)),
+      async (request, reply) => {
+        const job = await s.jobs.submit(request.body);
+        request.log.child({ jobId: job.id }).info(
+          {
+            runtime: `${job.runtime.name}@${job.runtime.version}`,
+            arch: job.arch,
+            node: job.pinnedNode,
+            state: job.state,
+          },
+          'job submitted',
+        );
+        return reply.status(202).send(job);
+      },
     );
     r.get(
       '/v1/jobs',
@@ -55,7 +67,12 @@ const route =
         config: { role: 'developer' },
         schema: { params: JobIdParams, response: { 200: JobRecord } },
       },
-      async (request) => s.jobs.stop(request.params.id),
+      async (request) => {
+        request.log = request.log.child({ jobId: request.params.id });
+        const job = await s.jobs.stop(request.params.id);
+        request.log.info({ state: job.state }, 'job stop requested');
+        return job;
+      },
     );
     r.post(
       '/v1/jobs/:id/cancel',
@@ -63,13 +80,19 @@ const route =
         config: { role: 'developer' },
         schema: { params: JobIdParams, response: { 200: JobRecord } },
       },
-      async (request) => s.jobs.cancel(request.params.id),
+      async (request) => {
+        request.log = request.log.child({ jobId: request.params.id });
+        const job = await s.jobs.cancel(request.params.id);
+        request.log.info({ state: job.state }, 'job canceled');
+        return job;
+      },
     );
     r.get(
       '/v1/jobs/:id/logs',
       { config: { role: 'reader' }, schema: { params: JobIdParams } },
       async (request, reply) => {
         const { id } = request.params;
+        request.log = request.log.child({ jobId: id });
         await s.jobs.get(id); // 404 for an unknown job
         const follower = s.redis.duplicate();
         try {

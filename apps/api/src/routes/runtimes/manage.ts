@@ -21,7 +21,12 @@ const route =
         config: { role: 'admin' },
         schema: { params: RuntimeRefParams, response: { 200: RemoveRuntimeResponse } },
       },
-      async (request) => ({ removed: await s.runtimes.remove(request.params.ref) }),
+      async (request) => {
+        const removed = await s.runtimes.remove(request.params.ref);
+        for (const r of removed)
+          request.log.info({ runtime: `${r.name}@${r.version}` }, 'runtime removed');
+        return { removed };
+      },
     );
     r.post(
       '/v1/runtimes/:ref/test',

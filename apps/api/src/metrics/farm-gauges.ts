@@ -1,0 +1,91 @@
+/**
+ * Gauges read from the farm at scrape time: per-arch build queues (the same figures as
+ * `/v1/pools`), artifact bytes stored (summed from the index, recomputed at most every 30 s —
+ * listing a large S3 index on every scrape would cost more than it tells), nodes and what each
+ * reports per runtime.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { PoolView } from '@joblet/spec';
+import { poolViews } from '../routes/pools.js';
+import { cached } from '../services/cached.js';
+import type { Services } from '../services/services.js';
+
+export const ARTIFACT_BYTES_CACHE_MS = 30_000;
+
+export function registerFarmGauges(registry: Registry, s: Services): void {
+  // One read of the queues per scrape, shared by the four queue gauges.
+  const pools = cached(1_000, () => poolViews(s));
+  const nodes = cached(1_000, () => s.nodes.list());
+  const artifactBytes = cached(ARTIFACT_BYTES_CACHE_MS, async () => {
+    let n = 0;
+    for (const e of await s.runtimes.entries())
+      for (const a of Object.values(e.arches)) n += a?.size ?? 0;
+    return n;
+  });
+  const poolGauge = (name: string, help: string, pick: (p: PoolView) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['arch'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const p of await pools()) this.set({ arch: p.arch }, pick(p));
+      },
+    });
+  poolGauge(
+    'joblet_build_queue_waiting',
+    'Builds waiting for a worker, per arch.',
+    (p) => p.waiting,
+  );
+  poolGauge('joblet_build_queue_active', 'Builds being built now, per arch.', (p) => p.active);
+  poolGauge(
+    'joblet_build_queue_oldest_waiting_seconds',
+    'Age of the oldest waiting build, per arch (0 when none waits).',
+    (p) => p.oldestWaitingAgeS,
+  );
+  poolGauge('joblet_build_workers', 'Live build workers, per arch.', (p) => p.workers);
+
+  new Gauge({
+    name: 'joblet_artifact_bytes_stored',
+    help: 'Bytes of published runtime artifacts (sum over index entries; refreshed every 30 s).',
+    registers: [registry],
+    async collect() {
+      this.set(await artifactBytes());
+    },
+  });
+  new Gauge({
+    name: 'joblet_runtime_installs',
+    help: 'Runtimes per node by install state (installed, syncing, failed, removing).',
+    labelNames: ['node', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const n of await nodes()) {
+        const counts = new Map<string, number>();
+        for (const r of n.runtimes) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+        for (const [state, c] of counts) this.set({ node: n.name, state }, c);
+      }
+    },
+  });
+  new Gauge({
+    name: 'joblet_node_up',
+    help: '1 when the node’s agent sent a heartbeat recently, else 0.',
+    labelNames: ['node', 'arch'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const n of await nodes()) this.set({ node: n.name, arch: n.arch }, n.online ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'joblet_node_disk_free_bytes',
+    help: 'Free bytes on the node’s runtimes disk, as its last heartbeat reported.',
+    labelNames: ['node'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const n of await nodes()) if (n.disk) this.set({ node: n.name }, n.disk.freeBytes);
+    },
+  });
+}

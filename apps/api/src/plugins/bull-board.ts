@@ -1,0 +1,67 @@
+/**
+ * Bull Board at `/admin/queues` (admin only): the raw BullMQ queues — `build-<arch>`, `publish`,
+ * `jobs-<arch>` and every registered node's `node-<name>` — for operators who need to see or
+ * retry a job by hand. Bull Board's routes declare no role, so they are registered in a scope whose
+ * default route role is `admin` (see `defaultRouteRole`): the auth hook enforces it like any other
+ * route's. Errors in that scope go through the API's error handler, not Bull Board's (which would
+ * answer a 401 as a 500 with a stack trace).
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { PUBLISH_QUEUE, buildQueueName, jobQueueName, nodeQueueName } from '@joblet/queue';
+import type { Services } from '../services/services.js';
+import { defaultRouteRole } from './roles.js';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+/** How often the list of node queues is refreshed from the registered nodes (ms). */
+const NODE_REFRESH_MS = 30_000;
+
+export function bullBoard(s: Services) {
+  return async (scope: FastifyInstance): Promise<void> => {
+    defaultRouteRole(scope, 'admin');
+    const apiErrors = scope.errorHandler;
+    scope.addHook('onRoute', (route) => {
+      route.errorHandler = apiErrors;
+    });
+
+    const queues = new Map<string, Queue>();
+    const queue = (name: string) => {
+      let q = queues.get(name);
+      if (!q) {
+        q = new Queue(name, { connection: s.redis, prefix: s.prefix });
+        queues.set(name, q);
+      }
+      return new BullMQAdapter(q);
+    };
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(BULL_BOARD_PATH);
+    const board = createBullBoard({
+      queues: [
+        ...s.architectures.map((a) => queue(buildQueueName(a))),
+        queue(PUBLISH_QUEUE),
+        ...s.architectures.map((a) => queue(jobQueueName(a))),
+      ],
+      serverAdapter,
+      options: { uiConfig: { boardTitle: 'Joblet farm queues' } },
+    });
+
+    // Nodes come and go: their queues are added when the board is used, at most every 30 s.
+    let refreshedAt = 0;
+    scope.addHook('onRequest', async () => {
+      if (Date.now() - refreshedAt < NODE_REFRESH_MS) return;
+      refreshedAt = Date.now();
+      for (const node of (await s.redis.smembers(s.keys.nodes)).sort()) {
+        const name = nodeQueueName(node);
+        if (!queues.has(name)) board.addQueue(queue(name));
+      }
+    });
+    scope.addHook('onClose', async () => {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    });
+
+    await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+  };
+}
