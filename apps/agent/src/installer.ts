@@ -131,6 +131,7 @@ export class Installer {
       await this.o.status.report(name, version, 'installed', { treeHash: manifest.treeHash });
       const stats = { ...extracted, totalMs: Date.now() - started };
       log.info({ treeHash: manifest.treeHash, replaced, ...stats }, 'runtime installed');
+      await this.o.status.observeSync(stats.totalMs / 1000);
       return { kind: 'installed', treeHash: manifest.treeHash, replaced, stats };
     } catch (err) {
       if (signal.aborted) {
@@ -140,6 +141,7 @@ export class Installer {
       const failure = toFailure(err);
       log.warn({ code: failure.code, err: failure.message }, 'runtime install failed');
       await this.o.status.report(name, version, 'failed', { error: failure.message });
+      await this.o.status.countSyncFailure();
       return { kind: 'failed', failure };
     } finally {
       if (incoming !== undefined) await removeTree(incoming).catch(() => undefined);

@@ -5,7 +5,7 @@
  * the report is retried by the next reconcile.
  */
 import type { Redis } from 'ioredis';
-import type { Keys } from '@joblet/queue';
+import { incrementCounter, observeHistogram, type Keys } from '@joblet/queue';
 import type { Logger } from '@joblet/logging';
 import { NodeRuntimeStatus, type Arch } from '@joblet/spec';
 import { runtimeKey } from './layout.js';
@@ -17,12 +17,30 @@ export class StatusReporter {
 
   constructor(
     private readonly redis: Redis,
-    keys: Keys,
+    private readonly keys: Keys,
     readonly node: string,
     private readonly arch: Arch,
     private readonly log: Logger,
   ) {
     this.key = keys.nodeRuntimes(node);
+  }
+
+  /** Farm-wide metric: how long an install took on this node (seconds). Best effort. */
+  async observeSync(seconds: number): Promise<void> {
+    await observeHistogram(
+      this.redis,
+      this.keys,
+      'joblet_runtime_sync_duration_seconds',
+      { node: this.node },
+      seconds,
+    ).catch(() => undefined);
+  }
+
+  /** Farm-wide metric: an install that failed on this node. Best effort. */
+  async countSyncFailure(): Promise<void> {
+    await incrementCounter(this.redis, this.keys, 'joblet_runtime_sync_failures_total', {
+      node: this.node,
+    }).catch(() => undefined);
   }
 
   async report(
