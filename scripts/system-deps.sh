@@ -16,6 +16,7 @@ have update-binfmts || need_pkgs+=(binfmt-support)
 have ip || need_pkgs+=(iproute2)
 have docker-compose || need_pkgs+=(docker-compose)
 have openssl || need_pkgs+=(openssl)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" != 0 ]; then
