@@ -158,4 +158,41 @@ describe('/v1/jobs', () => {
     expect(res).toMatchObject({ state: 'FAILED', reason: 'node-lost' });
     expect(res.message).toContain('node node-gone stopped answering');
   });
+
+  it('streams a job’s output over SSE in order, and a client resuming with Last-Event-ID misses nothing and sees nothing twice', async () => {
+    const job = (
+      await submit({ command: 'seq', args: ['1', '500'], runtime: 'python-3.11' })
+    ).json();
+    const store = t.services.jobs.jobs;
+    await store.transition(job.id, 'INITIALIZING', { node: 'node-a' });
+    await store.transition(job.id, 'RUNNING');
+    for (let i = 1; i <= 500; i++)
+      await store.event(job.id, { type: 'out', stream: 'stdout', line: String(i) });
+    await store.transition(job.id, 'COMPLETED', { exitCode: 0, reason: 'exited' });
+    const parse = (body: string) =>
+      body
+        .split('\n\n')
+        .filter((b) => b.includes('data: '))
+        .map((b) => ({
+          id: /^id: (.*)$/m.exec(b)?.[1] ?? '',
+          data: JSON.parse(/^data: (.*)$/m.exec(b)?.[1] ?? '{}') as { type: string; line?: string },
+        }));
+    const all = parse((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/logs` })).body);
+    const lines = all.filter((e) => e.data.type === 'out').map((e) => e.data.line);
+    expect(lines).toEqual(Array.from({ length: 500 }, (_, i) => String(i + 1)));
+    expect(all.at(-1)?.data.type).toBe('end');
+    // A client that saw the first 200 lines reconnects: it gets exactly the rest.
+    const cut = all.findIndex((e) => e.data.line === '200');
+    const rest = parse(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/v1/jobs/${job.id}/logs`,
+          headers: { 'last-event-id': all[cut]!.id },
+        })
+      ).body,
+    );
+    expect(rest.map((e) => e.id)).toEqual(all.slice(cut + 1).map((e) => e.id));
+    expect(rest.filter((e) => e.data.type === 'out').map((e) => e.data.line)[0]).toBe('201');
+  });
 });
