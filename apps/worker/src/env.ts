@@ -88,6 +88,11 @@ const WorkerEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
+  /**
+   * For a WORKER_ARCH the host cannot run natively: register QEMU's binfmt_misc handler (F flag)
+   * at start (as root, mounting binfmt_misc if needed) and unregister it at shutdown.
+   */
+  WORKER_REGISTER_BINFMT: flag(false),
 });
 
 /** Everything the worker is configured with. */
@@ -118,6 +123,8 @@ export interface WorkerConfig {
   caBundle?: string;
   logLevel: string;
   publish: boolean;
+  /** Register the QEMU binfmt_misc handler for a foreign `arch` if it is missing. */
+  registerBinfmt: boolean;
 }
 
 /**
@@ -165,6 +172,7 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     caBundle,
     logLevel: e.LOG_LEVEL,
     publish: e.WORKER_PUBLISH,
+    registerBinfmt: e.WORKER_REGISTER_BINFMT,
   };
 }
 

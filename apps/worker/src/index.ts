@@ -5,6 +5,7 @@
  * once (the queue's stalled-job recovery then takes the builds up elsewhere).
  */
 import { createLogger } from '@joblet/logging';
+import { ArchUnsupportedError } from './arch-check.js';
 import { readWorkerEnv } from './env.js';
 import { createWorker } from './worker.js';
 
@@ -52,6 +53,12 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
+  if (err instanceof ArchUnsupportedError) {
+    // A configuration problem of this host, not a crash: say what to do, exit EX_CONFIG.
+    log.fatal({ arch: config.arch }, err.message);
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
   log.fatal({ err }, 'worker failed to start');
   process.exit(1);
 }

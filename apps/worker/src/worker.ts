@@ -1,6 +1,7 @@
 /**
  * `createWorker(config)`: a build worker for one architecture, constructed the same way by the
  * process entry (index.ts) and by tests (no signals, no process exit). It
+ * 0. checks that this host executes its arch (arch-check.ts), else refuses to start,
  * 1. loads the catalog and connects to the store and Redis,
  * 2. removes what crashed builds on this host left (work dirs of dead children, their cgroups),
  * 3. consumes `build-<arch>` (and, with `publish`, the `publish` parents) through BullMQ, with
@@ -23,9 +24,10 @@ import {
   createRedis,
   type BuildError,
 } from '@joblet/queue';
-import { CgroupManager } from '@joblet/sandbox';
+import { CgroupManager, qemuBinfmtName } from '@joblet/sandbox';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore, withRetry } from '@joblet/storage';
+import { ensureArchSupport, type ArchSupport } from './arch-check.js';
 import { BUILD_CGROUP_NAMESPACE } from './build/sandbox-setup.js';
 import { removeDeadWorkDirs } from './build/work-dir.js';
 import { CancelListener } from './cancel-listener.js';
@@ -78,6 +80,37 @@ export async function createWorker(
     opts.log ??
     createLogger({ name: 'worker', level: config.logLevel, base: { worker: config.name } });
   const childScript = opts.childScript ?? defaultChildScript();
+  // Before anything else: a worker that cannot execute its arch takes no builds.
+  const archSupport = await ensureArchSupport({
+    arch: config.arch,
+    registerBinfmt: config.registerBinfmt,
+    probeDir: config.cacheDir,
+    log,
+  });
+  if (!archSupport.native) {
+    log.info(
+      {
+        arch: config.arch,
+        handler: qemuBinfmtName(config.arch),
+        registered: archSupport.registered,
+      },
+      'executing a foreign arch through QEMU binfmt_misc',
+    );
+  }
+  try {
+    return await startWorker(config, log, childScript, archSupport);
+  } catch (err) {
+    await archSupport.release();
+    throw err;
+  }
+}
+
+async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  childScript: string,
+  archSupport: ArchSupport,
+): Promise<FarmWorker> {
   const catalog = config.catalogFile
     ? mergeCatalogs(builtinCatalog, loadCatalogFile(config.catalogFile))
     : builtinCatalog;
@@ -200,6 +233,8 @@ export async function createWorker(
         await cancels.close();
         await store.close().catch(() => undefined);
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+        // 4. The binfmt_misc handler this worker registered itself, if any.
+        await archSupport.release();
         log.info('worker stopped');
       })();
       return closing;

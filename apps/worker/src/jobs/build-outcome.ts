@@ -81,5 +81,11 @@ export async function failArch(
   log.info({ code: error.code }, 'build failed; canceling the other architectures');
   await deps.redis.publish(deps.keys.cancelChannel, JSON.stringify({ buildId }));
   await deleteStaging(deps, buildId, log);
-  await finishBuild(deps, sink, buildId, 'failed', error);
+  await finishBuild(deps, sink, buildId, 'failed', archError(meta.arches, arch, error));
+}
+
+/** A build's error from one arch's: named after the arch when the build has several. */
+export function archError(arches: readonly string[], arch: string, error: BuildError): BuildError {
+  if (arches.length < 2 || error.message.startsWith(`${arch}: `)) return error;
+  return { ...error, message: `${arch}: ${error.message}` };
 }

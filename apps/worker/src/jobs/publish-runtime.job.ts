@@ -28,7 +28,7 @@ import {
 } from '@joblet/storage';
 import type { Logger } from '@joblet/logging';
 import type { WorkerDeps } from '../worker-deps.js';
-import { claimOnce, deleteStaging, finishBuild } from './build-outcome.js';
+import { archError, claimOnce, deleteStaging, finishBuild } from './build-outcome.js';
 import { EventSink } from './event-sink.js';
 import { defineJob } from './registry.js';
 
@@ -174,7 +174,7 @@ async function firstArchError(
   const record = await deps.buildStore.get(buildId);
   for (const a of arches) {
     const error = record?.archStatus[a]?.error;
-    if (error) return error;
+    if (error) return archError(record?.arches ?? arches, a, error);
   }
   return {
     code: 'INTERNAL',
