@@ -75,6 +75,15 @@ hooks:
       expect(record?.archStatus.amd64?.artifact?.archiveKey).toBe(
         'runtimes/py-test/1.0.0/amd64/runtime.tar.zst',
       );
+      // Every phase's duration reached the farm's metrics (one observation each).
+      const hist = await fx.redis.hgetall(
+        new Keys(fx.prefix).metricHistogram('joblet_build_phase_duration_seconds'),
+      );
+      const counted = Object.entries(hist).filter(([k]) => k.endsWith('|count'));
+      expect(counted.map(([k]) => k)).toEqual(
+        expect.arrayContaining([expect.stringContaining('amd64'), expect.stringContaining('pack')]),
+      );
+      expect(counted.length).toBe(12);
     });
 
     it('stores archive and manifest whose checksum matches the bytes', async () => {

@@ -11,10 +11,11 @@
  *   without counting an attempt (`moveToWait` + `WaitingError`).
  */
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { BuildJobData, JOB_NAMES, type BuildError } from '@joblet/queue';
+import { BuildJobData, JOB_NAMES, observeHistogram, type BuildError } from '@joblet/queue';
 import { removeTree } from '@joblet/sandbox';
 import type { Logger } from '@joblet/logging';
 import type { ChildConfig, ChildMessage } from '../build/protocol.js';
+import { PHASE_ORDER } from '../build/phases.js';
 import { buildCgroupName } from '../build/sandbox-setup.js';
 import { workDirLayout } from '../build/work-dir.js';
 import type { RunningBuild, WorkerDeps } from '../worker-deps.js';
@@ -68,6 +69,8 @@ class BuildRun {
   private child: ChildRun | undefined;
   private canceled = false;
   private handBack = false;
+  /** The phase in progress, for the phase-duration histogram. */
+  private phaseStarted: { n: number; at: number } | undefined;
   private abandoned = false;
 
   constructor(
@@ -152,6 +155,7 @@ class BuildRun {
       (deps.config.buildTimeoutS + BACKSTOP_MARGIN_S) * 1000,
     );
     const outcome = await child.outcome.finally(() => clearTimeout(backstop));
+    this.closePhase();
     await this.sweep(child.pid);
 
     if (child.stopReason === 'abandon') {
@@ -212,9 +216,27 @@ class BuildRun {
     throw new Error(`${error.code}: ${error.message}`);
   }
 
+  /** Records how long the phase in progress took (farm metric; best effort, never fails a build). */
+  private closePhase(): void {
+    const p = this.phaseStarted;
+    this.phaseStarted = undefined;
+    const id = p ? PHASE_ORDER[p.n - 1] : undefined;
+    if (!p || !id) return;
+    const seconds = (performance.now() - p.at) / 1000;
+    void observeHistogram(
+      this.deps.redis,
+      this.deps.keys,
+      'joblet_build_phase_duration_seconds',
+      { arch: this.data.arch, phase: id },
+      seconds,
+    ).catch(() => undefined);
+  }
+
   /** Progress from the child: phases always, output lines only for verbose builds. */
   private relay(m: ChildMessage): void {
     if (m.type === 'phase') {
+      this.closePhase();
+      this.phaseStarted = { n: m.n, at: performance.now() };
       const phase = { n: m.n, total: m.total, name: m.name };
       this.sink.push({ type: 'phase', arch: this.data.arch, ...phase });
       void this.status.update({ phase });
