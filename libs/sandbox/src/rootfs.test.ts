@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RootfsError, RootfsErrorCode } from './errors.js';
@@ -18,7 +19,21 @@ afterAll(cleanupTemps);
 
 const canDebootstrap = isRoot() && hasCommand('debootstrap', ['--version']);
 const aarch64 = binfmtHandler('qemu-aarch64');
-const canArm64 = canDebootstrap && process.arch === 'x64' && aarch64?.enabled === true;
+const QEMU_CONF = '/usr/lib/binfmt.d/qemu-aarch64.conf';
+/** Registered already, or registrable here (root + qemu-user-static): the test registers it. */
+const canArm64 =
+  canDebootstrap && process.arch === 'x64' && (aarch64?.enabled === true || existsSync(QEMU_CONF));
+
+/** Registers qemu-aarch64 (F flag) unless present; returns how to undo exactly that. */
+function ensureAarch64Handler(): () => void {
+  if (binfmtHandler('qemu-aarch64')?.enabled) return () => undefined;
+  if (!existsSync('/proc/sys/fs/binfmt_misc/register')) {
+    execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', '/proc/sys/fs/binfmt_misc']);
+  }
+  const line = readFileSync(QEMU_CONF, 'utf8').trim();
+  writeFileSync('/proc/sys/fs/binfmt_misc/register', line.endsWith('F') ? line : `${line}F`);
+  return () => writeFileSync('/proc/sys/fs/binfmt_misc/qemu-aarch64', '-1');
+}
 
 describe('base root spec validation', () => {
   it.each([
@@ -145,17 +160,22 @@ describe.skipIf(!canDebootstrap)(
     );
 
     it.skipIf(!canArm64)(
-      'builds bookworm arm64 under QEMU [requires binfmt_misc handler qemu-aarch64]',
+      'builds bookworm arm64 under QEMU [requires root, an amd64 host and qemu-user-static]',
       { timeout: 30 * 60_000 },
       async () => {
-        const arm = await ensureBaseRoot({
-          suite: 'bookworm',
-          arch: 'arm64',
-          cacheDir: DEFAULT_CACHE_DIR,
-        });
-        expect(arm.meta.foreign).toBe(true);
-        expect(existsSync(join(arm.root, 'usr/bin/dpkg'))).toBe(true);
-        expect(existsSync(join(arm.root, 'debootstrap'))).toBe(false);
+        const undo = ensureAarch64Handler();
+        try {
+          const arm = await ensureBaseRoot({
+            suite: 'bookworm',
+            arch: 'arm64',
+            cacheDir: DEFAULT_CACHE_DIR,
+          });
+          expect(arm.meta.foreign).toBe(true);
+          expect(existsSync(join(arm.root, 'usr/bin/dpkg'))).toBe(true);
+          expect(existsSync(join(arm.root, 'debootstrap'))).toBe(false);
+        } finally {
+          undo();
+        }
       },
     );
   },
