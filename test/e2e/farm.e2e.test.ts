@@ -141,7 +141,7 @@ describe('rnx runtime build (issue 3)', () => {
     const before = ArtifactManifest.parse(
       await store.getJson(runtimeManifestKey(NAME, '1.0.0', 'amd64')),
     );
-    const forced = await farm.rnx(['runtime', 'build', '--force', specFile]);
+    const forced = await farm.rnx(['runtime', 'build', '--force', '--wait-deploy', specFile]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain(`✓ ${NAME} 1.0.0 published`);
     const after = ArtifactManifest.parse(
