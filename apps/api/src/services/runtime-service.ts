@@ -171,7 +171,14 @@ export function summarize(e: RuntimeIndexEntry, nodes: NodeView[]): RuntimeSumma
   const arches = Object.keys(e.arches) as Arch[];
   const relevant = nodes.filter((n) => n.online && arches.includes(n.arch));
   const installed = relevant.filter((n) =>
-    n.runtimes.some((r) => r.name === e.name && r.version === e.version && r.state === 'installed'),
+    n.runtimes.some(
+      (r) =>
+        r.name === e.name &&
+        r.version === e.version &&
+        r.state === 'installed' &&
+        // After a forced rebuild a node still holding the old tree is not "installed" yet.
+        (r.treeHash === undefined || r.treeHash === e.arches[n.arch]?.treeHash),
+    ),
   ).length;
   return {
     name: e.name,
