@@ -75,7 +75,9 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
       io,
       Object.values(res.index.arches).map((a) => ({ arch: a.arch, result: 'cached', artifact: a })),
     );
-    return EXIT.OK;
+    // Cached is not the same as deployed: a node may still be installing it, or be new.
+    if (!opts.waitDeploy) return EXIT.OK;
+    return waitDeploy(client, `${res.name}@${res.version}`, opts.deployTimeoutS ?? 300, io);
   }
 
   const build = res.build;
