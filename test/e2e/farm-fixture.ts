@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,6 +17,7 @@ import {
   type PipIndex,
   type S3TestServer,
   type TempDir,
+  freePort,
 } from '@joblet/testkit';
 
 const exec = promisify(execFile);
@@ -41,14 +41,6 @@ export interface RnxResult {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export async function startFarm(): Promise<Farm> {

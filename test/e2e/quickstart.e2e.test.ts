@@ -5,23 +5,14 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, uniqueName, type TempDir } from '@joblet/testkit';
+import { makeTempDir, uniqueName, type TempDir, freePort } from '@joblet/testkit';
 
 const exec = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('README quick start from a clean clone', () => {
   let tmp: TempDir;

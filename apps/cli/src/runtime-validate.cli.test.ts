@@ -4,12 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
 import { startTestApi, type TestApi } from '../../api/src/testing.js';
 
 const exec = promisify(execFile);
@@ -26,15 +25,6 @@ async function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 let tmp: TempDir;
@@ -175,7 +165,7 @@ describe('rnx runtime validate (with a server)', () => {
   });
 
   it('exits 3 with a clear message when the configured server is down', async () => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = `http://127.0.0.1:${await freePort()}`;
     const r = await rnx(['--server', down, 'runtime', 'validate', join(EXAMPLES, 'openjdk-17')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`cannot reach the server at ${down} (from --server): ECONNREFUSED`);

@@ -4,25 +4,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FarmEvent, Keys, createRedis, readAfter } from '@joblet/queue';
 import { createArtifactStore, indexKey, type ArtifactStore } from '@joblet/storage';
-import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
 import type { Redis } from 'ioredis';
 import { readWorkerEnv } from './env.js';
 import { createWorker, type FarmWorker } from './worker.js';
 import { buildEvents, enqueueBuild, waitForEvent } from './test-support/flow.js';
 import { E2E_MISSING, pySpec } from './test-support/worker-fixture.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe.skipIf(E2E_MISSING.length > 0)(
   `Redis restart with builds queued (needs ${E2E_MISSING.join(', ') || 'nothing missing'})`,

@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
-import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
 import {
   RedisConfigError,
   assertQueuePrefix,
@@ -152,17 +151,6 @@ describe('createRedis on one server', () => {
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
 const PASSWORD = 'farm-test-pw';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 /** redis-server processes started by one describe block; stopped by pid in afterAll. */
 class Servers {

@@ -1,3 +1,4 @@
 export * from './s3-server.js';
 export * from './temp-dir.js';
 export * from './pip-index.js';
+export * from './free-port.js';
