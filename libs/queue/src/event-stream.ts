@@ -49,8 +49,59 @@ return 1`;
 function decode<S extends z.ZodType>(schema: S, fields: string[]): z.infer<S> | undefined {
   const i = fields.indexOf('e');
   if (i < 0) return undefined;
-  const parsed = schema.safeParse(JSON.parse(fields[i + 1] ?? 'null'));
+  let value: unknown;
+  try {
+    value = JSON.parse(fields[i + 1] ?? 'null');
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** Every row with its decoded event, or undefined where it does not decode (kept for the cursor). */
+type RawEntry<T> = { id: string; event: T | undefined };
+
+function decodeRows<S extends z.ZodType>(
+  schema: S,
+  rows: [string, string[]][],
+): RawEntry<z.infer<S>>[] {
+  return rows.map(([id, fields]) => ({ id, event: decode(schema, fields) }));
+}
+
+function decoded<T>(rows: RawEntry<T>[]): StreamEntry<T>[] {
+  return rows.filter((r): r is StreamEntry<T> => r.event !== undefined);
+}
+
+async function readRaw<S extends z.ZodType>(
+  redis: Redis,
+  key: string,
+  schema: S,
+  afterId: string,
+  count: number,
+): Promise<RawEntry<z.infer<S>>[]> {
+  const start = afterId === '0' ? '-' : `(${afterId}`;
+  return decodeRows(schema, await redis.xrange(key, start, '+', 'COUNT', count));
+}
+
+async function waitRaw<S extends z.ZodType>(
+  redis: Redis,
+  key: string,
+  schema: S,
+  afterId: string,
+  blockMs: number,
+  count: number,
+): Promise<RawEntry<z.infer<S>>[]> {
+  const res = await redis.xread(
+    'COUNT',
+    count,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    key,
+    afterId === '0' ? '0-0' : afterId,
+  );
+  return res ? res.flatMap(([, rows]) => decodeRows(schema, rows)) : [];
 }
 
 /** Entries strictly after `afterId` ('0' = from the start), up to `count`. */
@@ -61,14 +112,7 @@ export async function readAfter<S extends z.ZodType>(
   afterId = '0',
   count = 1000,
 ): Promise<StreamEntry<z.infer<S>>[]> {
-  const start = afterId === '0' ? '-' : `(${afterId}`;
-  const rows = await redis.xrange(key, start, '+', 'COUNT', count);
-  const out: StreamEntry<z.infer<S>>[] = [];
-  for (const [id, fields] of rows) {
-    const event = decode(schema, fields);
-    if (event !== undefined) out.push({ id, event });
-  }
-  return out;
+  return decoded(await readRaw(redis, key, schema, afterId, count));
 }
 
 /**
@@ -83,24 +127,7 @@ export async function waitAfter<S extends z.ZodType>(
   blockMs: number,
   count = 1000,
 ): Promise<StreamEntry<z.infer<S>>[]> {
-  const res = await redis.xread(
-    'COUNT',
-    count,
-    'BLOCK',
-    blockMs,
-    'STREAMS',
-    key,
-    afterId === '0' ? '0-0' : afterId,
-  );
-  if (!res) return [];
-  const out: StreamEntry<z.infer<S>>[] = [];
-  for (const [, rows] of res) {
-    for (const [id, fields] of rows) {
-      const event = decode(schema, fields);
-      if (event !== undefined) out.push({ id, event });
-    }
-  }
-  return out;
+  return decoded(await waitRaw(redis, key, schema, afterId, blockMs, count));
 }
 
 /** Replays everything after `afterId`, then follows until `stop()` says so or `signal` aborts. */
@@ -121,25 +148,28 @@ export async function* followStream<S extends z.ZodType>(
   },
 ): AsyncGenerator<StreamEntry<z.infer<S>>> {
   let cursor = opts.afterId ?? '0';
+  // The cursor moves past every entry, decodable or not, so one bad entry never stalls a follower.
   for (;;) {
-    const batch = await readAfter(reader, key, schema, cursor);
+    const batch = await readRaw(reader, key, schema, cursor, 1000);
     if (batch.length === 0) break;
     for (const entry of batch) {
       cursor = entry.id;
-      yield entry;
+      if (entry.event === undefined) continue;
+      yield { id: entry.id, event: entry.event };
       if (opts.stop?.(entry.event)) return;
     }
   }
   while (!opts.signal?.aborted) {
-    const batch = await waitAfter(follower, key, schema, cursor, opts.blockMs ?? 5_000);
+    const batch = await waitRaw(follower, key, schema, cursor, opts.blockMs ?? 5_000, 1000);
     if (batch.length === 0 && (await opts.finished?.())) {
       // The last events may have landed between the wait and the check: drain them first.
-      yield* await readAfter(reader, key, schema, cursor);
+      yield* decoded(await readRaw(reader, key, schema, cursor, 1000));
       return;
     }
     for (const entry of batch) {
       cursor = entry.id;
-      yield entry;
+      if (entry.event === undefined) continue;
+      yield { id: entry.id, event: entry.event };
       if (opts.stop?.(entry.event)) return;
     }
   }
