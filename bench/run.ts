@@ -4,10 +4,11 @@
  * (plus a dated copy). Benchmarks measure; they never assert timings.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+const round1 = (n: number) => Math.round(n * 10) / 10;
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
 const files = readdirSync(here)
@@ -30,7 +31,15 @@ for (const file of files) {
   const name = file.replace(/\.bench\.ts$/, '');
   process.stdout.write(`bench ${name} ...\n`);
   const started = Date.now();
-  results[name] = { measuredAt: new Date().toISOString(), ...(await mod.run()) };
+  // The 1-minute load average before and after: these machines are shared, and a figure
+  // measured at load 6 on 2 cores is read differently from one measured idle.
+  const loadBefore = round1(loadavg()[0]!);
+  const figures = await mod.run();
+  results[name] = {
+    measuredAt: new Date().toISOString(),
+    load1: { before: loadBefore, after: round1(loadavg()[0]!) },
+    ...figures,
+  };
   process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
 }
 
