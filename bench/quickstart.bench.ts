@@ -108,6 +108,7 @@ function summary(runs: Run[]) {
   return {
     runs: runs.length,
     totalS: { p50: totals.p50 / 1000, max: totals.max / 1000 },
+    eachS: runs.map((r) => r.totalS),
     stepsP50S: medianSteps(runs),
   };
 }

@@ -45,6 +45,14 @@ const ApiEnv = z.object({
    * for `mtls+token`, so token-only clients can connect (a presented certificate is still checked).
    */
   API_TLS_REQUIRED: bool.optional(),
+  /**
+   * File with the TLS session ticket keys (48 random bytes, base64: `openssl rand -base64 48`).
+   * Give every API replica behind one load balancer the same file, so that a session resumed
+   * on another replica stays an abbreviated handshake. Default: random keys per process.
+   */
+  API_TLS_TICKET_KEYS_FILE: z.string().min(1).optional(),
+  /** How long a TLS session may be resumed (s); a resumed session keeps its client certificate. */
+  API_TLS_SESSION_TIMEOUT_S: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Requests per client (identity) per window; 0 turns the limit off. Counted in Redis. */
   API_RATE_LIMIT_REQUESTS: count(300),
   API_RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(10),

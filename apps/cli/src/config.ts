@@ -58,6 +58,8 @@ export interface ServerConfig {
   cert?: PemFile;
   key?: PemFile;
   token?: { value: string; source: string };
+  /** Where TLS session tickets are kept between commands (see http/tls-sessions.ts); unset: off. */
+  tlsSessionDir?: string;
 }
 
 function readConfigFile(path: string): ConfigFile | undefined {
@@ -120,6 +122,9 @@ function withCredentials(
     );
   if (ca) out.ca = ca;
   if (cert && key) Object.assign(out, { cert, key });
+  if (env.RNX_TLS_SESSIONS !== 'off') {
+    out.tlsSessionDir = env.RNX_TLS_SESSIONS ?? join(homedir(), '.rnx', 'tls-sessions');
+  }
   if (env.RNX_TOKEN) out.token = { value: env.RNX_TOKEN, source: 'RNX_TOKEN' };
   else if (entry?.value.token)
     out.token = { value: entry.value.token, source: `${entry.label}.token` };

@@ -17,6 +17,8 @@ const CliEnv = z.object({
   RNX_CA: z.string().min(1).optional(),
   RNX_CERT: z.string().min(1).optional(),
   RNX_KEY: z.string().min(1).optional(),
+  /** Directory of saved TLS sessions (default `~/.rnx/tls-sessions`), or `off`. */
+  RNX_TLS_SESSIONS: z.string().min(1).optional(),
   /** State directory of the single-machine farm (`rnx farm up`). */
   JOBLET_FARM_DIR: z.string().default('/var/lib/joblet-farm'),
 });

@@ -5,7 +5,8 @@
  * mTLS.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -177,6 +178,64 @@ describe('rnx over mTLS', () => {
     const logs = await rnx(['build', 'logs', id], certEnv(mtls, 'reader'));
     expect(logs.stderr).toBe('');
     expect(logs.stdout).toMatch(/canceled/i);
+  });
+});
+
+describe('TLS sessions across rnx commands', () => {
+  /** Whether each TLS connection `fn` makes to the mTLS API resumed a session. */
+  async function handshakes(fn: () => Promise<unknown>): Promise<boolean[]> {
+    const seen: boolean[] = [];
+    const onConn = (s: TLSSocket) => seen.push(s.isSessionReused());
+    mtls.app.server.on('secureConnection', onConn);
+    try {
+      await fn();
+    } finally {
+      mtls.app.server.off('secureConnection', onConn);
+    }
+    return seen;
+  }
+
+  it('the next command resumes the last session, keeps its role, and the ticket is private', async () => {
+    const dir = join(tmp.path, 'sessions-a');
+    const env = { ...certEnv(mtls, 'reader'), RNX_TLS_SESSIONS: dir };
+    const first = await handshakes(() => rnx(['node', 'list'], env));
+    expect(first).toEqual([false]);
+    const [file, ...more] = readdirSync(dir);
+    expect(more).toEqual([]);
+    expect(statSync(join(dir, file!)).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+    const second = await handshakes(async () => {
+      expect((await rnx(['node', 'list'], env)).code).toBe(0);
+      // Still a reader on the resumed session: the certificate's role travels with it.
+      const denied = await rnx(['runtime', 'remove', 'python-3.11@1.0.0', '--yes'], env);
+      expect(denied.stderr).toMatch(/403: role reader cannot/);
+    });
+    expect(second).toEqual([true, true]);
+  });
+
+  it('a corrupt ticket, another identity or RNX_TLS_SESSIONS=off make a full handshake', async () => {
+    const dir = join(tmp.path, 'sessions-b');
+    const reader = { ...certEnv(mtls, 'reader'), RNX_TLS_SESSIONS: dir };
+    await rnx(['node', 'list'], reader);
+    const [file] = readdirSync(dir);
+    writeFileSync(join(dir, file!), 'not a TLS session');
+    const corrupt = await handshakes(async () => {
+      const r = await rnx(['node', 'list'], reader);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    });
+    expect(corrupt).toEqual([false]);
+    // The admin certificate does not pick up the reader's session (and so not its role).
+    const admin = await handshakes(() =>
+      rnx(['node', 'list'], { ...certEnv(mtls, 'admin'), RNX_TLS_SESSIONS: dir }),
+    );
+    expect(admin).toEqual([false]);
+    const off = await handshakes(async () => {
+      await rnx(['node', 'list'], { ...certEnv(mtls, 'reader'), RNX_TLS_SESSIONS: 'off' });
+      await rnx(['node', 'list'], { ...certEnv(mtls, 'reader'), RNX_TLS_SESSIONS: 'off' });
+    });
+    expect(off).toEqual([false, false]);
   });
 });
 

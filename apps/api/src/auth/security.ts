@@ -16,6 +16,10 @@ export interface TlsMaterial {
   ca?: string | Buffer;
   /** Fail the handshake without a valid client certificate (API_TLS_REQUIRED). */
   requireClientCert: boolean;
+  /** 48 bytes shared by the replicas (API_TLS_TICKET_KEYS_FILE); default: per process. */
+  ticketKeys?: Buffer;
+  /** Lifetime of a resumable session, seconds (API_TLS_SESSION_TIMEOUT_S); default 300. */
+  sessionTimeoutS?: number;
 }
 
 export interface SecurityOptions {
@@ -42,9 +46,31 @@ export function httpsOptions(tls: TlsMaterial): SecureContextOptions & {
     key: tls.key,
     ...(tls.ca ? { ca: tls.ca } : {}),
     minVersion: 'TLSv1.2',
+    ...(tls.ticketKeys ? { ticketKeys: tls.ticketKeys } : {}),
+    ...(tls.sessionTimeoutS !== undefined ? { sessionTimeout: tls.sessionTimeoutS } : {}),
     requestCert: Boolean(tls.ca),
     rejectUnauthorized: Boolean(tls.ca) && tls.requireClientCert,
   };
+}
+
+/** Ticket keys from a file holding 48 bytes in base64 (whitespace ignored). */
+export function readTicketKeys(path: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`API_TLS_TICKET_KEYS_FILE: cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const compact = text.replace(/\s+/g, '');
+  const keys = Buffer.from(compact, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || keys.length !== 48) {
+    throw new Error(
+      `API_TLS_TICKET_KEYS_FILE: ${path} must hold 48 bytes in base64 (openssl rand -base64 48), not ${keys.length}`,
+    );
+  }
+  return keys;
 }
 
 function readPem(variable: string, path: string): Buffer {
@@ -65,6 +91,10 @@ export function securityFromEnv(env: ApiEnv): SecurityOptions {
             key: readPem('API_TLS_KEY', env.API_TLS_KEY),
             ...(env.API_TLS_CA ? { ca: readPem('API_TLS_CA', env.API_TLS_CA) } : {}),
             requireClientCert: env.API_TLS_REQUIRED,
+            ...(env.API_TLS_TICKET_KEYS_FILE
+              ? { ticketKeys: readTicketKeys(env.API_TLS_TICKET_KEYS_FILE) }
+              : {}),
+            sessionTimeoutS: env.API_TLS_SESSION_TIMEOUT_S,
           }
         : undefined,
     rateLimit: { requests: env.API_RATE_LIMIT_REQUESTS, windowS: env.API_RATE_LIMIT_WINDOW_S },

@@ -10,6 +10,7 @@ import { createSecureContext } from 'node:tls';
 import type { ServerConfig } from '../config.js';
 import { ServerUnavailableError, UsageError } from '../errors.js';
 import { checkClientCert, explainConnectError } from './tls-errors.js';
+import { loadSession, saveSession } from './tls-sessions.js';
 
 export interface HttpRequest {
   method: string;
@@ -51,6 +52,27 @@ function agentFor(server: ServerConfig, tls: boolean): http.Agent {
   return agent;
 }
 
+/** The newest TLS session ticket per server: from disk at first, then what the server sent. */
+const tickets = new WeakMap<ServerConfig, Buffer | undefined>();
+const watched = new WeakSet<object>();
+
+function ticketFor(server: ServerConfig): Buffer | undefined {
+  if (!server.tlsSessionDir) return undefined;
+  if (!tickets.has(server)) tickets.set(server, loadSession(server.tlsSessionDir, server));
+  return tickets.get(server);
+}
+
+/** Keeps every ticket a new connection receives, for the next connection and the next command. */
+function keepTickets(server: ServerConfig, socket: NodeJS.EventEmitter): void {
+  const dir = server.tlsSessionDir;
+  if (!dir || watched.has(socket)) return;
+  watched.add(socket);
+  socket.on('session', (ticket: Buffer) => {
+    tickets.set(server, ticket);
+    saveSession(dir, server, ticket);
+  });
+}
+
 function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
@@ -71,8 +93,11 @@ export function send(server: ServerConfig, req: HttpRequest): Promise<HttpRespon
   if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
   const agent = agentFor(server, tls);
   const lib = tls ? https : http;
+  // `session` resumes the last session (an abbreviated handshake) when a new socket is made.
+  const session = tls ? ticketFor(server) : undefined;
+  const options = { method: req.method, headers, agent, signal: req.signal, session };
   return new Promise((resolve, reject) => {
-    const r = lib.request(url, { method: req.method, headers, agent, signal: req.signal }, (res) =>
+    const r = lib.request(url, options, (res) =>
       resolve({
         url: url.href,
         status: res.statusCode ?? 0,
@@ -81,6 +106,7 @@ export function send(server: ServerConfig, req: HttpRequest): Promise<HttpRespon
         body: res,
       }),
     );
+    if (tls) r.on('socket', (socket) => keepTickets(server, socket));
     r.on('error', (err) => reject(req.signal?.aborted ? err : explainConnectError(err, server)));
     r.end(req.body);
   });
