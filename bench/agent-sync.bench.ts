@@ -91,6 +91,7 @@ function startAgent(w: World, node: string, runtimesRoot: string): AgentProc {
       RUNTIMES_DIR: join(runtimesRoot, `${node}-runtimes`),
       AGENT_WORK_DIR: cfg.workDir,
       AGENT_MIN_FREE_MB: '0',
+      AGENT_TRUSTED_KEYS: w.trustedKeyFile,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -17,9 +17,15 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BuildEvent, Keys, createRedis, readAfter } from '@joblet/queue';
-import { binfmtHandler, hostDebArch, readBaseRoot } from '@joblet/sandbox';
+import {
+  binfmtHandler,
+  hostDebArch,
+  readBaseRoot,
+  registerQemuBinfmt,
+  unregisterBinfmt,
+} from '@joblet/sandbox';
 import type { Arch } from '@joblet/spec';
-import { registerQemuBinfmt, unregisterBinfmt } from '../apps/worker/src/arch-check.js';
+import { writeTestKeyPair } from '@joblet/testkit';
 import { readWorkerEnv, type WorkerConfig } from '../apps/worker/src/env.js';
 import { deleteKeys, enqueueBuild, waitForEvent } from '../apps/worker/src/test-support/flow.js';
 import { createWorker, type FarmWorker } from '../apps/worker/src/worker.js';
@@ -229,6 +235,7 @@ export async function run(): Promise<Record<string, unknown>> {
   }
   const tmp = await mkdtemp('/tmp/bench-arch-');
   await chmod(tmp, 0o755);
+  const signingKeyFile = writeTestKeyPair(join(tmp, 'keys')).privateKeyFile;
   const registered = binfmtHandler('qemu-aarch64')?.flags.includes('F')
     ? false
     : (await registerQemuBinfmt('arm64'), true);
@@ -245,6 +252,7 @@ export async function run(): Promise<Record<string, unknown>> {
         WORKER_WORK_DIR: join(tmp, 'work'),
         WORKER_NAME: name,
         LOG_LEVEL: 'warn',
+        WORKER_SIGNING_KEY_FILE: signingKeyFile,
       }),
   };
   try {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { packTree } from '@joblet/sandbox';
-import { makeTempDir } from '@joblet/testkit';
+import { makeTempDir, writeTestKeyPair } from '@joblet/testkit';
 import { startTestApi } from '../apps/api/src/testing.js';
 import { readWorkerEnv } from '../apps/worker/src/env.js';
 import { createWorker } from '../apps/worker/src/worker.js';
@@ -29,6 +29,7 @@ async function warmBuilds(runs: number) {
     WORKER_WORK_DIR: `${tmp.path}/work`,
     WORKER_NAME: 'bench-worker',
     LOG_LEVEL: 'error',
+    WORKER_SIGNING_KEY_FILE: writeTestKeyPair(join(tmp.path, 'keys')).privateKeyFile,
   });
   const worker = await createWorker(config);
   const times: number[] = [];
@@ -59,6 +60,7 @@ async function cachedResubmit(n: number) {
     WORKER_WORK_DIR: `${tmp.path}/work`,
     WORKER_NAME: 'bench-worker',
     LOG_LEVEL: 'error',
+    WORKER_SIGNING_KEY_FILE: writeTestKeyPair(join(tmp.path, 'keys')).privateKeyFile,
   });
   const worker = await createWorker(config);
   const spec = `schema_version: "1.0"\nname: bench-cached\nversion: 1.0.0\nbase:\n  language: python\n  version: "3.11"\n`;

@@ -262,6 +262,7 @@ function startAgentProcess(w: World, prefix: string, storageUrl: string): ChildP
       AGENT_WORK_DIR: cfg.workDir,
       AGENT_VOLUMES_DIR: `${cfg.workDir}-volumes`,
       AGENT_MIN_FREE_MB: '0',
+      AGENT_TRUSTED_KEYS: w.trustedKeyFile,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -8,6 +8,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have redis-server || need_pkgs+=(redis-server)
 have redis-cli || need_pkgs+=(redis-tools)
 have bwrap || need_pkgs+=(bubblewrap)
+have slirp4netns || need_pkgs+=(slirp4netns)
 have debootstrap || need_pkgs+=(debootstrap)
 have zstd || need_pkgs+=(zstd)
 have tar || need_pkgs+=(tar)

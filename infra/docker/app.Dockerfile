@@ -95,10 +95,12 @@ CMD ["node", "dist/index.js"]
 # ---- a build worker. Runs as root, and the container must be privileged: builds need mount,
 # PID, IPC and UTS namespaces, pivot_root, overlayfs mounts, cgroup limits (bubblewrap as root),
 # debootstrap (mknod, chroot) and, to build a foreign arch, registering qemu in binfmt_misc.
+# slirp4netns gives builds egress-only networking (WORKER_BUILD_NETWORK=isolated, /dev/net/tun).
 FROM runtime AS worker
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       bubblewrap debootstrap debian-archive-keyring gpgv wget zstd tar qemu-user-static \
+      slirp4netns \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=prod-worker /src/node_modules ./node_modules
@@ -116,8 +118,9 @@ CMD ["node", "dist/index.js"]
 # in bubblewrap sandboxes with their own namespaces and cgroup limits); jobs themselves run as a
 # non-root uid with every capability dropped.
 FROM runtime AS agent
+# slirp4netns: jobs run with --network egress.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap zstd tar \
+ && apt-get install -y --no-install-recommends bubblewrap zstd tar slirp4netns \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=prod-agent /src/node_modules ./node_modules

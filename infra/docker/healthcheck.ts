@@ -119,8 +119,13 @@ export async function runHealthcheck(app: string, env: NodeJS.ProcessEnv): Promi
   if (app !== 'worker' && app !== 'agent') {
     throw new Error(`usage: healthcheck api|worker|agent (got "${app}")`);
   }
-  const url = (app === 'worker' ? readWorkerEnv(env) : readAgentEnv(env)).redisUrl;
-  const redis = createRedisConnection({ url });
+  const cfg = app === 'worker' ? readWorkerEnv(env) : readAgentEnv(env);
+  // The app's own Redis user and password (REDIS_USERNAME, REDIS_PASSWORD or its _FILE).
+  const redis = createRedisConnection({
+    url: cfg.redisUrl,
+    username: cfg.redisUsername,
+    password: cfg.redisPassword,
+  });
   redis.on('error', () => undefined); // reported through the command that fails
   try {
     return await (app === 'worker' ? checkWorker(env, redis) : checkAgent(env, redis));

@@ -94,18 +94,69 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     const farm = Object.entries(services).filter(([, s]) => appOf(s));
     expect(farm.length).toBe(5);
     const redisUrls = new Set(farm.map(([, s]) => s.environment!.REDIS_URL));
-    expect(redisUrls.size).toBe(1);
-    const url = [...redisUrls][0]!;
-    expect(url).toMatch(/^redis:\/\/:[^@]+@redis:6379$/);
-    // The password in the URL is the one Redis requires.
-    expect(services.redis!.command).toContain(/^redis:\/\/:([^@]+)@/.exec(url)![1]);
+    expect([...redisUrls]).toEqual(['redis://redis:6379']); // credentials are per app, below
     expect(new Set(farm.map(([, s]) => s.environment!.STORAGE_URL)).size).toBe(1);
     expect(new Set(farm.map(([, s]) => s.environment!.QUEUE_PREFIX)).size).toBe(1);
     const key = (n: string) => services[n]!.environment!.STORAGE_ACCESS_KEY;
-    expect(key('worker-amd64')).toBe(key('api'));
-    expect(key('agent')).not.toBe(key('api'));
-    expect(services['minio-init']!.environment!.READER_ACCESS_KEY).toBe(key('agent'));
-    expect(services['minio-init']!.environment!.WRITER_ACCESS_KEY).toBe(key('api'));
+    const secret = (n: string) => services[n]!.environment!.STORAGE_SECRET_KEY;
+    expect(new Set(['api', 'worker-amd64', 'agent'].map(key)).size).toBe(3);
+    expect(key('worker-arm64')).toBe(key('worker-amd64'));
+    expect(key('agent-arm64')).toBe(key('agent'));
+    const init = services['minio-init']!.environment!;
+    for (const [role, service] of [
+      ['WRITER', 'worker-amd64'],
+      ['READER', 'agent'],
+      ['API', 'api'],
+    ] as const) {
+      expect(init[`${role}_ACCESS_KEY`], role).toBe(key(service));
+      expect(init[`${role}_SECRET_KEY`], role).toBe(secret(service));
+    }
+  });
+
+  it('gives each app its own Redis ACL user, with its password, confined to the prefix', () => {
+    // `--user NAME RULE…` arguments of redis-server, by user name.
+    const cmd = services.redis!.command!;
+    const users = new Map<string, string[]>();
+    cmd.forEach((arg, i) => {
+      if (arg !== '--user') return;
+      const end = cmd.findIndex((a, j) => j > i && a.startsWith('--'));
+      users.set(cmd[i + 1]!, cmd.slice(i + 2, end < 0 ? undefined : end));
+    });
+    expect([...users.keys()].sort()).toEqual(['agent', 'api', 'worker']);
+    const passwords = new Set<string>();
+    for (const [name, s] of Object.entries(services).filter(([, x]) => appOf(x))) {
+      const env = s.environment!;
+      const rules = users.get(env.REDIS_USERNAME!);
+      expect(env.REDIS_USERNAME, name).toBe(appOf(s));
+      expect(rules, name).toEqual(
+        expect.arrayContaining([
+          'on',
+          `>${env.REDIS_PASSWORD}`,
+          `~${env.QUEUE_PREFIX}:*`,
+          `&${env.QUEUE_PREFIX}:*`,
+          '-@dangerous',
+        ]),
+      );
+      expect(
+        rules!.filter((r) => r.startsWith('~') || r.startsWith('&')),
+        name,
+      ).toHaveLength(2);
+      passwords.add(env.REDIS_PASSWORD!);
+    }
+    expect(passwords.size).toBe(3);
+    // The rules are the ones infra/redis/users.acl.example documents (and its test runs).
+    const acl = readFileSync(join(REPO, 'infra/redis/users.acl.example'), 'utf8');
+    for (const [user, rules] of users) {
+      const line = acl.split('\n').find((l) => l.startsWith(`user ${user} `))!;
+      const expected = line
+        .split(' ')
+        .slice(2)
+        .filter((r) => !/^[>~&]/.test(r));
+      expect(
+        rules.filter((r) => !/^[>~&]/.test(r)),
+        user,
+      ).toEqual(expected);
+    }
   });
 
   it('persists Redis with AOF (fsync every second) and never evicts BullMQ keys', () => {
@@ -182,6 +233,28 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     expect(a.hostname).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
     expect(a.environment!.AGENT_NAME).toBeUndefined(); // from the hostname
   });
+
+  it('gives publishing workers the signing key and agents only the public keys they trust', () => {
+    const mountOf = (s: Service, file: string) =>
+      s.volumes?.find((v) => file.startsWith(`${v.split(':')[1]}/`));
+    for (const name of ['worker-amd64', 'worker-arm64']) {
+      const s = services[name]!;
+      const key = s.environment!.WORKER_SIGNING_KEY_FILE!;
+      expect(key, name).toMatch(/^\/.+\.pem$/);
+      expect(mountOf(s, key), name).toMatch(
+        /\/infra\/compose\/signing:\/etc\/joblet-farm\/signing:ro$/,
+      );
+    }
+    for (const name of ['agent', 'agent-arm64']) {
+      const s = services[name]!;
+      expect(s.environment!.WORKER_SIGNING_KEY_FILE).toBeUndefined();
+      const trusted = s.environment!.AGENT_TRUSTED_KEYS!.split(',');
+      expect(trusted.length, name).toBeGreaterThan(0);
+      for (const f of trusted) expect(mountOf(s, f), `${name} ${f}`).toMatch(/trusted-keys.*:ro$/);
+      // The private key's directory is never mounted into an agent.
+      expect(s.volumes!.filter((v) => v.includes('/signing:'))).toEqual([]);
+    }
+  });
 });
 
 describe('compose settings and MinIO set-up files', () => {
@@ -205,9 +278,17 @@ describe('compose settings and MinIO set-up files', () => {
     const actions = (f: string) => policy(f).Statement.flatMap((s) => s.Action);
     const reader = actions('farm-reader.policy.json');
     const writer = actions('farm-writer.policy.json');
+    const api = actions('farm-api.policy.json');
     expect(reader.filter((a) => /Put|Delete|Abort/.test(a))).toEqual([]);
     expect(writer).toEqual(expect.arrayContaining([...reader, 's3:PutObject', 's3:DeleteObject']));
-    for (const f of ['farm-reader.policy.json', 'farm-writer.policy.json']) {
+    // The API reads and deletes (runtime removal, garbage collection) but never uploads.
+    expect(api).toEqual(expect.arrayContaining([...reader, 's3:DeleteObject']));
+    expect(api.filter((a) => /Put|Multipart/.test(a))).toEqual([]);
+    for (const f of [
+      'farm-reader.policy.json',
+      'farm-writer.policy.json',
+      'farm-api.policy.json',
+    ]) {
       for (const r of policy(f).Statement.flatMap((s) => s.Resource)) {
         expect(r).toMatch(/^arn:aws:s3:::BUCKET(\/\*)?$/); // the init script substitutes BUCKET
       }
@@ -246,6 +327,8 @@ describe('compose settings and MinIO set-up files', () => {
           WRITER_SECRET_KEY: 'wsecret1',
           READER_ACCESS_KEY: 'r',
           READER_SECRET_KEY: 'rsecret1',
+          API_ACCESS_KEY: 'a',
+          API_SECRET_KEY: 'asecret1',
         },
       });
       return { status: r.status, stderr: r.stderr, log: readFileSync(log, 'utf8') };
@@ -254,7 +337,7 @@ describe('compose settings and MinIO set-up files', () => {
     }
   }
 
-  it('minio-init.sh creates the bucket, both users and attaches their policies', () => {
+  it('minio-init.sh creates the bucket, the three users and attaches their policies', () => {
     const r = runInit('Attached Policies: [farm-writer]', 0);
     expect(r.status, r.stderr).toBe(0);
     expect(r.log).toContain('mb --ignore-existing farm/my-bucket');
@@ -262,6 +345,8 @@ describe('compose settings and MinIO set-up files', () => {
     expect(r.log).toContain('admin user add farm r rsecret1');
     expect(r.log).toMatch(/admin policy attach farm farm-writer --user w/);
     expect(r.log).toMatch(/admin policy attach farm farm-reader --user r/);
+    expect(r.log).toContain('admin user add farm a asecret1');
+    expect(r.log).toMatch(/admin policy attach farm farm-api --user a/);
     expect(r.log).toContain('arn:aws:s3:::my-bucket/*');
     expect(r.log).not.toContain('arn:aws:s3:::BUCKET');
   });

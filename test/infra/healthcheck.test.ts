@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
-import { uniqueName } from '@joblet/testkit';
+import { uniqueName, writeTestKeyPair } from '@joblet/testkit';
 import {
   heartbeatProblem,
   isClientCertDemand,
@@ -168,7 +168,14 @@ describe('bundled health check', () => {
 
   it('worker: healthy while a worker of this container consumes its arch queue', async () => {
     const prefix = uniqueName('hc');
-    const env = { REDIS_URL, QUEUE_PREFIX: prefix, WORKER_ARCH: 'arm64' };
+    // A publishing worker's configuration includes its signing key.
+    const { privateKeyFile } = writeTestKeyPair(join(dir, 'keys-worker'));
+    const env = {
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      WORKER_ARCH: 'arm64',
+      WORKER_SIGNING_KEY_FILE: privateKeyFile,
+    };
     expect(await run('worker', env)).toMatchObject({ code: 1 });
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const worker = new Worker('build-arm64', () => Promise.resolve(), {
@@ -192,7 +199,13 @@ describe('bundled health check', () => {
 
   it("agent: healthy while this node's heartbeat is fresh", async () => {
     const prefix = uniqueName('hc');
-    const env = { REDIS_URL, QUEUE_PREFIX: prefix, AGENT_NAME: 'node-hc', AGENT_ARCH: 'amd64' };
+    const env = {
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      AGENT_NAME: 'node-hc',
+      AGENT_ARCH: 'amd64',
+      AGENT_TRUSTED_KEYS: writeTestKeyPair(join(dir, 'keys-agent')).publicKeyFile,
+    };
     const redis = new Redis(REDIS_URL);
     const key = `${prefix}:node:node-hc`;
     try {

@@ -102,6 +102,27 @@ describe('infra/k8s manifests', () => {
     }
   });
 
+  it('gives each app its own Redis user and the agents a read-only store key', () => {
+    const secretOf = (w: Manifest, name: string) =>
+      containers(w)[0]!.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef?.name;
+    const users = new Map<string, string>();
+    for (const w of workloads()) {
+      const component = w.metadata.labels?.['app.kubernetes.io/component'];
+      const user = secretOf(w, 'REDIS_USERNAME');
+      expect(user, w.metadata.name).toBe(`joblet-farm-redis-${component}`);
+      expect(secretOf(w, 'REDIS_PASSWORD'), w.metadata.name).toBe(user);
+      users.set(component!, user!);
+      // No password in the shared URL: it names where Redis is, not who connects.
+      const url = byKind('Secret').find((s) => s.metadata.name === 'joblet-farm-redis')!;
+      expect(url.stringData?.REDIS_URL).not.toMatch(/@/);
+    }
+    expect([...users.keys()].sort()).toEqual(['agent', 'api', 'worker']);
+    const agent = workloads().find(
+      (w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'agent',
+    )!;
+    expect(secretOf(agent, 'STORAGE_ACCESS_KEY')).toBe('joblet-farm-store-reader');
+  });
+
   it('runs the API as 2+ stateless replicas, unprivileged, behind a Service', () => {
     const api = byKind('Deployment').find((d) => d.metadata.name === 'joblet-api')!;
     expect(api.spec.replicas).toBeGreaterThanOrEqual(2);
@@ -127,6 +148,55 @@ describe('infra/k8s manifests', () => {
       expect(c.securityContext?.privileged).toBe(true);
       const drain = Number(envValue(c, 'WORKER_SHUTDOWN_TIMEOUT_S'));
       expect(w.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(drain + 90);
+    }
+  });
+
+  it('mounts the signing key into publishing workers only, and trusted public keys into agents', () => {
+    interface Volume {
+      name: string;
+      secret?: { secretName: string };
+      configMap?: { name: string };
+    }
+    interface Mount {
+      name: string;
+      mountPath: string;
+      readOnly?: boolean;
+    }
+    /** The Secret or ConfigMap a file path in the container comes from, if any. */
+    const sourceOf = (w: Manifest, c: Container, file: string) => {
+      const mounts = (c as { volumeMounts?: Mount[] }).volumeMounts ?? [];
+      const m = mounts.find((v) => file.startsWith(`${v.mountPath}/`));
+      const v = (w.spec.template.spec.volumes as Volume[]).find((x) => x.name === m?.name);
+      expect(m?.readOnly, file).toBe(true);
+      return v?.secret ? `Secret/${v.secret.secretName}` : `ConfigMap/${v?.configMap?.name}`;
+    };
+    const defined = (ref: string, file: string) => {
+      const [kind, name] = ref.split('/');
+      const obj = byKind(kind!).find((o) => o.metadata.name === name);
+      expect(obj, ref).toBeDefined();
+      expect(Object.keys({ ...obj!.data, ...obj!.stringData })).toContain(file.split('/').at(-1));
+    };
+    for (const w of workloads()) {
+      const c = containers(w)[0]!;
+      const component = w.metadata.labels?.['app.kubernetes.io/component'];
+      const key = envValue(c, 'WORKER_SIGNING_KEY_FILE');
+      if (component === 'worker' && envValue(c, 'WORKER_PUBLISH') !== 'false') {
+        expect(key, w.metadata.name).toBeDefined();
+        const ref = sourceOf(w, c, key!);
+        expect(ref).toBe('Secret/joblet-farm-signing-key');
+        defined(ref, key!);
+      } else if (component === 'agent') {
+        const files = envValue(c, 'AGENT_TRUSTED_KEYS')!.split(',');
+        for (const f of files) {
+          const ref = sourceOf(w, c, f);
+          expect(ref).toBe('ConfigMap/joblet-farm-trusted-keys');
+          defined(ref, f);
+        }
+      }
+      if (component !== 'worker') {
+        const secrets = (w.spec.template.spec.volumes as Volume[]).map((v) => v.secret?.secretName);
+        expect(secrets, w.metadata.name).not.toContain('joblet-farm-signing-key');
+      }
     }
   });
 

@@ -34,6 +34,7 @@ function startAgent(w: World, node: string): { child: ChildProcess; output: () =
       AGENT_WORK_DIR: cfg.workDir,
       AGENT_HEARTBEAT_S: '1',
       AGENT_MIN_FREE_MB: '0',
+      AGENT_TRUSTED_KEYS: w.trustedKeyFile,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,21 @@
 /**
- * The agent: registration + heartbeat, runtime sync, the job runner (jobs-<arch>, pinned jobs,
- * volumes) and the node's own queue (runtime tests, pinned jobs, volumes),
- * wired from an AgentConfig. Tests construct it directly — no signals, no process exit — and may
- * pass their own Redis, store, sandbox or logger.
+ * The agent: the start-up arch check, registration + heartbeat, runtime sync, the job runner
+ * (jobs-<arch>, pinned jobs, volumes) and the node's own queue (runtime tests, pinned jobs,
+ * volumes), wired from an AgentConfig. Tests construct it directly — no signals, no process
+ * exit — and may pass their own Redis, store, sandbox or logger.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '@joblet/logging';
-import { Keys, createRedis } from '@joblet/queue';
+import {
+  Keys,
+  createRedisConnection,
+  verifyRedis,
+  type RedisClient,
+  type RedisConfig,
+} from '@joblet/queue';
+import type { ArchSupport } from '@joblet/sandbox';
 import { createArtifactStore, type ArtifactStore } from '@joblet/storage';
+import { ensureAgentArch } from './arch-check.js';
 import type { AgentConfig } from './env.js';
 import {
   ChildProcessExtractor,
@@ -28,7 +35,7 @@ import { AGENT_VERSION } from './version.js';
 export interface AgentDeps {
   log?: Logger;
   /** Used for commands; default a new connection to config.redisUrl. Not closed if given. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Default `createArtifactStore(config.storageUrl)`. Not closed if given. */
   store?: ArtifactStore;
   sandbox?: RuntimeSandbox;
@@ -53,7 +60,11 @@ export interface Agent {
   readonly store: ArtifactStore;
   /** The job runner (undefined when `deps.jobs` is false). */
   readonly jobs: JobRunner | undefined;
-  /** Registers the node, cleans leftovers, reconciles, then follows events and serves its queue. */
+  /**
+   * Checks that this host executes the node's arch (arch-check.ts; refuses with
+   * ArchUnsupportedError), registers the node, cleans leftovers, reconciles, then follows events
+   * and serves its queue.
+   */
   start(): Promise<void>;
   /**
    * The one shutdown path, in this order: stop taking work (events, reconcile, node queue) →
@@ -64,11 +75,21 @@ export interface Agent {
 }
 
 export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
+  if (config.trustedKeys.length === 0) {
+    // Secure by default, also for callers that build an AgentConfig without readAgentEnv.
+    throw new Error('the agent needs at least one trusted signing key (AGENT_TRUSTED_KEYS)');
+  }
   const log = (deps.log ?? silentLogger()).child({ node: config.name, arch: config.arch });
   const keys = new Keys(config.queuePrefix);
   const ownRedis = deps.redis === undefined;
-  const redis = deps.redis ?? createRedis({ url: config.redisUrl });
-  const blocking = createRedis({ url: config.redisUrl });
+  const redisConfig: RedisConfig = {
+    url: config.redisUrl,
+    username: config.redisUsername,
+    password: config.redisPassword,
+    prefix: config.queuePrefix,
+  };
+  const redis = deps.redis ?? createRedisConnection(redisConfig);
+  const blocking = createRedisConnection(redisConfig);
   const ownStore = deps.store === undefined;
   const store =
     deps.store ??
@@ -103,6 +124,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     log,
     minFreeBytes: config.minFreeBytes,
     maxArtifactBytes: config.maxArtifactBytes,
+    trustedKeys: config.trustedKeys,
     installConcurrency: config.installConcurrency,
     extractor,
     reconcileIntervalMs: config.reconcileIntervalMs,
@@ -133,7 +155,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           node: config.name,
           arch: config.arch,
           capacity: config.capacity,
-          redisUrl: config.redisUrl,
           redis,
           prefix: config.queuePrefix,
           keys,
@@ -153,7 +174,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     (deps.nodeQueue ?? true)
       ? new NodeQueueWorker({
           node: config.name,
-          connection: createRedis({ url: config.redisUrl, forWorker: true }),
+          connection: createRedisConnection({ ...redisConfig, forWorker: true }),
           prefix: config.queuePrefix,
           tester,
           log,
@@ -163,6 +184,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       : undefined;
 
   let stopping: Promise<void> | undefined;
+  let archSupport: ArchSupport | undefined;
   return {
     config,
     keys,
@@ -172,7 +194,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     store,
     jobs,
     async start() {
+      // Wrong credentials or an ACL without the farm's keys stop the start (RedisConfigError).
+      await verifyRedis(redisConfig);
       await mkdir(config.workDir, { recursive: true, mode: 0o711 });
+      // Before the node registers: an agent that cannot execute its arch takes no work.
+      archSupport = await ensureAgentArch(config, log);
       await sync.layout.prepare(); // before the first heartbeat, which reports its disk
       // No store.ensureReady(): an agent only reads, and must not create an empty store (a
       // wrong STORAGE_URL would then look like an empty index).
@@ -204,6 +230,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         if (ownStore) await store.close().catch(() => undefined);
         blocking.disconnect();
         if (ownRedis) await redis.quit().catch(() => redis.disconnect());
+        // 5. A QEMU handler this agent registered itself goes last: no job can still need it.
+        await archSupport?.release();
         log.info('agent stopped');
       })();
       return stopping;

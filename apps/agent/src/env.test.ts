@@ -1,10 +1,20 @@
-import { availableParallelism } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTrustedKeyFile } from '@joblet/spec';
+import { writeTestKeyPair } from '@joblet/testkit';
 import { nodeNameFromHostname, readAgentEnv } from './env.js';
 
 describe('readAgentEnv', () => {
-  it('has defaults for everything', () => {
-    const c = readAgentEnv({ AGENT_NAME: 'n1', AGENT_ARCH: 'amd64' });
+  const dir = mkdtempSync(join(tmpdir(), 'agent-env-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const current = writeTestKeyPair(dir, 'current');
+  const next = writeTestKeyPair(dir, 'next');
+  const AGENT_TRUSTED_KEYS = current.publicKeyFile;
+
+  it('has defaults for everything but the trusted keys', () => {
+    const c = readAgentEnv({ AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS });
     expect(c).toMatchObject({
       name: 'n1',
       arch: 'amd64',
@@ -18,6 +28,48 @@ describe('readAgentEnv', () => {
       minFreeBytes: 1024 * 1024 * 1024,
       logLevel: 'info',
     });
+    expect(c.trustedKeys.map((k) => k.keyId)).toEqual([
+      readTrustedKeyFile(current.publicKeyFile).keyId,
+    ]);
+  });
+
+  it('takes AGENT_ARCH=arm64 on any host and AGENT_REGISTER_BINFMT as a flag (default off)', () => {
+    const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'arm64', AGENT_TRUSTED_KEYS };
+    expect(readAgentEnv(env)).toMatchObject({ arch: 'arm64', registerBinfmt: false });
+    expect(readAgentEnv({ ...env, AGENT_REGISTER_BINFMT: 'true' }).registerBinfmt).toBe(true);
+    expect(() => readAgentEnv({ ...env, AGENT_REGISTER_BINFMT: 'maybe' })).toThrow(
+      /AGENT_REGISTER_BINFMT/,
+    );
+  });
+
+  it('refuses to start without AGENT_TRUSTED_KEYS (secure by default), naming it', () => {
+    for (const value of [undefined, '', ' , ']) {
+      expect(() =>
+        readAgentEnv({ AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS: value }),
+      ).toThrow(
+        /^invalid agent configuration:\n {2}AGENT_TRUSTED_KEYS: unset: the agent installs only artifacts signed by a key it trusts/,
+      );
+    }
+  });
+
+  it('loads every key of AGENT_TRUSTED_KEYS (a rotation) and refuses a bad one, naming it', () => {
+    const env = (v: string) => ({ AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS: v });
+    const both = readAgentEnv(env(`${current.publicKeyFile}, ${next.publicKeyFile}`));
+    expect(both.trustedKeys.map((k) => k.keyId)).toEqual([
+      readTrustedKeyFile(current.publicKeyFile).keyId,
+      readTrustedKeyFile(next.publicKeyFile).keyId,
+    ]);
+    const missing = join(dir, 'missing.pub.pem');
+    expect(() => readAgentEnv(env(`${current.publicKeyFile},${missing}`))).toThrow(
+      `AGENT_TRUSTED_KEYS: cannot read ${missing} (ENOENT)`,
+    );
+    // The private key never belongs on a node.
+    expect(() => readAgentEnv(env(current.privateKeyFile))).toThrow(
+      `AGENT_TRUSTED_KEYS: ${current.privateKeyFile} is a private key; agents take the public key only`,
+    );
+    expect(() => readAgentEnv(env('keys/current.pub.pem'))).toThrow(
+      'AGENT_TRUSTED_KEYS: keys/current.pub.pem is not an absolute path',
+    );
   });
 
   it('parses labels, arch override, sizes and empty values as unset', () => {
@@ -29,6 +81,7 @@ describe('readAgentEnv', () => {
       AGENT_MIN_FREE_MB: '10',
       AGENT_MAX_ARTIFACT_MB: '100',
       RUNTIMES_DIR: '/srv/rt/',
+      AGENT_TRUSTED_KEYS,
     });
     expect(c.arch).toBe('arm64');
     expect(c.labels).toEqual({ gpu: 'a100', zone: 'eu-1', empty: '' });

@@ -4,7 +4,15 @@
  */
 import { availableParallelism, hostname, machine } from 'node:os';
 import { z } from 'zod';
-import { ARCHITECTURES, archFromUname, type Arch } from '@joblet/spec';
+import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
+import {
+  ARCHITECTURES,
+  archFromUname,
+  secretsFromEnv,
+  type Arch,
+  type TrustedKey,
+} from '@joblet/spec';
+import { readTrustedKeys } from './trusted-keys-env.js';
 
 const MiB = 1024 * 1024;
 
@@ -55,18 +63,31 @@ const AgentEnv = z.object({
   AGENT_NAME: z.string().regex(NODE_NAME, 'lowercase letters, digits, "." and "-"').optional(),
   /** Architecture served; default `uname -m`. An amd64 host with QEMU can run an arm64 agent. */
   AGENT_ARCH: z.enum(ARCHITECTURES).optional(),
+  /**
+   * For an AGENT_ARCH the host cannot run natively: register QEMU's binfmt_misc handler (F flag)
+   * at start (as root, mounting binfmt_misc if needed) and unregister it at shutdown.
+   */
+  AGENT_REGISTER_BINFMT: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   AGENT_LABELS: labels,
   /** Jobs run at once; default: the number of cores. */
   AGENT_CAPACITY: z.coerce.number().int().min(1).max(4096).optional(),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  /** One server, Sentinel or Cluster URL, as libs/queue/src/redis-env.ts describes. */
+  REDIS_URL: RedisUrlEnv,
+  /** This app's Redis ACL user and password, when REDIS_URL carries none (or a file holding it). */
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_PASSWORD_FILE: z.string().optional(),
   /** BullMQ key prefix and the prefix of the farm's own Redis keys. */
   QUEUE_PREFIX: z.string().min(1).default('joblet'),
   STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
   STORAGE_ACCESS_KEY: z.string().optional(),
   STORAGE_SECRET_KEY: z.string().optional(),
+  /** Files holding the store's keys, instead of STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY. */
+  STORAGE_ACCESS_KEY_FILE: z.string().optional(),
+  STORAGE_SECRET_KEY_FILE: z.string().optional(),
   RUNTIMES_DIR: absolutePath('/opt/joblet/runtimes'),
   /** Per-job working directories (bound writable at /work in the sandbox). */
   AGENT_WORK_DIR: absolutePath('/var/lib/joblet/work'),
@@ -87,15 +108,25 @@ const AgentEnv = z.object({
   /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
   AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
+   * are accepted; required. Lists several during a key rotation.
+   */
+  AGENT_TRUSTED_KEYS: z.string().optional(),
 });
 
 /** Everything the agent is configured with (units in the names). */
 export interface AgentConfig {
   name: string;
   arch: Arch;
+  /** AGENT_REGISTER_BINFMT: register the QEMU handler for a foreign `arch` if it is missing. */
+  registerBinfmt?: boolean;
   labels: Record<string, string>;
   capacity: number;
   redisUrl: string;
+  /** REDIS_USERNAME and REDIS_PASSWORD(_FILE): this app's credentials when the URL has none. */
+  redisUsername?: string;
+  redisPassword?: string;
   queuePrefix: string;
   storageUrl: string;
   storageAccessKey?: string;
@@ -109,6 +140,8 @@ export interface AgentConfig {
   installConcurrency: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** AGENT_TRUSTED_KEYS: an artifact is installed only with a valid signature by one of them. */
+  trustedKeys: TrustedKey[];
   /** Job runner settings (optional: defaults in the JobRunner). AGENT_VOLUMES_DIR. */
   volumesDir?: string;
   /** AGENT_JOB_LOCK_S in ms. */
@@ -139,6 +172,13 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     throw new Error(`invalid agent configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const { redis, issues } = resolveRedisEnv(e);
+  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
+  issues.push(...storage.issues);
+  if (issues.length > 0) {
+    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
+    throw new Error(`invalid agent configuration:\n${lines.join('\n')}`);
+  }
   const arch = e.AGENT_ARCH ?? archFromUname(machine());
   if (!arch) {
     throw new Error(
@@ -146,16 +186,24 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
         `(${machine()}) is not one the farm knows (${ARCHITECTURES.join(', ')})`,
     );
   }
+  const trustedKeys = readTrustedKeys(e.AGENT_TRUSTED_KEYS);
   return {
     name: e.AGENT_NAME ?? nodeNameFromHostname(hostname()),
     arch,
+    registerBinfmt: e.AGENT_REGISTER_BINFMT,
     labels: e.AGENT_LABELS,
     capacity: e.AGENT_CAPACITY ?? availableParallelism(),
     redisUrl: e.REDIS_URL,
+    ...(redis.username !== undefined && { redisUsername: redis.username }),
+    ...(redis.password !== undefined && { redisPassword: redis.password }),
     queuePrefix: e.QUEUE_PREFIX,
     storageUrl: e.STORAGE_URL,
-    ...(e.STORAGE_ACCESS_KEY !== undefined && { storageAccessKey: e.STORAGE_ACCESS_KEY }),
-    ...(e.STORAGE_SECRET_KEY !== undefined && { storageSecretKey: e.STORAGE_SECRET_KEY }),
+    ...(storage.values.STORAGE_ACCESS_KEY !== undefined && {
+      storageAccessKey: storage.values.STORAGE_ACCESS_KEY,
+    }),
+    ...(storage.values.STORAGE_SECRET_KEY !== undefined && {
+      storageSecretKey: storage.values.STORAGE_SECRET_KEY,
+    }),
     runtimesDir: e.RUNTIMES_DIR,
     workDir: e.AGENT_WORK_DIR,
     heartbeatIntervalMs: e.AGENT_HEARTBEAT_S * 1000,
@@ -165,6 +213,7 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     installConcurrency: e.AGENT_INSTALL_CONCURRENCY,
     shutdownTimeoutMs: e.AGENT_SHUTDOWN_TIMEOUT_S * 1000,
     logLevel: e.LOG_LEVEL,
+    trustedKeys,
     volumesDir: e.AGENT_VOLUMES_DIR,
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,

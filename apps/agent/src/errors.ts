@@ -33,6 +33,11 @@ export class AgentError extends Error {
 export const InstallFailureCode = {
   /** The index entry or manifest is missing, invalid, or they disagree. */
   BadManifest: 'BAD_MANIFEST',
+  /**
+   * The manifest has no valid signature by a key in AGENT_TRUSTED_KEYS: unsigned, signed by an
+   * unknown key, or changed after signing (even when its checksums match the archive).
+   */
+  BadSignature: 'BAD_SIGNATURE',
   /** The archive's sha256 is not the manifest's (tampered or corrupted in the store). */
   ChecksumMismatch: 'CHECKSUM_MISMATCH',
   /** The extracted tree's hash is not the manifest's. */

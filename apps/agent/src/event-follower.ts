@@ -7,16 +7,15 @@
  * Events are hints, the index is the truth: the handler re-reads the index, so replaying an old
  * event is harmless and a trimmed stream loses nothing the periodic reconcile does not repair.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import type { Keys } from '@joblet/queue';
+import type { Keys, RedisClient } from '@joblet/queue';
 import { FarmEvent } from '@joblet/spec';
 
 export interface EventFollowerOptions {
   /** Connection for ordinary commands (cursor reads/writes). */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own: the blocking XREAD holds it. */
-  blocking: Redis;
+  blocking: RedisClient;
   keys: Keys;
   node: string;
   log: Logger;

@@ -5,14 +5,13 @@
  * never unregistered: on a clean stop a final record says when it stopped (`stoppedAt`), and the
  * node stays listed, going offline once its last heartbeat ages out.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import type { Keys } from '@joblet/queue';
+import type { Keys, RedisClient } from '@joblet/queue';
 import type { Arch, NodeInfo } from '@joblet/spec';
 import { diskUsage } from './disk.js';
 
 export interface HeartbeatOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   log: Logger;
   name: string;
@@ -33,6 +32,8 @@ export class HeartbeatService {
   private readonly startedAt = new Date().toISOString();
   private beating: Promise<void> | undefined;
   private stopped = false;
+  /** Set by the first heartbeat: a node that never registered writes no final record either. */
+  private registered = false;
 
   constructor(private readonly o: HeartbeatOptions) {}
 
@@ -40,6 +41,7 @@ export class HeartbeatService {
   async start(): Promise<void> {
     this.stopped = false;
     await this.beat();
+    this.registered = true;
     this.timer = setInterval(() => {
       this.beating ??= this.beat()
         .catch((err: unknown) => this.o.log.warn({ err }, 'heartbeat failed'))
@@ -48,10 +50,11 @@ export class HeartbeatService {
     this.timer.unref();
   }
 
-  /** Stops beating and writes the final record. */
+  /** Stops beating and writes the final record (none when the node never registered). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (!this.registered) return;
     clearInterval(this.timer);
     await this.beating;
     await this.beat(new Date().toISOString()).catch((err: unknown) =>

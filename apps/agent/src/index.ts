@@ -1,11 +1,15 @@
 /**
- * The agent process: configuration, logger, `createAgent`, and the one shutdown path.
+ * The agent process: configuration, logger, `createAgent`, and the one shutdown path. A host
+ * that cannot execute AGENT_ARCH (no QEMU binfmt_misc handler for a foreign arch) exits 78
+ * (EX_CONFIG) with what to do, like a bad variable.
  * SIGTERM/SIGINT (once) → stop following events and taking node-queue work → installs in
  * progress get AGENT_SHUTDOWN_TIMEOUT_S, then are aborted (their staging is removed) → final
  * heartbeat → clients closed → exit 0. A second signal exits at once; whatever was half-done is
  * cleaned at the next start.
  */
 import { createLogger } from '@joblet/logging';
+import { RedisConfigError } from '@joblet/queue';
+import { ArchUnsupportedError } from '@joblet/sandbox';
 import { createAgent } from './agent.js';
 import { readAgentEnv } from './env.js';
 
@@ -47,7 +51,14 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 try {
   await agent.start();
 } catch (err) {
-  log.fatal({ err }, 'agent failed to start');
   await agent.stop(0).catch(() => undefined);
+  if (err instanceof ArchUnsupportedError || err instanceof RedisConfigError) {
+    // A configuration problem (this host's arch, Redis credentials), not a crash: say what to
+    // do, exit EX_CONFIG.
+    log.fatal({ arch: config.arch }, err.message);
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  log.fatal({ err }, 'agent failed to start');
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 /**
  * Installs one runtime version from the store into `RUNTIMES_DIR/<name>/<version>`:
- * index entry → manifest (must agree with the index) → free-disk check → stream the archive into
+ * index entry → manifest (must agree with the index, and carry a valid signature by a key in
+ * AGENT_TRUSTED_KEYS — before anything is downloaded) → free-disk check → stream the archive into
  * `safeExtract` (sha256 while streaming, every member checked, tree hash = the manifest's) into a
  * hidden sibling of the version dir → runtime.yml checked → rename(2) into place. A runtime is
  * either fully there or not there, and a failed install leaves nothing behind.
@@ -12,7 +13,15 @@ import { rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@joblet/logging';
 import { ExtractErrorCode, acquireFileLock, removeTree, treeHash } from '@joblet/sandbox';
-import { ArtifactManifest, type Arch, type IndexArch, type RuntimeIndexEntry } from '@joblet/spec';
+import {
+  ArtifactManifest,
+  shortKeyId,
+  verifyManifestSignatures,
+  type Arch,
+  type IndexArch,
+  type RuntimeIndexEntry,
+  type TrustedKey,
+} from '@joblet/spec';
 import {
   isStorageError,
   runtimeArchiveKey,
@@ -37,6 +46,8 @@ export interface InstallerOptions {
   store: ArtifactStore;
   status: StatusReporter;
   arch: Arch;
+  /** AGENT_TRUSTED_KEYS: a manifest without a valid signature by one of them is refused. */
+  trustedKeys: readonly TrustedKey[];
   /** Free disk an install must leave (bytes). */
   minFreeBytes: number;
   /** Largest uncompressed tar stream accepted (bytes). */
@@ -182,7 +193,11 @@ export class Installer {
     return true;
   }
 
-  /** The manifest, checked against the index entry (a stale or swapped manifest is refused). */
+  /**
+   * The manifest, checked against the index entry (a stale or swapped manifest is refused) and
+   * its signature against the trusted keys (an archive replaced together with the checksums in
+   * its manifest and index entry is refused too: the signature covers them).
+   */
   private async fetchManifest(entry: RuntimeIndexEntry, art: IndexArch): Promise<ArtifactManifest> {
     const key = runtimeManifestKey(entry.name, entry.version, this.o.arch);
     const raw = await withRetry(() => this.o.store.getJson<unknown>(key)).catch((err: unknown) => {
@@ -205,6 +220,14 @@ export class Installer {
       throw new InstallFailure(
         `manifest ${key} does not match the index entry (${diffs.join(', ')})`,
         InstallFailureCode.BadManifest,
+      );
+    }
+    const verdict = verifyManifestSignatures(m, this.o.trustedKeys);
+    if (!verdict.ok) {
+      const trusted = this.o.trustedKeys.map((k) => shortKeyId(k.keyId)).join(', ') || 'none';
+      throw new InstallFailure(
+        `manifest ${key} ${verdict.reason}; trusted keys: ${trusted} (AGENT_TRUSTED_KEYS)`,
+        InstallFailureCode.BadSignature,
       );
     }
     if (m.treeBytes > this.o.maxArtifactBytes) {

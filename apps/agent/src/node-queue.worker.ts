@@ -7,10 +7,9 @@
  * run as a job, which then replaces the RuntimeTester path).
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '@joblet/logging';
-import { JOB_NAMES, nodeQueueName } from '@joblet/queue';
+import { JOB_NAMES, nodeQueueName, type RedisClient } from '@joblet/queue';
 import { AgentError } from './errors.js';
 import type { RuntimeTester, RuntimeTestResult } from './runtime-tester.js';
 
@@ -22,7 +21,7 @@ export type RuntimeTestJobResult = RuntimeTestResult & { node: string };
 export interface NodeQueueWorkerOptions {
   node: string;
   /** A connection for BullMQ (maxRetriesPerRequest: null); closed by `stop()`. */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   tester: RuntimeTester;
   log: Logger;

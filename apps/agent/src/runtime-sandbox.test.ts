@@ -105,6 +105,12 @@ describe.skipIf(!canSandbox)(
       expect(argv).toMatch(/--cap-drop ALL --remount-ro \/ -- id$/);
       const host = runtimeSandboxSpec({ ...req, network: 'host' }, mounts);
       expect(host.unshare?.net).toBe(false);
+      // egress: own netns held until slirp4netns is up, its resolver before the root goes ro.
+      const egress = runtimeSandboxSpec({ ...req, network: 'egress' }, mounts);
+      expect(egress).toMatchObject({ egress: true, unshare: { net: true } });
+      expect(runtimeSandboxArgv(egress, 'id', []).join(' ')).toMatch(
+        /--unshare-net --info-fd 3 --block-fd 4 .*--ro-bind-data 5 \/etc\/resolv\.conf .*--remount-ro \//,
+      );
     });
 
     it('runs as 65534 without capabilities, seeing only its own processes', async () => {

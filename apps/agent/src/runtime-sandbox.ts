@@ -4,7 +4,9 @@
  * symlinks (bin → usr/bin, ...) recreated, a fresh /proc (own PID namespace), a minimal /dev, a
  * tmpfs /tmp, a writable /work (a per-job host dir), and then the root itself remounted
  * read-only — so writing anywhere but /work and /tmp fails with EROFS. New PID, IPC, UTS, cgroup
- * and (unless asked) network namespaces; uid/gid 65534 in a user namespace, every capability
+ * and (unless `host` is asked) network namespaces — with `egress`, connected to the outside by
+ * slirp4netns but not to the node's loopback (@joblet/sandbox egress.ts, /etc/resolv.conf naming
+ * its DNS forwarder); uid/gid 65534 in a user namespace, every capability
  * dropped, a new session, a cleared environment (runtime.yml's, then the caller's), and the
  * sandbox dies with its parent. A bind that cannot be made fails the run (bwrap exits 1); it is
  * never a warning.
@@ -14,9 +16,11 @@
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  EGRESS_PIPES,
   NOBODY,
   bwrapArgs,
   spawnProcess,
+  withEgress,
   type BindMount,
   type Cgroup,
   type OutputStreamName,
@@ -24,7 +28,7 @@ import {
   type RunResult,
   type SandboxSpec,
 } from '@joblet/sandbox';
-import type { RuntimeYml } from '@joblet/spec';
+import type { JobNetwork, RuntimeYml } from '@joblet/spec';
 import { AgentError, AgentErrorCode } from './errors.js';
 
 /** What to run, where. */
@@ -38,8 +42,11 @@ export interface RuntimeRunRequest {
   args: readonly string[];
   /** Set after runtime.yml's environment (wins over it). */
   env?: Record<string, string>;
-  /** `none` (default): only loopback. `host`: the host's network. */
-  network?: 'none' | 'host';
+  /**
+   * `none` (default): only loopback. `egress`: the outside world through slirp4netns, not the
+   * host's loopback. `host`: the host's network.
+   */
+  network?: JobNetwork;
   hostname?: string;
   /** More binds (volumes), after the runtime's. */
   binds?: BindMount[];
@@ -141,6 +148,7 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
       m.kind === 'symlink' ? [{ path: m.path, target: m.target }] : [],
     ),
     unshare: { net: req.network !== 'host', ipc: true, uts: true, cgroup: true },
+    egress: req.network === 'egress',
     uid: NOBODY,
     gid: NOBODY,
     ...(req.hostname !== undefined && { hostname: req.hostname }),
@@ -191,7 +199,7 @@ export class BwrapRuntimeSandbox implements RuntimeSandbox {
       }
       ({ cmd, args } = req.cgroup.wrap(cmd, args));
     }
-    return spawnProcess(cmd, args, {
+    const handle = spawnProcess(cmd, args, {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
       cwd: '/',
       ...(drop ?? {}),
@@ -199,7 +207,10 @@ export class BwrapRuntimeSandbox implements RuntimeSandbox {
       ...(req.signal && { signal: req.signal }),
       ...(req.onLine && { onLine: req.onLine }),
       ...(req.maxBufferBytes !== undefined && { maxBufferBytes: req.maxBufferBytes }),
+      ...(spec.egress && { extraPipes: EGRESS_PIPES }),
     });
+    // An egress sandbox runs its command once slirp4netns has its network up.
+    return spec.egress ? withEgress(handle) : handle;
   }
 }
 

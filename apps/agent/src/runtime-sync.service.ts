@@ -8,10 +8,9 @@
  * remove it. One runtime is never worked on twice at once; different runtimes install
  * concurrently up to a small limit.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import type { Keys } from '@joblet/queue';
-import { RuntimeIndexEntry, type Arch, type FarmEvent } from '@joblet/spec';
+import type { Keys, RedisClient } from '@joblet/queue';
+import { RuntimeIndexEntry, type Arch, type FarmEvent, type TrustedKey } from '@joblet/spec';
 import {
   indexKey,
   indexPrefix,
@@ -35,13 +34,15 @@ export interface RuntimeSyncOptions {
   arch: Arch;
   runtimesDir: string;
   store: ArtifactStore;
-  redis: Redis;
+  redis: RedisClient;
   /** A connection for the blocking stream read; default `redis.duplicate()`. */
-  blocking?: Redis;
+  blocking?: RedisClient;
   keys: Keys;
   log: Logger;
   minFreeBytes: number;
   maxArtifactBytes: number;
+  /** Public keys whose manifest signatures are accepted (AGENT_TRUSTED_KEYS). */
+  trustedKeys: readonly TrustedKey[];
   /** Downloads/extractions at once. Default 2. */
   installConcurrency?: number;
   /** Default 60 000; 0 disables the periodic reconcile. */
@@ -87,6 +88,7 @@ export class RuntimeSync {
       store: o.store,
       status: this.status,
       arch: o.arch,
+      trustedKeys: o.trustedKeys,
       minFreeBytes: o.minFreeBytes,
       maxArtifactBytes: o.maxArtifactBytes,
       slots: new Semaphore(o.installConcurrency ?? 2),

@@ -4,8 +4,7 @@
  * `<name>@<version>`. A runtime that is gone has no field. Redis trouble never fails an install:
  * the report is retried by the next reconcile.
  */
-import type { Redis } from 'ioredis';
-import { incrementCounter, observeHistogram, type Keys } from '@joblet/queue';
+import { incrementCounter, observeHistogram, type Keys, type RedisClient } from '@joblet/queue';
 import type { Logger } from '@joblet/logging';
 import { NodeRuntimeStatus, type Arch } from '@joblet/spec';
 import { runtimeKey } from './layout.js';
@@ -16,7 +15,7 @@ export class StatusReporter {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     readonly node: string,
     private readonly arch: Arch,

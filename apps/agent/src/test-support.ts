@@ -1,6 +1,7 @@
 // Fixtures for the agent's tests (not part of the app): real runtime trees, real tar.zst
-// artifacts published to a real store (manifest, index entry, `runtime.published`), real Redis
-// with a prefix per test, and agent configs pointing at temp dirs.
+// artifacts published to a real store (manifest signed with a test key, index entry,
+// `runtime.published`), real Redis with a prefix per test, and agent configs pointing at temp
+// dirs and trusting that key.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -14,13 +15,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { Keys, appendEvent, createRedis } from '@joblet/queue';
+import { Keys, appendEvent, createRedis, type RedisClient } from '@joblet/queue';
 import { packTree, walkTree } from '@joblet/sandbox';
 import {
   MOUNT_DIRS,
+  generateSigningKeyPair,
+  parseSigningKey,
+  parseTrustedKey,
   serializeRuntimeYml,
+  withManifestSignatures,
   type Arch,
   type ArtifactManifest,
+  type SigningKey,
+  type TrustedKey,
   type FarmEvent,
   type RuntimeIndexEntry,
   type RuntimeYml,
@@ -39,6 +46,25 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
 /** The debootstrapped bookworm root the worker caches (127 MB): a real runtime tree. */
 export const DEBIAN_ROOT = '/var/cache/joblet-farm/bases/bookworm-amd64/root';
 export const isRoot = process.getuid?.() === 0;
+
+/** A signing key pair for tests: the publisher's half and the agents' half. */
+export interface TestKey {
+  signing: SigningKey;
+  trusted: TrustedKey;
+  publicKeyPem: string;
+}
+
+export function makeTestKey(): TestKey {
+  const g = generateSigningKeyPair();
+  return {
+    signing: parseSigningKey(g.privateKeyPem),
+    trusted: parseTrustedKey(g.publicKeyPem),
+    publicKeyPem: g.publicKeyPem,
+  };
+}
+
+/** The key `publish` signs with unless told otherwise; every World's agents trust it. */
+export const TEST_KEY: TestKey = makeTestKey();
 
 /** Runs argv synchronously; returns stdout; throws on failure. */
 export function x(cmd: string, args: readonly string[], cwd?: string): string {
@@ -163,12 +189,14 @@ export interface PublishOptions {
   event?: boolean;
   /** Upload this file as the archive instead of `packed.file` (tampering, crafted archives). */
   archiveFile?: string;
+  /** Keys that sign the manifest (default TEST_KEY; `[]` publishes it unsigned). */
+  signWith?: readonly SigningKey[];
 }
 
 /** Uploads archive, manifest (last), index entry, then appends `runtime.published`. */
 export async function publish(
   store: ArtifactStore,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   packed: Packed,
   o: PublishOptions,
@@ -179,7 +207,7 @@ export async function publish(
   const manifestKey = runtimeManifestKey(name, version, arch);
   await store.put(archiveKey, createReadStream(o.archiveFile ?? packed.file));
   const { runtimeYml } = packed;
-  const manifest: ArtifactManifest = {
+  const unsigned: ArtifactManifest = {
     schema: 1,
     name,
     version,
@@ -193,6 +221,8 @@ export async function publish(
     builtAt: new Date().toISOString(),
     runtimeYml,
   };
+  const signWith = o.signWith ?? [TEST_KEY.signing];
+  const manifest = signWith.length > 0 ? withManifestSignatures(unsigned, signWith) : unsigned;
   await store.putJson(manifestKey, manifest);
   const entry: RuntimeIndexEntry = {
     schema: 1,
@@ -239,7 +269,7 @@ export async function buildArtifact(
 /** Removes a runtime from the index and announces it, as the API does. */
 export async function unpublish(
   store: ArtifactStore,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   name: string,
   version: string,
@@ -258,6 +288,8 @@ export interface World {
   store: ArtifactStore;
   /** A fresh 0755 directory under the world's temp dir. */
   dir(name: string): string;
+  /** TEST_KEY's public key as a PEM file: AGENT_TRUSTED_KEYS for agent processes. */
+  trustedKeyFile: string;
   config(node: string, over?: Partial<AgentConfig>): AgentConfig;
   cleanup(): Promise<void>;
 }
@@ -278,6 +310,8 @@ export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World
     chmodSync(d, 0o755);
     return d;
   };
+  const trustedKeyFile = join(tmp.path, 'trusted.pub.pem');
+  writeFileSync(trustedKeyFile, TEST_KEY.publicKeyPem);
   return {
     prefix,
     keys,
@@ -286,6 +320,7 @@ export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World
     storeUrl,
     store,
     dir,
+    trustedKeyFile,
     config: (node, over = {}) => ({
       name: node,
       arch: 'amd64',
@@ -303,6 +338,7 @@ export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World
       installConcurrency: 2,
       shutdownTimeoutMs: 10_000,
       logLevel: 'silent',
+      trustedKeys: [TEST_KEY.trusted],
       ...over,
     }),
     async cleanup() {

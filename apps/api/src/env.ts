@@ -1,6 +1,7 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
-import { ARCHITECTURES } from '@joblet/spec';
+import { RedisUrlEnv, resolveRedisEnv, type RedisSettings } from '@joblet/queue';
+import { ARCHITECTURES, secretsFromEnv, type EnvIssue } from '@joblet/spec';
 import { AUTH_MODES, authModeIncludes, isLoopbackHost } from './auth/auth-mode.js';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -10,16 +11,21 @@ const ApiEnv = z.object({
   /** The single-machine default listens on loopback only. */
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(7070),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  /** One server, Sentinel or Cluster URL, as libs/queue/src/redis-env.ts describes. */
+  REDIS_URL: RedisUrlEnv,
   /** BullMQ key prefix; hash-tag it (`{joblet}`) on Redis Cluster. */
   QUEUE_PREFIX: z.string().min(1).default('joblet'),
+  /** This app's Redis ACL user and password, when REDIS_URL carries none (or a file holding it). */
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_PASSWORD_FILE: z.string().optional(),
   /** `file:///var/lib/joblet-farm/store` or `s3://bucket?endpoint=http://host:9000`. */
   STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
   STORAGE_ACCESS_KEY: z.string().optional(),
   STORAGE_SECRET_KEY: z.string().optional(),
+  /** Files holding the store's keys, instead of STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY. */
+  STORAGE_ACCESS_KEY_FILE: z.string().optional(),
+  STORAGE_SECRET_KEY_FILE: z.string().optional(),
   /** Operator's base catalog (YAML/JSON), merged over the built-in one. */
   CATALOG_FILE: z.string().optional(),
   /** Architectures a spec gets when it names none: the pools this farm runs. */
@@ -77,7 +83,16 @@ type ParsedEnv = z.infer<typeof ApiEnv>;
 export type ApiEnv = Omit<ParsedEnv, 'API_AUTH' | 'API_TLS_REQUIRED'> & {
   API_AUTH: (typeof AUTH_MODES)[number];
   API_TLS_REQUIRED: boolean;
+  /** Where Redis is and this app's credentials for it (from the REDIS_* variables). */
+  redis: RedisSettings;
 };
+
+/** Redis settings and the store's keys, with secrets read from their `_FILE`s. */
+function connections(e: ParsedEnv) {
+  const { redis, issues } = resolveRedisEnv(e);
+  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
+  return { redis, storage: storage.values, issues: [...issues, ...storage.issues] };
+}
 
 /**
  * Rules across variables. The one that matters most: `none` hands admin to whoever can connect,
@@ -120,17 +135,23 @@ function checkSecurity(e: ParsedEnv): { path: string; message: string }[] {
 }
 
 export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
-  const parsed = ApiEnv.safeParse(env);
-  const issues = parsed.success
-    ? checkSecurity(parsed.data)
-    : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  if (!parsed.success || issues.length) {
+  const fail = (issues: EnvIssue[]) => {
     const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
-    throw new Error(`invalid API configuration:\n${lines.join('\n')}`);
+    return new Error(`invalid API configuration:\n${lines.join('\n')}`);
+  };
+  const parsed = ApiEnv.safeParse(env);
+  if (!parsed.success) {
+    throw fail(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
+  const conn = connections(parsed.data);
+  const issues = [...checkSecurity(parsed.data), ...conn.issues];
+  if (issues.length) throw fail(issues);
   const auth = parsed.data.API_AUTH ?? (parsed.data.API_TLS_CERT ? 'mtls' : 'none');
   return {
     ...parsed.data,
+    STORAGE_ACCESS_KEY: conn.storage.STORAGE_ACCESS_KEY,
+    STORAGE_SECRET_KEY: conn.storage.STORAGE_SECRET_KEY,
+    redis: conn.redis,
     API_AUTH: auth,
     API_TLS_REQUIRED:
       parsed.data.API_TLS_REQUIRED ?? (Boolean(parsed.data.API_TLS_CA) && auth === 'mtls'),

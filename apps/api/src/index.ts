@@ -2,7 +2,14 @@
  * The API process: configuration, logger, clients, listen, and one shutdown path.
  * Everything else is in `buildApp()`.
  */
-import { Keys, createRedis, publishRetentionPolicy } from '@joblet/queue';
+import {
+  Keys,
+  RedisConfigError,
+  createRedisConnection,
+  publishRetentionPolicy,
+  redactRedisUrl,
+  verifyRedis,
+} from '@joblet/queue';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore } from '@joblet/storage';
 import { buildApp } from './app.js';
@@ -27,7 +34,15 @@ const store = createArtifactStore(env.STORAGE_URL, {
   secretKey: env.STORAGE_SECRET_KEY,
 });
 await store.ensureReady();
-const redis = createRedis({ url: env.REDIS_URL });
+const redisConfig = { ...env.redis, prefix: env.QUEUE_PREFIX };
+// Wrong credentials or an ACL without the farm's keys: refuse to start, saying which (EX_CONFIG).
+await verifyRedis(redisConfig).catch((err: unknown) => {
+  if (!(err instanceof RedisConfigError)) throw err;
+  logger.fatal({ code: err.code }, err.message);
+  process.stderr.write(`${err.message}\n`);
+  process.exit(78);
+});
+const redis = createRedisConnection(redisConfig);
 const retention = retentionFromEnv(env);
 // Workers and agents finish builds and jobs too: they read the TTLs from here.
 await publishRetentionPolicy(redis, new Keys(env.QUEUE_PREFIX), retention);
@@ -47,7 +62,8 @@ logger.info(
     scheme: security.tls ? 'https' : 'http',
     auth: env.API_AUTH,
     clientCertRequired: Boolean(security.tls?.requireClientCert),
-    redis: redactUrl(env.REDIS_URL),
+    redis: redactRedisUrl(env.REDIS_URL),
+    redisUser: env.redis.username,
     storage: redactUrl(env.STORAGE_URL),
     retention: { ...retention, gcIntervalS: env.GC_INTERVAL_S },
   },

@@ -11,6 +11,8 @@ export const API_REDACT_PATHS = [
   '*.REDIS_URL',
   'redisUrl',
   '*.redisUrl',
+  'REDIS_PASSWORD',
+  '*.REDIS_PASSWORD',
   'STORAGE_ACCESS_KEY',
   '*.STORAGE_ACCESS_KEY',
   'STORAGE_SECRET_KEY',

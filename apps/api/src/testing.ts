@@ -1,6 +1,7 @@
 /**
- * Test fixtures for the API: real Redis (127.0.0.1:6379, or REDIS_URL) under a prefix of the
- * test's own, and a real directory store in a temp dir. Never mocks.
+ * Test fixtures for the API: real Redis (127.0.0.1:6379, or REDIS_URL, or the settings a test
+ * gives: a cluster, an ACL user) under a prefix of the test's own, and a real directory store in
+ * a temp dir. Never mocks.
  */
 import {
   buildRuntimeYml,
@@ -9,7 +10,14 @@ import {
   validateRuntimeSpec,
   type Arch,
 } from '@joblet/spec';
-import { createRedis } from '@joblet/queue';
+import {
+  createRedisConnection,
+  deleteKeys,
+  isClusterUrl,
+  queuePrefix,
+  type RedisClient,
+  type RedisSettings,
+} from '@joblet/queue';
 import {
   createArtifactStore,
   indexKey,
@@ -18,7 +26,6 @@ import {
 } from '@joblet/storage';
 import { makeTempDir, uniqueName } from '@joblet/testkit';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
 import type { FarmRetention } from './services/retention.js';
@@ -27,7 +34,7 @@ import { createServices, type Services } from './services/services.js';
 export interface TestApi {
   app: FastifyInstance;
   services: Services;
-  redis: Redis;
+  redis: RedisClient;
   store: ArtifactStore;
   prefix: string;
   /** `http(s)://127.0.0.1:<port>` when started with `listen`. */
@@ -42,14 +49,19 @@ export interface TestApiOptions {
   listen?: boolean;
   /** Retention and GC policy; default: the farm's defaults. */
   retention?: FarmRetention;
+  /** Which Redis, as whom; default REDIS_URL or 127.0.0.1:6379. A cluster gets a tagged prefix. */
+  redis?: RedisSettings;
+  /** The queue prefix; default one of the test's own. */
+  prefix?: string;
 }
 
 export async function startTestApi(
   architectures: Arch[] = ['amd64', 'arm64'],
   opts: TestApiOptions = {},
 ): Promise<TestApi> {
-  const prefix = uniqueName('api');
-  const redis = createRedis({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+  const settings = opts.redis ?? { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+  const prefix = opts.prefix ?? queuePrefix(uniqueName('api'), isClusterUrl(settings.url));
+  const redis = createRedisConnection({ ...settings, prefix });
   const dir = await makeTempDir('api-store-');
   const store = createArtifactStore(`file://${dir.path}`);
   await store.ensureReady();
@@ -86,18 +98,6 @@ export async function startTestApi(
       await dir.cleanup();
     },
   };
-}
-
-/** Removes every key matching `pattern` (SCAN, never KEYS). */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let n = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) n += await redis.del(...keys);
-  } while (cursor !== '0');
-  return n;
 }
 
 /**

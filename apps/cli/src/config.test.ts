@@ -1,5 +1,6 @@
 /** Which credentials go to which server. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
@@ -47,7 +48,13 @@ describe('server credentials', () => {
     const same = resolveServer(env(), 'https://farm.example.com:7070/')!;
     expect(same.cert?.path).toBe(join(tmp.path, 'pki', 'dev.crt'));
     const other = resolveServer(env(), 'https://evil.example.com')!;
-    expect(other).toEqual({ url: 'https://evil.example.com', source: '--server' });
+    expect(other).toEqual({
+      url: 'https://evil.example.com',
+      source: '--server',
+      tlsSessionDir: join(homedir(), '.rnx', 'tls-sessions'),
+    });
+    const noSessions = resolveServer(env({ RNX_TLS_SESSIONS: 'off' }), 'https://evil.example.com');
+    expect(noSessions?.tlsSessionDir).toBeUndefined();
     const ci = resolveServer(env({ RNX_SERVER: 'https://ci.example.com' }))!;
     expect(ci.token).toEqual({ value: 'jrf_file', source: `${config} (ci).token` });
   });

@@ -1,8 +1,12 @@
-/** Wiring of `rnx token …` and `rnx admin certs …` (kept apart: program.ts is long enough). */
+/**
+ * Wiring of `rnx token …`, `rnx admin certs …` and `rnx admin signing-key …` (kept apart:
+ * program.ts is long enough).
+ */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ROLES, parseTokenTtl, type Role } from '@joblet/spec';
 import type { ApiClient } from './api-client.js';
 import { adminCertsInit } from './commands/admin-certs.js';
+import { adminSigningKeyInit } from './commands/admin-signing-key.js';
 import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
 import type { Io } from './io.js';
 
@@ -88,4 +92,15 @@ export function addSecurityCommands(
         state.exitCode = await adminCertsInit({ ...o, sans: o.san }, io);
       },
     );
+  admin
+    .command('signing-key')
+    .description('keys that sign artifact manifests (agents install only signed artifacts)')
+    .command('init')
+    .description('create an Ed25519 key pair: <name>.pem (publishers) and <name>.pub.pem (agents)')
+    .requiredOption('--out <dir>', 'where to write them')
+    .option('--name <name>', 'file name of the pair', 'signing')
+    .option('--force', 'replace an existing pair of that name')
+    .action((o: { out: string; name: string; force?: boolean }) => {
+      state.exitCode = adminSigningKeyInit(o, io);
+    });
 }

@@ -17,7 +17,7 @@ import {
 } from './commands/job.js';
 import { collectUploads } from './commands/uploads.js';
 import { volumeCreate, volumeList, volumeRemove } from './commands/volume.js';
-import { parseDuration } from '@joblet/spec';
+import { JOB_NETWORKS, parseDuration, type JobNetwork } from '@joblet/spec';
 import { runtimeRemove, runtimeTest } from './commands/runtime-manage.js';
 import { runtimeGc } from './commands/runtime-gc.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
@@ -188,7 +188,14 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
     .option('--schedule <when>', 'start later: 30s, 30min, 1hour, or an RFC3339 time')
     .option('--node <name>', 'run on this node')
-    .addOption(new Option('--network <mode>', 'network').choices(['none', 'host']).default('none'))
+    .addOption(
+      new Option(
+        '--network <mode>',
+        "none (loopback only), egress (outside world, not the node's loopback) or host",
+      )
+        .choices([...JOB_NETWORKS])
+        .default('none'),
+    )
     .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
     .option('-d, --detach', 'print the job id and return')
     .option('--json', 'print the job record as JSON and return')
@@ -211,7 +218,7 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
           env: string[];
           schedule?: string;
           node?: string;
-          network: 'none' | 'host';
+          network: JobNetwork;
           volume: string[];
           detach?: boolean;
           json?: boolean;

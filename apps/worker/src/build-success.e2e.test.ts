@@ -19,7 +19,7 @@ import {
   type BuildEvent,
 } from '@joblet/queue';
 import { runInSandbox, safeExtract } from '@joblet/sandbox';
-import { parseRuntimeYml } from '@joblet/spec';
+import { parseRuntimeYml, readTrustedKeyFile, verifyManifestSignatures } from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
 import { enqueueBuild, logLines, waitForEvent, type Enqueued } from './test-support/flow.js';
 import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
@@ -86,7 +86,7 @@ hooks:
       expect(counted.length).toBe(12);
     });
 
-    it('stores archive and manifest whose checksum matches the bytes', async () => {
+    it('stores archive and manifest whose checksum matches the bytes, signed by the publisher', async () => {
       const manifest = ArtifactManifest.parse(
         await fx.store.getJson('runtimes/py-test/1.0.0/amd64/manifest.json'),
       );
@@ -95,6 +95,11 @@ hooks:
       expect(manifest.size).toBe(bytes.length);
       expect(manifest.buildKey).toBe(b.buildKeys.amd64);
       expect(manifest.treeBytes).toBeGreaterThan(manifest.size);
+      const trusted = readTrustedKeyFile(fx.signing.publicKeyFile);
+      expect(verifyManifestSignatures(manifest, [trusted])).toEqual({
+        ok: true,
+        keyId: trusted.keyId,
+      });
     });
 
     it('extracts to a runtime whose python3 runs under bwrap and imports the pip package', async () => {

@@ -2,7 +2,7 @@
  * Cancel requests: the API publishes `{ buildId }` on `Keys.cancelChannel`; every worker hears it
  * on one shared subscriber connection and stops the matching builds it runs.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@joblet/queue';
 import { z } from 'zod';
 import type { Logger } from '@joblet/logging';
 
@@ -12,7 +12,7 @@ export class CancelListener {
   private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(
-    private readonly sub: Redis,
+    private readonly sub: RedisClient,
     private readonly channel: string,
     private readonly log: Logger,
   ) {

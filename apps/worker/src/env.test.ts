@@ -1,9 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readSigningKeyFile } from '@joblet/spec';
+import { writeTestKeyPair } from '@joblet/testkit';
 import { readWorkerEnv } from './env.js';
 
 describe('readWorkerEnv', () => {
-  it('has defaults for everything', () => {
-    const c = readWorkerEnv({});
+  const dir = mkdtempSync(join(tmpdir(), 'worker-env-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const key = writeTestKeyPair(dir);
+  const other = writeTestKeyPair(dir, 'other');
+
+  it('has defaults for everything but the signing key', () => {
+    const c = readWorkerEnv({ WORKER_SIGNING_KEY_FILE: key.privateKeyFile });
     expect(c).toMatchObject({
       concurrency: 1,
       queuePrefix: 'joblet',
@@ -19,10 +29,45 @@ describe('readWorkerEnv', () => {
       lockDurationS: 30,
       stalledIntervalS: 15,
       publish: true,
+      buildNetwork: 'isolated',
     });
     expect(['amd64', 'arm64']).toContain(c.arch);
     expect(c.name).toMatch(new RegExp(`-${process.pid}$`));
     expect(c.aptMirror).toBeUndefined();
+    expect(c.signingKeys.map((k) => k.keyId)).toEqual([
+      readSigningKeyFile(key.privateKeyFile).keyId,
+    ]);
+  });
+
+  it('refuses to publish (the default) without WORKER_SIGNING_KEY_FILE, naming it', () => {
+    for (const env of [{}, { WORKER_PUBLISH: 'true' }, { WORKER_SIGNING_KEY_FILE: '' }]) {
+      expect(() => readWorkerEnv(env)).toThrow(
+        /^invalid worker configuration:\n {2}WORKER_SIGNING_KEY_FILE: unset, but WORKER_PUBLISH=true: a publishing worker signs every manifest/,
+      );
+    }
+    // Arch-only workers never hold the key.
+    expect(readWorkerEnv({ WORKER_PUBLISH: 'false' }).signingKeys).toEqual([]);
+  });
+
+  it('loads every key of WORKER_SIGNING_KEY_FILE and refuses a bad one, naming the file', () => {
+    const c = readWorkerEnv({
+      WORKER_SIGNING_KEY_FILE: `${key.privateKeyFile}, ${other.privateKeyFile}`,
+    });
+    expect(c.signingKeys).toHaveLength(2);
+    const bad = (file: string) => () => readWorkerEnv({ WORKER_SIGNING_KEY_FILE: file });
+    expect(bad(join(dir, 'missing.pem'))).toThrow(
+      `WORKER_SIGNING_KEY_FILE: cannot read ${join(dir, 'missing.pem')} (ENOENT)`,
+    );
+    expect(bad(key.publicKeyFile)).toThrow(
+      `WORKER_SIGNING_KEY_FILE: ${key.publicKeyFile} is not a PEM private key`,
+    );
+    expect(bad('signing.pem')).toThrow(
+      'WORKER_SIGNING_KEY_FILE: signing.pem is not an absolute path',
+    );
+    // Set but not publishing: still checked, so a broken file is found before it is needed.
+    expect(() =>
+      readWorkerEnv({ WORKER_PUBLISH: 'false', WORKER_SIGNING_KEY_FILE: key.publicKeyFile }),
+    ).toThrow('WORKER_SIGNING_KEY_FILE');
   });
 
   it('reads every variable', () => {
@@ -33,6 +78,7 @@ describe('readWorkerEnv', () => {
       BUILD_APT_MIRROR: 'http://mirror.example/debian/',
       BUILD_PIP_INDEX_URL: 'http://127.0.0.1:3141/simple/',
       WORKER_BUILD_TIMEOUT_S: '600',
+      WORKER_BUILD_NETWORK: 'host',
       STORAGE_URL: 's3://bucket?endpoint=http://127.0.0.1:9000',
     });
     expect(c).toMatchObject({
@@ -42,11 +88,16 @@ describe('readWorkerEnv', () => {
       aptMirror: 'http://mirror.example/debian',
       pipIndexUrl: 'http://127.0.0.1:3141/simple/',
       buildTimeoutS: 600,
+      buildNetwork: 'host',
     });
+    expect(() => readWorkerEnv({ WORKER_PUBLISH: 'false', WORKER_BUILD_NETWORK: 'none' })).toThrow(
+      /WORKER_BUILD_NETWORK/,
+    );
   });
 
   it('treats empty values as unset', () => {
-    expect(readWorkerEnv({ BUILD_APT_MIRROR: '', WORKER_CONCURRENCY: '' }).concurrency).toBe(1);
+    const env = { BUILD_APT_MIRROR: '', WORKER_CONCURRENCY: '', WORKER_PUBLISH: 'false' };
+    expect(readWorkerEnv(env).concurrency).toBe(1);
   });
 
   it('names every bad variable at once', () => {

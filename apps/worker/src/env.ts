@@ -5,7 +5,15 @@
 import { existsSync } from 'node:fs';
 import { hostname, machine } from 'node:os';
 import { z } from 'zod';
-import { ARCHITECTURES, archFromUname, type Arch } from '@joblet/spec';
+import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
+import {
+  ARCHITECTURES,
+  archFromUname,
+  secretsFromEnv,
+  type Arch,
+  type SigningKey,
+} from '@joblet/spec';
+import { readSigningKeys } from './signing-key-env.js';
 
 const seconds = (def: number, max = 7 * 24 * 3600) =>
   z.coerce.number().int().min(1).max(max).default(def);
@@ -38,15 +46,20 @@ const WorkerEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, ".", "_" and "-" (at most 128)')
     .optional(),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  /** One server, Sentinel or Cluster URL, as libs/queue/src/redis-env.ts describes. */
+  REDIS_URL: RedisUrlEnv,
+  /** This app's Redis ACL user and password, when REDIS_URL carries none (or a file holding it). */
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_PASSWORD_FILE: z.string().optional(),
   /** BullMQ key prefix and the prefix of the farm's own Redis keys. */
   QUEUE_PREFIX: z.string().min(1).default('joblet'),
   STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
   STORAGE_ACCESS_KEY: z.string().optional(),
   STORAGE_SECRET_KEY: z.string().optional(),
+  /** Files holding the store's keys, instead of STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY. */
+  STORAGE_ACCESS_KEY_FILE: z.string().optional(),
+  STORAGE_SECRET_KEY_FILE: z.string().optional(),
   /** Operator's base catalog (YAML/JSON) merged over the built-in one; must match the API's. */
   CATALOG_FILE: z.string().optional(),
   /** Base roots and apt/pip/npm download caches: on the host, kept across builds. */
@@ -85,9 +98,19 @@ const WorkerEnv = z.object({
    * behind a TLS-inspecting proxy. Default: the host's bundle when it exists; `none` disables.
    */
   BUILD_CA_BUNDLE: z.string().optional(),
+  /**
+   * `isolated`: each build command has its own network namespace with egress through
+   * slirp4netns and no access to the host's loopback. `host`: the host's network (unsafe).
+   */
+  WORKER_BUILD_NETWORK: z.enum(['isolated', 'host']).default('isolated'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
+  /**
+   * PEM Ed25519 private key(s) the publisher signs manifests with (comma-separated: each signs);
+   * required with WORKER_PUBLISH. Arch-only workers (WORKER_PUBLISH=false) need none.
+   */
+  WORKER_SIGNING_KEY_FILE: z.string().optional(),
   /**
    * For a WORKER_ARCH the host cannot run natively: register QEMU's binfmt_misc handler (F flag)
    * at start (as root, mounting binfmt_misc if needed) and unregister it at shutdown.
@@ -101,6 +124,9 @@ export interface WorkerConfig {
   concurrency: number;
   name: string;
   redisUrl: string;
+  /** REDIS_USERNAME and REDIS_PASSWORD(_FILE): this app's credentials when the URL has none. */
+  redisUsername?: string;
+  redisPassword?: string;
   queuePrefix: string;
   storageUrl: string;
   storageAccessKey?: string;
@@ -121,8 +147,12 @@ export interface WorkerConfig {
   npmRegistry?: string;
   /** Host path of the CA bundle given to builds, if any. */
   caBundle?: string;
+  /** WORKER_BUILD_NETWORK. */
+  buildNetwork: 'isolated' | 'host';
   logLevel: string;
   publish: boolean;
+  /** Keys of WORKER_SIGNING_KEY_FILE; never empty when `publish`. */
+  signingKeys: SigningKey[];
   /** Register the QEMU binfmt_misc handler for a foreign `arch` if it is missing. */
   registerBinfmt: boolean;
 }
@@ -138,6 +168,13 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const { redis, issues } = resolveRedisEnv(e);
+  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
+  issues.push(...storage.issues);
+  if (issues.length > 0) {
+    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
+    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
+  }
   const arch = e.WORKER_ARCH ?? archFromUname(machine());
   if (!arch) {
     throw new Error(
@@ -146,15 +183,18 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     );
   }
   const caBundle = resolveCaBundle(e.BUILD_CA_BUNDLE);
+  const signingKeys = readSigningKeys(e.WORKER_SIGNING_KEY_FILE, e.WORKER_PUBLISH);
   return {
     arch,
     concurrency: e.WORKER_CONCURRENCY,
     name: e.WORKER_NAME ?? `${hostname()}-${process.pid}`,
     redisUrl: e.REDIS_URL,
+    ...(redis.username !== undefined && { redisUsername: redis.username }),
+    ...(redis.password !== undefined && { redisPassword: redis.password }),
     queuePrefix: e.QUEUE_PREFIX,
     storageUrl: e.STORAGE_URL,
-    storageAccessKey: e.STORAGE_ACCESS_KEY,
-    storageSecretKey: e.STORAGE_SECRET_KEY,
+    storageAccessKey: storage.values.STORAGE_ACCESS_KEY,
+    storageSecretKey: storage.values.STORAGE_SECRET_KEY,
     catalogFile: e.CATALOG_FILE,
     cacheDir: e.WORKER_CACHE_DIR,
     workDir: e.WORKER_WORK_DIR,
@@ -170,8 +210,10 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     pipIndexUrl: e.BUILD_PIP_INDEX_URL,
     npmRegistry: e.BUILD_NPM_REGISTRY,
     caBundle,
+    buildNetwork: e.WORKER_BUILD_NETWORK,
     logLevel: e.LOG_LEVEL,
     publish: e.WORKER_PUBLISH,
+    signingKeys,
     registerBinfmt: e.WORKER_REGISTER_BINFMT,
   };
 }

@@ -5,7 +5,9 @@
  * once (the queue's stalled-job recovery then takes the builds up elsewhere).
  */
 import { createLogger } from '@joblet/logging';
+import { RedisConfigError } from '@joblet/queue';
 import { ArchUnsupportedError } from './arch-check.js';
+import { BuildNetworkUnavailableError } from './build-network-check.js';
 import { readWorkerEnv } from './env.js';
 import { createWorker } from './worker.js';
 
@@ -53,8 +55,13 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
-  if (err instanceof ArchUnsupportedError) {
-    // A configuration problem of this host, not a crash: say what to do, exit EX_CONFIG.
+  if (
+    err instanceof ArchUnsupportedError ||
+    err instanceof RedisConfigError ||
+    err instanceof BuildNetworkUnavailableError
+  ) {
+    // A configuration problem (this host's arch, Redis credentials, build network), not a
+    // crash: say what to do, exit EX_CONFIG.
     log.fatal({ arch: config.arch }, err.message);
     process.stderr.write(`${err.message}\n`);
     process.exit(78);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FarmEvent, Keys, createRedis, readAfter } from '@joblet/queue';
 import { createArtifactStore, indexKey, type ArtifactStore } from '@joblet/storage';
-import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
+import { makeTempDir, type TempDir, freePort, writeTestKeyPair } from '@joblet/testkit';
 import type { Redis } from 'ioredis';
 import { readWorkerEnv } from './env.js';
 import { createWorker, type FarmWorker } from './worker.js';
@@ -110,6 +110,7 @@ describe.skipIf(E2E_MISSING.length > 0)(
         WORKER_WORK_DIR: `${tmp.path}/work`,
         WORKER_NAME: 'restart-worker',
         LOG_LEVEL: 'warn',
+        WORKER_SIGNING_KEY_FILE: writeTestKeyPair(`${tmp.path}/keys`).privateKeyFile,
       });
       worker = await createWorker(config);
       for (const x of [a, b]) {

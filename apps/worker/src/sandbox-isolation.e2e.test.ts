@@ -1,12 +1,16 @@
 /**
  * A hook is untrusted code: it runs as root inside the build sandbox, and must not be able to
- * reach the host: its files, processes, mounts, capabilities or the worker's environment.
+ * reach the host: its files, processes, mounts, capabilities, the worker's environment, or the
+ * services on its loopback (the farm's Redis) — while it can still reach the outside world.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { egressResolvConf } from '@joblet/sandbox';
+import { sandboxReachableHost } from '@joblet/testkit';
 import { logLines } from './test-support/flow.js';
 import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
 
@@ -52,6 +56,7 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
     if env | grep -q ${CANARY}; then echo env=LEAKED; else echo env=clean; fi
     if env | grep -qE 'REDIS_URL|STORAGE_'; then echo fx.config=LEAKED; else echo fx.config=clean; fi
     echo "found=$(find / -path /proc -prune -o -name 'joblet-secret-*' -print 2>/dev/null | tr '\\n' ' ')"
+    echo "signing-key=$(find / -path /proc -prune -o -name 'signing.pem' -print 2>/dev/null | tr '\\n' ' ')"
     exit 3
 `,
           '1.0.3',
@@ -83,6 +88,8 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
       );
       // No file of the host is anywhere in the sandbox's file system.
       expect(lines).toContain('found=');
+      // Nor is the publisher's signing key (WORKER_SIGNING_KEY_FILE): hooks cannot sign.
+      expect(lines).toContain('signing-key=');
       // The host is unchanged: the process lives, nothing was written to the host's root.
       expect(host.sleeper.exitCode).toBeNull();
       expect(() => process.kill(pid, 0)).not.toThrow();
@@ -93,7 +100,89 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
       await fx.expectNothingLeft(b.buildId);
     });
   });
+
+  describe('a hook that tries to reach services of the host (WORKER_BUILD_NETWORK=isolated)', () => {
+    const servers: Server[] = [];
+    /** A TCP server that greets every connection, on `host`. */
+    const greeter = async (host: string): Promise<number> => {
+      const server = createServer((s) => s.end(`hello from ${host}\n`));
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      servers.push(server);
+      return (server.address() as AddressInfo).port;
+    };
+    afterAll(async () => {
+      for (const s of servers) await new Promise((r) => s.close(r));
+    });
+
+    it("cannot reach the host's loopback (Redis, a local server) but reaches the outside; resolves names; leaves no slirp4netns, netns or mount", async () => {
+      const outsideHost = sandboxReachableHost();
+      const local = await greeter('127.0.0.1');
+      const outside = await greeter(outsideHost);
+      // Only assert outside names when this host resolves them itself (closed networks).
+      const hostResolves = (() => {
+        try {
+          execFileSync('getent', ['hosts', 'deb.debian.org'], { stdio: 'ignore', timeout: 10_000 });
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      const probe = (name: string, host: string, port: number, send = '') =>
+        `if r=$(timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}; printf "${send}" >&3; head -n 1 <&3 | tr -d "\\r"' 2>/dev/null) && [ -n "$r" ]; then echo "${name}=OPEN $r"; else echo "${name}=closed"; fi`;
+      const { b, events } = await fx.run(
+        pySpec(
+          `hooks:
+  pre_install: |
+    echo "netns=$(readlink /proc/self/ns/net)"
+    ${probe('redis', '127.0.0.1', 6379, 'PING\\r\\n')}
+    ${probe('redis-via-gateway', '10.0.2.2', 6379, 'PING\\r\\n')}
+    ${probe('local', '127.0.0.1', local)}
+    ${probe('local-via-gateway', '10.0.2.2', local)}
+    ${probe('outside', outsideHost, outside)}
+    echo "resolv=$(grep -v '^#' /etc/resolv.conf | tr '\\n' ' ')"
+    if getent hosts deb.debian.org >/dev/null; then echo dns=resolved; else echo dns=failed; fi
+    exit 3
+`,
+          '1.0.8',
+        ),
+        { attempts: 1 },
+      );
+      const lines = logLines(events);
+      expect(doneEvent(events)).toMatchObject({ state: 'failed', error: { code: 'HOOK_FAILED' } });
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'redis=closed',
+          'redis-via-gateway=closed',
+          'local=closed',
+          'local-via-gateway=closed',
+          `outside=OPEN hello from ${outsideHost}`,
+          `resolv=${egressResolvConf().replace(/\n/g, ' ')}`,
+        ]),
+      );
+      if (hostResolves) expect(lines).toContain('dns=resolved');
+      // Its own network namespace, and none of it left once the build is over.
+      const netns = lines.find((l) => l.startsWith('netns='))!.slice('netns='.length);
+      expect(netns).toMatch(/^net:\[\d+\]$/);
+      expect(netns).not.toBe(readlinkSync('/proc/self/ns/net'));
+      expect(processesIn(netns)).toEqual([]);
+      await fx.expectNothingLeft(b.buildId); // includes the build's slirp4netns processes
+    });
+  });
 });
+
+/** Pids of host processes inside network namespace `netns` (`net:[inode]`). */
+function processesIn(netns: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/net`) === netns;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 /** A per-run token for marker file names. */
 function b0(): string {

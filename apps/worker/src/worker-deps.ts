@@ -1,7 +1,6 @@
 /** What job handlers share within one worker process. */
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import type { BuildStore, Keys } from '@joblet/queue';
+import type { BuildStore, Keys, RedisClient } from '@joblet/queue';
 import type { CgroupManager } from '@joblet/sandbox';
 import type { BaseCatalog } from '@joblet/spec';
 import type { ArtifactStore } from '@joblet/storage';
@@ -26,7 +25,7 @@ export interface WorkerDeps {
   config: WorkerConfig;
   log: Logger;
   /** Commands (not the BullMQ blocking connection). */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   buildStore: BuildStore;
   store: ArtifactStore;

@@ -26,6 +26,7 @@ import {
   makeTempDir,
   startS3Server,
   uniqueName,
+  writeTestKeyPair,
   type S3TestServer,
   type TempDir,
 } from '@joblet/testkit';
@@ -63,6 +64,7 @@ describe.skipIf(missing.length > 0)('worker process', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('worker-proc');
+    writeTestKeyPair(join(tmp.path, 'keys'));
     s3 = await startS3Server();
     index = await startPipIndex(await buildWheel(tmp.path, 'joblet-hello', '1.0', 'joblet_hello'));
     redis = createRedis({ url: 'redis://127.0.0.1:6379' });
@@ -106,6 +108,7 @@ describe.skipIf(missing.length > 0)('worker process', () => {
         // Short locks so a dead worker's build is taken up quickly.
         WORKER_LOCK_DURATION_S: '4',
         WORKER_STALLED_INTERVAL_S: '2',
+        WORKER_SIGNING_KEY_FILE: join(tmp.path, 'keys/signing.pem'),
         LOG_LEVEL: 'info',
         ...env,
       },

@@ -1,7 +1,8 @@
 /**
  * `createWorker(config)`: a build worker for one architecture, constructed the same way by the
  * process entry (index.ts) and by tests (no signals, no process exit). It
- * 0. checks that this host executes its arch (arch-check.ts), else refuses to start,
+ * 0. checks that this host executes its arch (arch-check.ts) and can give builds their network
+ *    (build-network-check.ts), else refuses to start,
  * 1. loads the catalog and connects to the store and Redis,
  * 2. removes what crashed builds on this host left (work dirs of dead children, their cgroups),
  * 3. consumes `build-<arch>` (and, with `publish`, the `publish` parents) through BullMQ, with
@@ -12,7 +13,6 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '@joblet/logging';
 import {
   BuildJobData,
@@ -21,13 +21,17 @@ import {
   Keys,
   PUBLISH_QUEUE,
   buildQueueName,
-  createRedis,
+  createRedisConnection,
+  verifyRedis,
   type BuildError,
+  type RedisClient,
+  type RedisConfig,
 } from '@joblet/queue';
 import { CgroupManager, qemuBinfmtName } from '@joblet/sandbox';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore, withRetry } from '@joblet/storage';
 import { ensureArchSupport, type ArchSupport } from './arch-check.js';
+import { checkBuildNetwork } from './build-network-check.js';
 import { BUILD_CGROUP_NAMESPACE } from './build/sandbox-setup.js';
 import { removeDeadWorkDirs } from './build/work-dir.js';
 import { CancelListener } from './cancel-listener.js';
@@ -80,7 +84,9 @@ export async function createWorker(
     opts.log ??
     createLogger({ name: 'worker', level: config.logLevel, base: { worker: config.name } });
   const childScript = opts.childScript ?? defaultChildScript();
-  // Before anything else: a worker that cannot execute its arch takes no builds.
+  // Before anything else: a worker that cannot execute its arch, or cannot give builds the
+  // configured network (WORKER_BUILD_NETWORK), takes no builds.
+  await checkBuildNetwork(config, log);
   const archSupport = await ensureArchSupport({
     arch: config.arch,
     registerBinfmt: config.registerBinfmt,
@@ -114,6 +120,15 @@ async function startWorker(
   const catalog = config.catalogFile
     ? mergeCatalogs(builtinCatalog, loadCatalogFile(config.catalogFile))
     : builtinCatalog;
+  const redisConfig: RedisConfig = {
+    url: config.redisUrl,
+    username: config.redisUsername,
+    password: config.redisPassword,
+    prefix: config.queuePrefix,
+    forWorker: true,
+  };
+  // Wrong credentials or an ACL without the farm's keys stop the start (RedisConfigError).
+  await verifyRedis(redisConfig);
   const store = createArtifactStore(config.storageUrl, {
     accessKey: config.storageAccessKey,
     secretKey: config.storageSecretKey,
@@ -122,20 +137,16 @@ async function startWorker(
     onRetry: (err) => log.warn({ err }, 'store not ready; retrying'),
   });
   const keys = new Keys(config.queuePrefix);
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const connect = () => {
-    const c = createRedis({ url: config.redisUrl, forWorker: true });
+    const c = createRedisConnection(redisConfig);
     // ioredis reconnects by itself; without a listener each failure is an "unhandled" print.
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     connections.push(c);
     return c;
   };
   const redis = connect();
-  const cancels = new CancelListener(
-    createRedis({ url: config.redisUrl, forWorker: true }),
-    keys.cancelChannel,
-    log,
-  );
+  const cancels = new CancelListener(createRedisConnection(redisConfig), keys.cancelChannel, log);
   const cgroups = await CgroupManager.detect({ namespace: BUILD_CGROUP_NAMESPACE });
 
   // Leftovers of builds whose process died (SIGKILL, OOM, power loss): never in use any more.

@@ -1,12 +1,15 @@
 #!/bin/sh
 # One-shot set-up of the farm's MinIO (run by the `minio-init` compose service, image minio/mc):
-# the bucket, a writer user (API + workers: read/write/delete) and a reader user (agents:
-# read-only), each with its own policy. Idempotent: safe to run on every `docker compose up`.
+# the bucket, a writer user (workers: read/write/delete), a reader user (agents: read-only) and
+# the API's user (read and delete: `rnx runtime remove`, garbage collection, canceled builds'
+# staging; it never uploads), each with its own policy. Idempotent: safe to run on every
+# `docker compose up`.
 # Policy files are templates: BUCKET is replaced by the bucket name.
 set -eu
 POLICY_DIR="${POLICY_DIR:-/init}"
 : "${MINIO_URL:?}" "${MINIO_ROOT_USER:?}" "${MINIO_ROOT_PASSWORD:?}" "${BUCKET:?}"
 : "${WRITER_ACCESS_KEY:?}" "${WRITER_SECRET_KEY:?}" "${READER_ACCESS_KEY:?}" "${READER_SECRET_KEY:?}"
+: "${API_ACCESS_KEY:?}" "${API_SECRET_KEY:?}"
 
 # MinIO may still be starting even when its healthcheck passed once: retry for up to 60 s.
 tries=0
@@ -42,3 +45,4 @@ user_with_policy() {
 
 user_with_policy "$WRITER_ACCESS_KEY" "$WRITER_SECRET_KEY" farm-writer "$POLICY_DIR/farm-writer.policy.json"
 user_with_policy "$READER_ACCESS_KEY" "$READER_SECRET_KEY" farm-reader "$POLICY_DIR/farm-reader.policy.json"
+user_with_policy "$API_ACCESS_KEY" "$API_SECRET_KEY" farm-api "$POLICY_DIR/farm-api.policy.json"

@@ -4,7 +4,7 @@
  * (the farm's published `RetentionPolicy`, else the constructor's values). The listing is capped
  * by count and trimmed by age, so Redis stays bounded however many builds pass through.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Arch } from '@joblet/spec';
 import {
   ArchStatus,
@@ -32,7 +32,7 @@ export class BuildStore {
   private readonly retention: RetentionCache;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: Keys = new Keys(),
     retentionS = DEFAULT_BUILD_RETENTION_S,
     /** Failed builds' retention when the farm published none; default: `retentionS`. */

@@ -1,10 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
-import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
+import {
+  TEST_REDIS_PASSWORD as PASSWORD,
+  freePort,
+  hasRedisCli,
+  hasRedisServer,
+  startRedisCluster,
+  startRedisSentinel,
+  until,
+  type TestCluster,
+  type TestSentinel,
+} from '@joblet/testkit';
 import {
   RedisConfigError,
   assertQueuePrefix,
@@ -148,124 +155,18 @@ describe('createRedis on one server', () => {
 
 // ---- real Sentinel and Cluster: redis-server processes of our own, on free ports ----
 
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
-const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
-const PASSWORD = 'farm-test-pw';
-
-/** redis-server processes started by one describe block; stopped by pid in afterAll. */
-class Servers {
-  readonly procs: ChildProcess[] = [];
-
-  start(args: string[], cwd: string): ChildProcess {
-    const child = spawn('redis-server', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.procs.push(child);
-    return child;
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(
-      this.procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) {
-              resolve();
-              return;
-            }
-            const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-            p.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            process.kill(p.pid, 'SIGTERM');
-          }),
-      ),
-    );
-  }
-}
-
-/** Polls `check` until it returns true (or throws after `ms`). */
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function pingable(port: number): Promise<boolean> {
-  const r = new Redis({ port, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0 });
-  r.on('error', () => undefined); // refused while the server starts: until() retries
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } finally {
-    r.disconnect();
-  }
-}
-
-const serverArgs = (port: number) => [
-  '--port',
-  String(port),
-  '--bind',
-  '127.0.0.1',
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-  '--requirepass',
-  PASSWORD,
-  '--masterauth',
-  PASSWORD,
-];
-
 describe.skipIf(!hasRedisServer)('createRedis through Redis Sentinel (real processes)', () => {
-  const servers = new Servers();
-  let dir: TempDir;
-  let masterPort = 0;
+  let sentinel: TestSentinel;
   let sentinelPort = 0;
+  let masterPort = 0;
 
   beforeAll(async () => {
-    dir = await makeTempDir('redis-sentinel');
-    masterPort = await freePort();
-    sentinelPort = await freePort();
-    servers.start(serverArgs(masterPort), dir.path);
-    await until('the master', () => pingable(masterPort));
-    // Sentinel rewrites its config file, so it gets a file of its own in the temp dir.
-    const conf = join(dir.path, 'sentinel.conf');
-    await writeFile(
-      conf,
-      [
-        `port ${sentinelPort}`,
-        'bind 127.0.0.1',
-        `dir ${dir.path}`,
-        `sentinel monitor farm-master 127.0.0.1 ${masterPort} 1`,
-        `sentinel auth-pass farm-master ${PASSWORD}`,
-        'sentinel down-after-milliseconds farm-master 5000',
-        '',
-      ].join('\n'),
-    );
-    servers.start([conf, '--sentinel'], dir.path);
-    await until('the sentinel to know the master', async () => {
-      const s = new Redis({ port: sentinelPort, lazyConnect: true, maxRetriesPerRequest: 0 });
-      s.on('error', () => undefined);
-      try {
-        await s.connect();
-        const addr = (await s.call(
-          'SENTINEL',
-          'get-master-addr-by-name',
-          'farm-master',
-        )) as string[];
-        return addr?.[1] === String(masterPort);
-      } finally {
-        s.disconnect();
-      }
-    });
+    sentinel = await startRedisSentinel();
+    ({ sentinelPort, masterPort } = sentinel);
   });
 
   afterAll(async () => {
-    await servers.stopAll();
-    await dir?.cleanup();
+    await sentinel?.stop();
   });
 
   it('finds the master through the sentinel list (skipping a dead sentinel) and SET/GETs', async () => {
@@ -298,61 +199,16 @@ describe.skipIf(!hasRedisServer)('createRedis through Redis Sentinel (real proce
 });
 
 describe.skipIf(!hasRedisServer || !hasRedisCli)('Redis Cluster (3 real masters)', () => {
-  const servers = new Servers();
-  let dir: TempDir;
-  const ports: number[] = [];
+  let nodes: TestCluster;
   let url = '';
 
   beforeAll(async () => {
-    dir = await makeTempDir('redis-cluster');
-    for (let i = 0; i < 3; i++) ports.push(await freePort());
-    for (const port of ports) {
-      servers.start(
-        [
-          ...serverArgs(port),
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-node-timeout',
-          '2000',
-        ],
-        dir.path,
-      );
-    }
-    for (const port of ports) await until(`node ${port}`, () => pingable(port));
-    const create = spawnSync(
-      'redis-cli',
-      [
-        '-a',
-        PASSWORD,
-        '--no-auth-warning',
-        '--cluster',
-        'create',
-        ...ports.map((p) => `127.0.0.1:${p}`),
-        '--cluster-yes',
-      ],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout}`);
-    for (const port of ports) {
-      await until(`cluster_state:ok on ${port}`, async () => {
-        const r = new Redis({ port, password: PASSWORD, lazyConnect: true });
-        r.on('error', () => undefined);
-        try {
-          await r.connect();
-          return String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok');
-        } finally {
-          r.disconnect();
-        }
-      });
-    }
-    url = `redis-cluster://:${PASSWORD}@127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}`;
+    nodes = await startRedisCluster();
+    url = nodes.url(PASSWORD);
   });
 
   afterAll(async () => {
-    await servers.stopAll();
-    await dir?.cleanup();
+    await nodes?.stop();
   });
 
   it('connects from seed nodes and reaches keys in every slot', async () => {

@@ -22,7 +22,17 @@ export interface RedisConfig {
   forWorker?: boolean;
   /** The BullMQ/key prefix this connection will be used with; checked on a cluster URL. */
   prefix?: string;
+  /**
+   * Credentials of the Redis servers (an ACL user and its password, or only `requirepass`'s
+   * password), for URLs that carry none: what the URL carries wins. Sentinels authenticate with
+   * the URL's `sentinel_username`/`sentinel_password`.
+   */
+  username?: string;
+  password?: string;
 }
+
+/** A connection of either topology: what the farm's code works with. */
+export type RedisClient = Redis | Cluster;
 
 /** A bad Redis URL or prefix. The message never contains the password. */
 export class RedisConfigError extends Error {
@@ -208,6 +218,16 @@ export function assertQueuePrefix(prefix: string, url: string): void {
   }
 }
 
+/** The servers' credentials: the URL's, else `cfg`'s; only those that are set. */
+function auth(cfg: RedisConfig, fromUrl: Credentials = {}): Credentials {
+  const username = fromUrl.username ?? cfg.username;
+  const password = fromUrl.password ?? cfg.password;
+  return {
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password }),
+  };
+}
+
 /** Options every connection shares: BullMQ's needs, not the transport. */
 function commonOptions(cfg: RedisConfig): RedisOptions {
   return {
@@ -232,14 +252,15 @@ export function createRedis(cfg: RedisConfig): Redis {
     );
   }
   if (cfg.prefix !== undefined) assertQueuePrefix(cfg.prefix, cfg.url);
-  if (target.kind === 'standalone') return new Redis(cfg.url, commonOptions(cfg));
+  // ioredis lets the URL's user and password win over these options.
+  if (target.kind === 'standalone')
+    return new Redis(cfg.url, { ...commonOptions(cfg), ...auth(cfg) });
   return new Redis({
     ...commonOptions(cfg),
     sentinels: target.sentinels,
     name: target.masterName,
     db: target.db,
-    ...(target.username !== undefined && { username: target.username }),
-    ...(target.password !== undefined && { password: target.password }),
+    ...auth(cfg, target),
     ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
     ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
     ...(target.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
@@ -264,8 +285,7 @@ export function createRedisCluster(cfg: RedisConfig): Cluster {
     // BullMQ reads maxRetriesPerRequest from here for a cluster (it must be null for workers).
     redisOptions: {
       maxRetriesPerRequest: cfg.forWorker ? null : 3,
-      ...(target.username !== undefined && { username: target.username }),
-      ...(target.password !== undefined && { password: target.password }),
+      ...auth(cfg, target),
       ...(target.tls && { tls: {} }),
     },
   };
@@ -273,6 +293,6 @@ export function createRedisCluster(cfg: RedisConfig): Cluster {
 }
 
 /** A connection of whatever topology `cfg.url` names: for code that works with both types. */
-export function createRedisConnection(cfg: RedisConfig): Redis | Cluster {
+export function createRedisConnection(cfg: RedisConfig): RedisClient {
   return isClusterUrl(cfg.url) ? createRedisCluster(cfg) : createRedis(cfg);
 }

@@ -2,7 +2,7 @@
  * Append-only event streams on Redis streams: bounded (approximate MAXLEN) so Redis never grows
  * without limit, read with replay-then-follow semantics for SSE and agent cursors.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { z } from 'zod';
 
 export interface StreamEntry<T> {
@@ -13,7 +13,7 @@ export interface StreamEntry<T> {
 
 /** Appends one event; `maxLen` caps the stream (approximately, which is O(1) for Redis). */
 export async function appendEvent(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   event: unknown,
   maxLen = 50_000,
@@ -30,7 +30,7 @@ export async function appendEvent(
  * worth, a cheap copy — since the waste is per stream, not per line. Returns whether it did.
  */
 export async function compactStream(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   ttlS: number,
   maxEntries = 100,
@@ -74,7 +74,7 @@ function decoded<T>(rows: RawEntry<T>[]): StreamEntry<T>[] {
 }
 
 async function readRaw<S extends z.ZodType>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   schema: S,
   afterId: string,
@@ -85,7 +85,7 @@ async function readRaw<S extends z.ZodType>(
 }
 
 async function waitRaw<S extends z.ZodType>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   schema: S,
   afterId: string,
@@ -106,7 +106,7 @@ async function waitRaw<S extends z.ZodType>(
 
 /** Entries strictly after `afterId` ('0' = from the start), up to `count`. */
 export async function readAfter<S extends z.ZodType>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   schema: S,
   afterId = '0',
@@ -120,7 +120,7 @@ export async function readAfter<S extends z.ZodType>(
  * read holds the connection for its whole duration.
  */
 export async function waitAfter<S extends z.ZodType>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   schema: S,
   afterId: string,
@@ -132,8 +132,8 @@ export async function waitAfter<S extends z.ZodType>(
 
 /** Replays everything after `afterId`, then follows until `stop()` says so or `signal` aborts. */
 export async function* followStream<S extends z.ZodType>(
-  reader: Redis,
-  follower: Redis,
+  reader: RedisClient,
+  follower: RedisClient,
   key: string,
   schema: S,
   opts: {

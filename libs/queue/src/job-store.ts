@@ -6,7 +6,7 @@
  * farm's published `RetentionPolicy` (else the constructor's `retentionS`), and the listing is
  * capped by count and trimmed by age.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { FINAL_JOB_STATES, JobRecord, type JobEvent, type JobState } from '@joblet/spec';
 import { appendEvent, compactStream } from './event-stream.js';
 import { Keys } from './names.js';
@@ -59,7 +59,7 @@ export class JobStore {
   private readonly retention: RetentionCache;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: Keys = new Keys(),
     readonly retentionS = DEFAULT_JOB_RETENTION_S,
   ) {

@@ -4,7 +4,7 @@
  * them on `/metrics`. Writes are one round trip (HINCRBY / a MULTI); cardinality is bounded by the
  * label values (architectures × phases, node names, states).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { FINAL_JOB_STATES, JOB_STATES } from '@joblet/spec';
 import {
   FARM_BUCKETS_S,
@@ -30,7 +30,7 @@ export function counterField(name: FarmCounterName, labels: Record<string, strin
  * `incrementCounter(redis, keys, 'joblet_runtime_sync_failures_total', { node: 'n1' })`.
  */
 export async function incrementCounter<N extends FarmCounterName>(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   name: N,
   labels: CounterLabels<N>,
@@ -45,7 +45,7 @@ export async function incrementCounter<N extends FarmCounterName>(
  * Negative or non-finite values are ignored: a clock step must not poison the series.
  */
 export async function observeHistogram<N extends FarmHistogramName>(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   name: N,
   labels: HistogramLabels<N>,
@@ -124,7 +124,7 @@ export function renderJobStates(fields: Record<string, string>): string[] {
 }
 
 /** Every Redis-kept farm metric as Prometheus exposition text (one pipeline round trip). */
-export async function renderRedisMetrics(redis: Redis, keys: Keys): Promise<string> {
+export async function renderRedisMetrics(redis: RedisClient, keys: Keys): Promise<string> {
   const names = Object.keys(FARM_HISTOGRAMS) as FarmHistogramName[];
   const p = redis.pipeline();
   p.hgetall(keys.metricCounters);

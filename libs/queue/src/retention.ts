@@ -5,7 +5,7 @@
  * without configuring each of them. A store's constructor value is the fallback when nothing has
  * been published.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './names.js';
 
 export interface RetentionPolicy {
@@ -23,7 +23,7 @@ const FIELDS = ['build', 'failedBuild', 'job'] as const;
 
 /** Writes the policy for every process of the farm (the API does this at start). */
 export async function publishRetentionPolicy(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   policy: RetentionPolicy,
 ): Promise<void> {
@@ -36,7 +36,7 @@ export async function publishRetentionPolicy(
 
 /** The published policy, field by field over `fallback`. */
 export async function readRetentionPolicy(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   fallback: RetentionPolicy,
 ): Promise<RetentionPolicy> {
@@ -58,7 +58,7 @@ export class RetentionCache {
   private readAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly fallback: RetentionPolicy,
     private readonly now: () => number = Date.now,

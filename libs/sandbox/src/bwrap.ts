@@ -2,6 +2,13 @@
 // namespaces, uid 65534, every capability dropped, cleared environment, dies with its parent), so
 // forgetting a field never widens what a job can do.
 import type { Cgroup } from './cgroup-types.js';
+import {
+  EGRESS_PIPES,
+  egressNamespaceArgs,
+  egressResolvConfArgs,
+  withEgress,
+  type EgressOptions,
+} from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type ProcessHandle, type RunOptions, type RunResult } from './exec.js';
 
@@ -52,6 +59,12 @@ export interface SandboxSpec {
     /** Default true (best effort: skipped where the kernel has no cgroup namespaces). */
     cgroup?: boolean;
   };
+  /**
+   * Connect the sandbox's own network namespace to the outside through slirp4netns, without
+   * access to the host's loopback (egress.ts); /etc/resolv.conf points at its DNS forwarder.
+   * Needs `unshare.net` and a start through {@link spawnInSandbox}. Default false.
+   */
+  egress?: boolean;
   /**
    * uid/gid inside the sandbox. Default 65534 (nobody). Any non-zero uid gets a user namespace,
    * and when we are root bwrap itself is started as that uid, so the host kernel sees an
@@ -109,7 +122,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (un.ipc ?? true) a.push('--unshare-ipc');
   if (un.uts ?? true) a.push('--unshare-uts');
   if (un.cgroup ?? true) a.push('--unshare-cgroup-try');
-  if (un.net ?? true) a.push('--unshare-net');
+  if (spec.egress) {
+    if (!(un.net ?? true)) throw invalid('egress needs a network namespace (unshare.net)');
+    a.push(...egressNamespaceArgs());
+  } else if (un.net ?? true) a.push('--unshare-net');
   if (uid !== 0 || gid !== 0) {
     a.push('--unshare-user', '--uid', id('uid', uid), '--gid', id('gid', gid));
     if (spec.disableNestedUserns ?? true) a.push('--disable-userns');
@@ -143,6 +159,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       absolute('bind target', b.target),
     );
   }
+  if (spec.egress) a.push(...egressResolvConfArgs());
   for (const l of spec.symlinks ?? []) {
     if (l.target === '' || l.target.includes('\0'))
       throw invalid(`invalid symlink target '${l.target}'`);
@@ -173,9 +190,15 @@ export interface SandboxRunOptions extends Omit<RunOptions, 'env' | 'uid' | 'gid
    * execs, so nothing in the sandbox ever runs outside it.
    */
   cgroup?: Pick<Cgroup, 'wrap'>;
+  /** slirp4netns options of a `spec.egress` sandbox. */
+  egress?: EgressOptions;
 }
 
-/** Starts `cmd args` in a sandbox described by `spec` (see {@link spawnProcess}). */
+/**
+ * Starts `cmd args` in a sandbox described by `spec` (see {@link spawnProcess}). With
+ * `spec.egress` the command starts once its network is up, and `result` settles once
+ * slirp4netns is gone too (it rejects when the network cannot be set up).
+ */
 export function spawnInSandbox(
   spec: SandboxSpec,
   cmd: string,
@@ -186,7 +209,7 @@ export function spawnInSandbox(
   const uid = spec.uid ?? NOBODY;
   const gid = spec.gid ?? uid;
   const asUser = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
-  const { bwrapPath, cgroup, ...runOpts } = opts;
+  const { bwrapPath, cgroup, egress, ...runOpts } = opts;
   let command = { cmd: bwrapPath ?? 'bwrap', args: argv };
   let dropTo: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
   if (cgroup) {
@@ -201,14 +224,16 @@ export function spawnInSandbox(
     }
     command = cgroup.wrap(command.cmd, command.args);
   }
-  return spawnProcess(command.cmd, command.args, {
+  const handle = spawnProcess(command.cmd, command.args, {
     ...runOpts,
     // bwrap needs nothing from our environment; the sandbox gets exactly spec.env.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     // '/' so an unprivileged bwrap can always resolve its working directory.
     cwd: '/',
     ...(dropTo ?? {}),
+    ...(spec.egress && { extraPipes: EGRESS_PIPES }),
   });
+  return spec.egress ? withEgress(handle, egress) : handle;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Child processes for the farm: always an argv array (never a shell string), always in their own
 // process group so a timeout, an abort or the end of the leader kills helpers too.
 import { spawn } from 'node:child_process';
-import type { Readable, Stream, Writable } from 'node:stream';
+import type { Duplex, Readable, Stream, Writable } from 'node:stream';
 import { CommandError, CommandErrorCode } from './errors.js';
 import { LineSplitter, TailBuffer, tailLines } from './output-capture.js';
 
@@ -47,6 +47,11 @@ export interface RunOptions {
   killGroupOnExit?: boolean;
   /** Reject with {@link CommandError} unless the command exits 0. Default false. */
   check?: boolean;
+  /**
+   * This many more pipes, the child's fds 3, 4, ... (`handle.pipes`), e.g. bwrap's `--info-fd`
+   * and `--block-fd`. Default 0.
+   */
+  extraPipes?: number;
 }
 
 /** How a process ended. */
@@ -75,6 +80,8 @@ export interface ProcessHandle {
   readonly stdin: Writable | null;
   /** Present when `stdout: 'pipe'`; the caller must consume it or the child blocks. */
   readonly stdout: Readable | null;
+  /** The child's fds 3, 4, ... of `extraPipes` (empty without); the caller closes them. */
+  readonly pipes: readonly Duplex[];
   /** Settles once the process has exited and its stdio is closed. */
   readonly result: Promise<RunResult>;
   /** Sends `signal` (default SIGKILL) to the whole process group. */
@@ -110,8 +117,12 @@ export function spawnProcess(
       stdinMode,
       stdoutMode === 'capture' ? 'pipe' : stdoutMode,
       stderrMode === 'capture' ? 'pipe' : stderrMode,
+      ...Array<'pipe'>(opts.extraPipes ?? 0).fill('pipe'),
     ],
   });
+  const pipes = child.stdio.slice(3) as Duplex[];
+  // A pipe the child closes early (bwrap exiting before it reads --block-fd) fails our writes.
+  for (const p of pipes) p.on('error', () => undefined);
 
   const out = new TailBuffer(stdoutMode === 'capture' ? cap : 0);
   const err = new TailBuffer(stderrMode === 'capture' ? cap : 0);
@@ -226,6 +237,7 @@ export function spawnProcess(
     pid: pid ?? -1,
     stdin: stdinMode === 'pipe' ? child.stdin : null,
     stdout: stdoutMode === 'pipe' ? child.stdout : null,
+    pipes,
     result,
     kill: (signal: NodeJS.Signals = 'SIGKILL') => killGroup(signal),
   };
@@ -262,6 +274,7 @@ function abortedBeforeStart(command: readonly string[], opts: RunOptions): Proce
     pid: -1,
     stdin: null,
     stdout: null,
+    pipes: [],
     result: opts.check ? Promise.reject(commandError(res)) : Promise.resolve(res),
     kill: () => undefined,
   };

@@ -39,6 +39,21 @@ export {
 export type { BaseRoot, BaseRootMeta, BaseRootSpec, EnsureBaseRootOptions } from './rootfs.js';
 export { NOBODY, bwrapArgs, runInSandbox, spawnInSandbox } from './bwrap.js';
 export type { BindMount, SandboxRunOptions, SandboxSpec, TmpfsMount } from './bwrap.js';
+export {
+  EGRESS_LABEL_VAR,
+  EGRESS_PIPES,
+  connectEgress,
+  egressNamespaceArgs,
+  egressResolvConfArgs,
+  slirpArgs,
+  withEgress,
+} from './egress.js';
+export type { EgressLink, EgressOptions } from './egress.js';
+export { EGRESS_DNS, EGRESS_RESOLV_CONF, egressResolvConf } from './egress-resolv.js';
+export { probeEgress } from './egress-probe.js';
+export { egressProcesses } from './egress-processes.js';
+export type { EgressProcess } from './egress-processes.js';
+export type { EgressProbeOptions } from './egress-probe.js';
 export { detectCgroupLayout, layoutFrom, parseMountInfo, parseProcCgroup } from './cgroups.js';
 export type {
   CgroupLayout,
@@ -58,6 +73,17 @@ export {
   qemuBinfmtName,
 } from './host-probe.js';
 export type { BinfmtHandler } from './host-probe.js';
+export { ArchUnsupportedError, ensureArchSupport } from './arch-support.js';
+export type { ArchCheckOptions, ArchDaemon, ArchSupport, ArchSupportLog } from './arch-support.js';
+export {
+  BINFMT_CONF_DIR,
+  BINFMT_DIR,
+  BinfmtError,
+  mountBinfmtMisc,
+  registerQemuBinfmt,
+  unregisterBinfmt,
+} from './binfmt.js';
+export { ELF_MACHINE, PROBE_EXIT_CODE, elfMachine, probeElf, readElfMachine } from './elf.js';
 export { CgroupManager } from './cgroup.js';
 export type { CgroupManagerOptions } from './cgroup.js';
 export type { Cgroup, CgroupLimits, CgroupStats, CgroupSupport, IoLimit } from './cgroup-types.js';

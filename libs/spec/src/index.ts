@@ -100,3 +100,26 @@ export * from './contracts/tokens.js';
 export * from './contracts/gc.js';
 export * from './contracts/dashboard.js';
 export * from './contracts/health.js';
+export * from './env-secrets.js';
+export {
+  SIGNATURE_ALG,
+  generateSigningKeyPair,
+  keyIdOf,
+  parseSigningKey,
+  parseTrustedKey,
+  readSigningKeyFile,
+  readTrustedKeyFile,
+  type GeneratedKeyPair,
+  type SigningKey,
+  type TrustedKey,
+} from './signing/signing-keys.js';
+export {
+  MANIFEST_SIGNATURE_TYPE,
+  manifestSigningPayload,
+  shortKeyId,
+  signManifest,
+  verifyManifestSignatures,
+  withManifestSignatures,
+  type ManifestVerification,
+  type SignedManifestFields,
+} from './signing/manifest-signature.js';

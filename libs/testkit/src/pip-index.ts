@@ -1,6 +1,7 @@
 /**
  * A local PEP 503 "simple" package index over HTTP (PyPI is not reachable from the farm's test
- * machines): one tiny pure-Python wheel, built offline with Debian's interpreter.
+ * machines): one tiny pure-Python wheel, built offline with Debian's interpreter. It listens on
+ * the host's non-loopback address by default: build sandboxes cannot reach the host's loopback.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -9,11 +10,12 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { sandboxReachableHost } from './host-address.js';
 
 const exec = promisify(execFile);
 
 export interface PipIndex {
-  /** `http://127.0.0.1:<port>/simple/` */
+  /** `http://<host>:<port>/simple/` */
   url: string;
   /** Requests served, e.g. to check the cache was used. */
   requests: string[];
@@ -44,8 +46,14 @@ export async function buildWheel(dir: string, name: string, version: string, mod
   return out;
 }
 
-/** Serves every wheel in `wheelDir` under /simple/<normalized name>/ with sha256 fragments. */
-export async function startPipIndex(wheelDir: string): Promise<PipIndex> {
+/**
+ * Serves every wheel in `wheelDir` under /simple/<normalized name>/ with sha256 fragments, on
+ * `host` (default: {@link sandboxReachableHost}, what build sandboxes reach).
+ */
+export async function startPipIndex(
+  wheelDir: string,
+  host: string = sandboxReachableHost(),
+): Promise<PipIndex> {
   const files = new Map<string, Buffer>();
   for (const f of await readdir(wheelDir)) {
     if (f.endsWith('.whl')) files.set(f, await readFile(join(wheelDir, f)));
@@ -87,10 +95,13 @@ export async function startPipIndex(wheelDir: string): Promise<PipIndex> {
       res.end('not found');
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/simple/`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/simple/`,
     requests,
     get failing() {
       return state.failing;

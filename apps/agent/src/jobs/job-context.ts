@@ -1,7 +1,6 @@
 // What a job's execution shares with the others on this node (built once by the JobRunner).
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import type { JobStore, Keys } from '@joblet/queue';
+import type { JobStore, Keys, RedisClient } from '@joblet/queue';
 import type { CgroupManager } from '@joblet/sandbox';
 import type { RuntimeLayout } from '../layout.js';
 import type { ConvergeResult } from '../runtime-sync.service.js';
@@ -20,7 +19,7 @@ export interface RuntimeProvider {
 export interface JobContext {
   node: string;
   store: JobStore;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   runtimes: RuntimeProvider;
   /** Leases on runtimes, one per runtime for all jobs (see runtime-leases.ts). */

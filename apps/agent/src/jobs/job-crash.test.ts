@@ -46,6 +46,7 @@ describe.skipIf(missing.length > 0)(
           AGENT_HEARTBEAT_S: '1',
           AGENT_MIN_FREE_MB: '0',
           AGENT_JOB_LOCK_S: '3',
+          AGENT_TRUSTED_KEYS: w.trustedKeyFile,
           LOG_LEVEL: 'info',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

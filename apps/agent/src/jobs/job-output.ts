@@ -8,15 +8,14 @@
 // would on a slow terminal, and the agent's memory stays bounded.
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import { DEFAULT_JOB_LOG_LINES } from '@joblet/queue';
+import { DEFAULT_JOB_LOG_LINES, type RedisClient } from '@joblet/queue';
 import type { JobEvent } from '@joblet/spec';
 
 type StreamName = 'stdout' | 'stderr';
 
 export interface JobOutputOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** `keys.jobEvents(jobId)`. */
   key: string;
   /** Lines kept in the stream (the newest). Default DEFAULT_JOB_LOG_LINES (200 000). */
@@ -224,7 +223,7 @@ export class JobOutput {
     }
     const firstId = results?.find(([err, id]) => !err && typeof id === 'string')?.[1];
     if (typeof firstId !== 'string') {
-      this.truncated = true; // lost: Redis refused the whole batch
+      this.truncated = true; // lost: RedisClient refused the whole batch
       return;
     }
     if (results!.some(([err]) => err)) this.truncated = true;

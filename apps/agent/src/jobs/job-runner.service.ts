@@ -8,10 +8,16 @@
  * records it FAILED (node lost). A job found INITIALIZING/RUNNING when taken, or recorded as
  * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
  */
-import type { Redis } from 'ioredis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from '@joblet/logging';
-import { JOB_NAMES, JobStore, createRedis, jobQueueName, type Keys } from '@joblet/queue';
+import {
+  JOB_NAMES,
+  JobStore,
+  duplicateRedis,
+  jobQueueName,
+  type Keys,
+  type RedisClient,
+} from '@joblet/queue';
 import { CgroupManager, isRoot } from '@joblet/sandbox';
 import { JobRecord, RunJobData, type Arch } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
@@ -34,10 +40,11 @@ export interface JobRunnerOptions {
   arch: Arch;
   /** Jobs at once from `jobs-<arch>` (AGENT_CAPACITY). */
   capacity: number;
-  /** For the BullMQ worker and the stop-channel subscriber (connections of their own). */
-  redisUrl: string;
-  /** Commands (records, events); not closed by stop(). */
-  redis: Redis;
+  /**
+   * Commands (records, events); not closed by stop(). The BullMQ worker and the stop-channel
+   * subscriber get connections of their own, duplicated from it.
+   */
+  redis: RedisClient;
   prefix: string;
   keys: Keys;
   /** AGENT_WORK_DIR: per-job directories. */
@@ -85,8 +92,8 @@ export class JobRunner {
   private readonly leases: SharedRuntimeLeases;
   private ctx: JobContext | undefined;
   private worker: Worker | undefined;
-  private workerConnection: Redis | undefined;
-  private subscriber: Redis | undefined;
+  private workerConnection: RedisClient | undefined;
+  private subscriber: RedisClient | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly o: JobRunnerOptions) {
@@ -167,7 +174,7 @@ export class JobRunner {
   }
 
   private async startWorker(): Promise<void> {
-    const connection = createRedis({ url: this.o.redisUrl, forWorker: true });
+    const connection = duplicateRedis(this.o.redis, { forWorker: true });
     this.workerConnection = connection;
     const w = new Worker(this.queueName, (job: Job) => this.processRunJob(job), {
       connection,

@@ -4,14 +4,26 @@
 // /work writable, tmpfs /tmp, own /proc, minimal /dev, new namespaces, uid 65534, no
 // capabilities, a new session, a cleared environment, dies with its parent) and adds what a job
 // needs beyond a runtime test: its cgroup joined before bwrap starts, its volumes, its hostname,
-// and its stdout/stderr as streams the runner can pause (backpressure), not captured buffers.
+// its stdout/stderr as streams the runner can pause (backpressure), not captured buffers, and
+// for `egress` jobs the slirp4netns that connects it (started before the command runs, stopped
+// once the sandbox has exited).
 import { spawn } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { NOBODY, type BindMount, type Cgroup } from '@joblet/sandbox';
-import type { RuntimeYml } from '@joblet/spec';
+import type { Duplex, Readable } from 'node:stream';
+import {
+  EGRESS_PIPES,
+  NOBODY,
+  SandboxError,
+  SandboxErrorCode,
+  connectEgress,
+  type BindMount,
+  type Cgroup,
+  type EgressLink,
+} from '@joblet/sandbox';
+import type { JobNetwork, RuntimeYml } from '@joblet/spec';
 import { loadRuntimeYml } from '../runtime-files.js';
+import { JobFailure } from './job-errors.js';
 import {
   resolveMounts,
   runtimeSandboxArgv,
@@ -29,7 +41,7 @@ export interface JobSandboxRequest {
   args: readonly string[];
   /** The job's environment, set after runtime.yml's. */
   env: Record<string, string>;
-  network: 'none' | 'host';
+  network: JobNetwork;
   hostname: string;
   /** Volumes (writable) and anything else bound after the runtime. */
   binds: BindMount[];
@@ -51,7 +63,10 @@ export interface JobProcess {
   readonly pid: number;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  /** Settles once the process has exited (output may still be draining). Never rejects. */
+  /**
+   * Settles once the process has exited (output may still be draining) and, for `egress`, its
+   * slirp4netns is gone. Never rejects.
+   */
   readonly exited: Promise<JobExit>;
   /**
    * SIGKILLs the sandbox's process group: bwrap dies, and with it (--die-with-parent, PID
@@ -88,6 +103,8 @@ export class RuntimeMounts {
 
 export interface BwrapJobSandboxOptions {
   bwrapPath?: string;
+  /** For `egress` jobs; default `slirp4netns` from PATH. */
+  slirpPath?: string;
   mounts?: RuntimeMounts;
 }
 
@@ -120,6 +137,10 @@ export class BwrapJobSandbox implements JobSandbox {
     return runtimeSandboxArgv(spec, req.command, req.args);
   }
 
+  /**
+   * Starts the job's sandbox; for `egress` it returns once the network is up.
+   * @throws JobFailure (start-failed) when the egress network cannot be set up on this node.
+   */
   async start(req: JobSandboxRequest): Promise<JobProcess> {
     const argv = await this.argv(req);
     let cmd = this.o.bwrapPath ?? 'bwrap';
@@ -136,32 +157,73 @@ export class BwrapJobSandbox implements JobSandbox {
       }
       ({ cmd, args } = req.cgroup.wrap(cmd, args));
     }
+    const egress = req.network === 'egress';
     const child = spawn(cmd, args, {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
       cwd: '/',
       // Its own process group, so kill() reaches bwrap and the wrappers at once.
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(egress ? EGRESS_PIPES : 0).fill('pipe')],
       ...(drop ?? {}),
     });
-    const exited = new Promise<JobExit>((resolve) => {
+    const processExited = new Promise<JobExit>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     const pid = child.pid ?? -1;
-    return {
-      pid,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited,
-      kill: () => {
-        if (pid <= 0) return;
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // ESRCH: gone already.
-        }
-      },
+    const kill = () => {
+      if (pid <= 0) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // ESRCH: gone already.
+      }
     };
+    let link: EgressLink | undefined;
+    if (egress) {
+      const pipes = child.stdio.slice(3) as Duplex[];
+      link = await this.connect(pipes, processExited, kill, req.hostname);
+    }
+    const exited = link
+      ? processExited.then(async (e) => {
+          await link.stop();
+          return e;
+        })
+      : processExited;
+    // stdio 1 and 2 are pipes: both streams exist (the spread stdio array hides it from tsc).
+    return { pid, stdout: child.stdout!, stderr: child.stderr!, exited, kill };
+  }
+
+  /**
+   * Brings up an egress sandbox's network (undefined: bwrap ended first; its exit tells why).
+   * On a failure the sandbox, still waiting for the network, is killed before its command ran.
+   */
+  private async connect(
+    pipes: Duplex[],
+    exited: Promise<JobExit>,
+    kill: () => void,
+    label: string,
+  ): Promise<EgressLink | undefined> {
+    for (const p of pipes) p.on('error', () => undefined);
+    try {
+      return await connectEgress(pipes, exited, {
+        label,
+        ...(this.o.slirpPath !== undefined && { slirpPath: this.o.slirpPath }),
+      });
+    } catch (err) {
+      kill();
+      const e = await exited;
+      // bwrap that failed on its own took the namespace with it: its exit says why.
+      if (e.error || e.signal !== 'SIGKILL') return undefined;
+      if (err instanceof SandboxError && err.code === SandboxErrorCode.NetworkFailed) {
+        throw new JobFailure(
+          `network egress could not be set up on this node: ${err.message}`,
+          'start-failed',
+          'FAILED',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 }

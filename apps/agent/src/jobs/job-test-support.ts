@@ -104,6 +104,7 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
     log,
     minFreeBytes: 0,
     maxArtifactBytes: cfg.maxArtifactBytes,
+    trustedKeys: cfg.trustedKeys,
     reconcileIntervalMs: 0,
     followBlockMs: 200,
   });
@@ -119,7 +120,6 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
     node,
     arch: 'amd64',
     capacity: 4,
-    redisUrl: REDIS_URL,
     redis: w.redis,
     prefix: w.prefix,
     keys: w.keys,

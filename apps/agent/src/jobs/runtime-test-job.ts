@@ -4,8 +4,7 @@
 // cgroup, a timeout — and the answer is the shape the API expects of a runtime test.
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { readAfter, type JobStore, type Keys } from '@joblet/queue';
+import { readAfter, type JobStore, type Keys, type RedisClient } from '@joblet/queue';
 import { JobEvent, type Arch, type JobRecord } from '@joblet/spec';
 import { isRuntimeId, type RuntimeLayout } from '../layout.js';
 import type { RuntimeTestJobResult } from '../node-queue.worker.js';
@@ -21,7 +20,7 @@ export interface RuntimeTestDeps {
   node: string;
   arch: Arch;
   store: JobStore;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   layout: RuntimeLayout;
   /** Runs a recorded job here, to its end. */

@@ -7,9 +7,8 @@
 import { constants } from 'node:fs';
 import { chown, lstat, mkdir, open, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Keys } from '@joblet/queue';
+import type { Keys, RedisClient } from '@joblet/queue';
 import { UPLOAD_LIMITS, UploadFile, UploadPath, type JobRecord } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
 
@@ -27,7 +26,7 @@ export type JobSecrets = z.infer<typeof JobSecrets>;
  * names but whose secrets are gone (expired) or malformed cannot start as asked: start-failed.
  */
 export async function loadJobSecrets(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   job: Pick<JobRecord, 'id' | 'uploads' | 'env'>,
 ): Promise<JobSecrets> {

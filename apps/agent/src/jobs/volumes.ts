@@ -4,8 +4,7 @@
 // directory. A volume that a running job has mounted is never removed.
 import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import type { Keys } from '@joblet/queue';
+import type { Keys, RedisClient } from '@joblet/queue';
 import { NOBODY, removeTree, type BindMount } from '@joblet/sandbox';
 import { VolumeName } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
@@ -19,7 +18,7 @@ export interface VolumeManagerOptions {
   /** AGENT_VOLUMES_DIR. */
   root: string;
   node: string;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
 }
 

@@ -5,7 +5,7 @@
  * already everything, so it grants nothing new.
  */
 import { parseArgs } from 'node:util';
-import { createRedis } from '@joblet/queue';
+import { createRedisConnection } from '@joblet/queue';
 import { CreateTokenRequest } from '@joblet/spec';
 import type { ApiEnv } from '../env.js';
 import { TokenService } from '../services/token-service.js';
@@ -31,7 +31,7 @@ export async function runTokenCommand(argv: string[], env: ApiEnv): Promise<bool
     process.exitCode = 2;
     return true;
   }
-  const redis = createRedis({ url: env.REDIS_URL });
+  const redis = createRedisConnection({ ...env.redis, prefix: env.QUEUE_PREFIX });
   try {
     const tokens = new TokenService(redis, new AuthKeys(env.QUEUE_PREFIX));
     const t = await tokens.create(req.data, {

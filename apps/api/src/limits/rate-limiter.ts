@@ -4,7 +4,7 @@
  * send up to twice the limit across a window boundary; that is accepted for a coarse guard
  * against floods, not a billing meter.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@joblet/queue';
 import type { AuthKeys } from '../auth/auth-keys.js';
 
 export interface RateLimit {
@@ -17,7 +17,7 @@ export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
 
 export class RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: AuthKeys,
     readonly limit: RateLimit,
     private readonly now: () => number = Date.now,

@@ -3,7 +3,7 @@
  * runtime tests and volume management, which must happen on a particular node.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { nodeQueueName } from '@joblet/queue';
+import { duplicateRedis, nodeQueueName } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 import type { Services } from './services.js';
 
@@ -18,7 +18,7 @@ export async function callNode(
   const queue = new Queue(queueName, { connection: s.redis, prefix: s.prefix });
   // QueueEvents blocks on its connection, which BullMQ requires to retry forever.
   const events = new QueueEvents(queueName, {
-    connection: s.redis.duplicate({ maxRetriesPerRequest: null }),
+    connection: duplicateRedis(s.redis, { forWorker: true }),
     prefix: s.prefix,
   });
   try {

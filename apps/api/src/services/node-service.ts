@@ -1,11 +1,10 @@
 /** Execution nodes as their agents report them in Redis; online = a recent heartbeat. */
 import { NODE_OFFLINE_AFTER_MS, NodeInfo, NodeRuntimeStatus, type NodeView } from '@joblet/spec';
-import type { Keys } from '@joblet/queue';
-import type { Redis } from 'ioredis';
+import type { Keys, RedisClient } from '@joblet/queue';
 
 export class NodeService {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly now: () => number = Date.now,
   ) {}

@@ -14,7 +14,7 @@ import {
   type RuntimeDetail,
   type RuntimeSummary,
 } from '@joblet/spec';
-import { appendEvent, type Keys } from '@joblet/queue';
+import { appendEvent, type Keys, type RedisClient } from '@joblet/queue';
 import {
   buildPointerKey,
   indexKey,
@@ -23,7 +23,6 @@ import {
   runtimePrefix,
   type ArtifactStore,
 } from '@joblet/storage';
-import type { Redis } from 'ioredis';
 import { ApiError } from '../plugins/errors.js';
 import type { NodeService } from './node-service.js';
 
@@ -45,7 +44,7 @@ export class RuntimeService {
 
   constructor(
     private readonly store: ArtifactStore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly nodes: NodeService,
     private readonly now: () => number = Date.now,

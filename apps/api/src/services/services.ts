@@ -4,9 +4,8 @@
  * so any replica can answer any request (and an SSE client can resume on another replica).
  */
 import { FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Arch, BaseCatalog } from '@joblet/spec';
-import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName } from '@joblet/queue';
+import { BuildStore, Keys, PUBLISH_QUEUE, buildQueueName, type RedisClient } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { BuildService } from './build-service.js';
 import { GcService } from './gc-service.js';
@@ -18,7 +17,7 @@ import { liveFarmState } from './farm-state.live.js';
 import { DEFAULT_RETENTION, type FarmRetention } from './retention.js';
 
 export interface ServicesOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: ArtifactStore;
   /** BullMQ prefix and the prefix of our own Redis keys. */
   prefix: string;
@@ -30,7 +29,7 @@ export interface ServicesOptions {
 }
 
 export interface Services {
-  redis: Redis;
+  redis: RedisClient;
   store: ArtifactStore;
   keys: Keys;
   prefix: string;

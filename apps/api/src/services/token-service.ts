@@ -7,7 +7,7 @@
  * Every replica reads the same records, so a revocation takes effect on the next request anywhere.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@joblet/queue';
 import {
   TOKEN_PATTERN,
   TOKEN_PREFIX,
@@ -47,7 +47,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 export class TokenService {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: AuthKeys,
     private readonly now: () => number = Date.now,
   ) {}

@@ -174,7 +174,15 @@ export async function followBuild(
     artifact: final.archStatus[arch]?.artifact,
     durationMs: durations.get(arch),
   }));
-  if (final.state === 'succeeded') {
+  const failed = final.arches.filter((a) => final.archStatus[a]?.state === 'failed');
+  if (final.state === 'succeeded' && failed.length > 0) {
+    // --allow-partial: published, but not for every arch asked for; say which are missing.
+    const built = final.arches.filter((a) => !failed.includes(a));
+    io.out(
+      `${paint(io, 'yellow', '!')} ${final.name} ${final.version} published for ${built.join(', ')} only ` +
+        `(--allow-partial; failed: ${failed.join(', ')})`,
+    );
+  } else if (final.state === 'succeeded') {
     io.out(`${paint(io, 'green', '✓')} ${final.name} ${final.version} published`);
   } else {
     const why = final.error ? `: ${final.error.message}` : '';

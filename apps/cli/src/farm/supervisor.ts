@@ -1,6 +1,7 @@
 /**
  * `rnx farm supervise`: the one process `rnx farm up` leaves running. It starts Redis (only when
- * none answers), the API and a worker for the host's architecture as its children, restarts a
+ * none answers; on 127.0.0.1 only, with a generated password: farm-redis.ts), the API (on
+ * 127.0.0.1) and a worker for the host's architecture as its children, restarts a
  * child that dies (with backoff), and on SIGTERM stops them in order: API first (no new work),
  * then the worker (which drains), then the Redis it started.
  */
@@ -8,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { planFarmRedis } from './farm-redis.js';
+import { farmSigningEnv } from './farm-signing-key.js';
 import { farmPaths, writeFarmState, type FarmState } from './farm-state.js';
 
 export interface SupervisorOptions {
@@ -43,22 +45,6 @@ export function appEntry(app: 'api' | 'worker' | 'agent'): string {
   return fileURLToPath(new URL(`../../${app}/dist/index.js`, import.meta.url));
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
 export async function supervise(opts: SupervisorOptions): Promise<void> {
   const paths = farmPaths(opts.dir);
   for (const d of [paths.logs, paths.store, paths.work, paths.redis])
@@ -73,38 +59,23 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
       ),
     ),
   );
+  // The farm's own signing key (made once in the state dir) unless the operator set theirs.
+  const signing = farmSigningEnv(opts.dir, { ...passed, ...opts.env });
+  // The Redis at --redis-url, or one of the farm's own: loopback only, with a generated password.
+  const redis = await planFarmRedis(opts.dir, opts.redisUrl);
   const base: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
     ...passed,
     ...opts.env,
+    ...redis.env,
     REDIS_URL: opts.redisUrl,
     QUEUE_PREFIX: opts.prefix,
     STORAGE_URL: storageUrl,
   };
   const children: Child[] = [];
-  if (!(await redisAnswers(opts.redisUrl))) {
-    const port = new URL(opts.redisUrl).port || '6379';
-    children.push({
-      name: 'redis',
-      cmd: 'redis-server',
-      args: [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        port,
-        '--dir',
-        paths.redis,
-        '--appendonly',
-        'yes',
-        '--save',
-        '',
-      ],
-      env: base,
-      restarts: 0,
-    });
-  }
+  if (redis.server) children.push({ name: 'redis', ...redis.server, env: base, restarts: 0 });
   children.push(
     {
       name: 'api',
@@ -126,6 +97,7 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
         ...base,
         WORKER_ARCH: opts.arch,
         WORKER_WORK_DIR: paths.work,
+        ...signing.worker,
         ...(opts.cacheDir ? { WORKER_CACHE_DIR: opts.cacheDir } : {}),
       },
       restarts: 0,
@@ -140,6 +112,7 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
         MALLOC_MMAP_THRESHOLD_: '65536',
         AGENT_ARCH: opts.arch,
         AGENT_WORK_DIR: join(opts.dir, 'jobs'),
+        ...signing.agent,
         ...(opts.runtimesDir ? { RUNTIMES_DIR: opts.runtimesDir } : {}),
         ...(opts.nodeName ? { AGENT_NAME: opts.nodeName } : {}),
       },
@@ -192,7 +165,7 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
   for (const c of children) {
     start(c);
     if (c.name === 'redis') {
-      for (let i = 0; i < 100 && !(await redisAnswers(opts.redisUrl)); i++) await sleep(100);
+      for (let i = 0; i < 100 && !(await redis.ready()); i++) await sleep(100);
     }
   }
   state.ready = true;

@@ -23,10 +23,21 @@ export function pipInstallArgs(ctx: Pick<BuildContext, 'spec' | 'config'>): stri
     '--disable-pip-version-check',
     '--progress-bar=off',
     ...(config.pipIndexUrl ? ['--index-url', config.pipIndexUrl] : []),
+    ...trustedHost(config.pipIndexUrl),
     ...(spec.pip_options ?? []),
     '--',
     ...(spec.pip ?? []),
   ];
+}
+
+/**
+ * `--trusted-host` for an operator's plain-http index: pip only accepts http from localhost, and
+ * isolated builds cannot reach the host's loopback, so a local mirror listens on another address.
+ * The operator chose http for it; a spec's own `--index-url` gets no such pass.
+ */
+function trustedHost(indexUrl: string | undefined): string[] {
+  if (!indexUrl?.startsWith('http://')) return [];
+  return ['--trusted-host', new URL(indexUrl).host];
 }
 
 export async function pipInstall(ctx: BuildContext, sandbox: BuildSandbox): Promise<void> {

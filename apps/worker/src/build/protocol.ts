@@ -23,6 +23,8 @@ export const ChildConfig = z.object({
   pipIndexUrl: z.string().optional(),
   npmRegistry: z.string().optional(),
   caBundle: z.string().optional(),
+  /** WORKER_BUILD_NETWORK. */
+  buildNetwork: z.enum(['isolated', 'host']),
   catalog: z.object({ entries: z.array(CatalogEntry) }),
   logLevel: z.string(),
 });

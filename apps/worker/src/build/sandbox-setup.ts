@@ -74,18 +74,19 @@ export async function prepareSandbox(
     readonly: false,
   }));
   const onLine = (line: string, stream: 'stdout' | 'stderr') => ctx.report.output(line, stream);
+  const net = { network: config.buildNetwork, label: cgroup.name };
   return {
     cgroup,
     caches,
     cacheMounts,
     sourcesHash,
     sandbox: new BuildSandbox(
-      { root: wd.merged, binds, caBundle: config.caBundle },
+      { root: wd.merged, binds, caBundle: config.caBundle, ...net },
       cgroup,
       ctx.signal,
       onLine,
     ),
-    bare: new BuildSandbox({ root: wd.merged, binds: [] }, cgroup, ctx.signal, onLine),
+    bare: new BuildSandbox({ root: wd.merged, binds: [], ...net }, cgroup, ctx.signal, onLine),
   };
 }
 

@@ -60,6 +60,21 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('isolates the network by default: own netns held until slirp4netns is up, its resolver', () => {
+    const joined = args.join(' ');
+    expect(joined).toContain('--unshare-net --info-fd 3 --block-fd 4');
+    expect(joined).toContain('--ro-bind-data 5 /etc/resolv.conf');
+    expect(args.indexOf('--ro-bind-data')).toBeGreaterThan(args.indexOf('--bind'));
+    expect(pairs('--ro-bind')).not.toContain('/etc/resolv.conf');
+  });
+
+  it("shares the host's network and resolv.conf only with network 'host'", () => {
+    const host = buildBwrapArgs({ root: '/r', binds: [], network: 'host' }, {});
+    expect(host).not.toContain('--unshare-net');
+    expect(host).not.toContain('--info-fd');
+    expect(host).not.toContain('--ro-bind-data');
+  });
+
   it('refuses invalid variable names', () => {
     expect(() => buildBwrapArgs({ root: '/r', binds: [] }, { 'A=B': '1' })).toThrow(
       /invalid sandbox environment/,

@@ -9,14 +9,26 @@
  * - Root inside (apt and dpkg need it), but only Docker's default capabilities: no SYS_ADMIN
  *   (no mounts), no NET_ADMIN/NET_RAW, no SYS_PTRACE/SYS_MODULE/SYS_TIME... bwrap also sets
  *   no_new_privs, so setuid binaries gain nothing.
- * - The network namespace is the host's (packages are fetched from mirrors); the host's
- *   resolv.conf is bound read-only.
+ * - Network (`WORKER_BUILD_NETWORK`): `isolated` (default) gives each command its own network
+ *   namespace connected to the outside by slirp4netns without the host's loopback
+ *   (@joblet/sandbox egress.ts): mirrors and registries are reachable, the farm's Redis and
+ *   API on 127.0.0.1 are not; /etc/resolv.conf names slirp's DNS forwarder. `host` shares the
+ *   host's namespace and binds its resolv.conf (unsafe: hooks reach every local service).
  * - The environment is exactly what the caller passes: nothing of the worker's (Redis URL,
  *   store credentials) reaches it.
  */
 import { existsSync } from 'node:fs';
 import type { Cgroup, OutputStreamName, RunResult } from '@joblet/sandbox';
-import { spawnProcess } from '@joblet/sandbox';
+import {
+  EGRESS_PIPES,
+  SandboxError,
+  SandboxErrorCode,
+  egressNamespaceArgs,
+  egressResolvConfArgs,
+  spawnProcess,
+  withEgress,
+} from '@joblet/sandbox';
+import { BuildFailure } from './build-failure.js';
 
 /** Docker's default capability set: what package installation needs, nothing that escapes. */
 export const BUILD_CAPABILITIES = [
@@ -54,9 +66,16 @@ export interface SandboxBind {
   readonly: boolean;
 }
 
+/** `WORKER_BUILD_NETWORK`: egress only through slirp4netns, or the host's network (unsafe). */
+export type BuildNetwork = 'isolated' | 'host';
+
 export interface SandboxLayout {
   /** Host path of the mounted overlay root. */
   root: string;
+  /** Default `isolated`. */
+  network?: BuildNetwork;
+  /** Names the slirp4netns of an isolated sandbox (leak checks, `ps e`): the build's cgroup. */
+  label?: string;
   /** Extra binds (the caches). */
   binds: SandboxBind[];
   /** Host CA bundle made available at {@link SANDBOX_CA_PATH} (BUILD_CA_BUNDLE). */
@@ -81,6 +100,10 @@ export function caEnv(layout: Pick<SandboxLayout, 'caBundle'>): Record<string, s
   };
 }
 
+function isolated(layout: Pick<SandboxLayout, 'network'>): boolean {
+  return (layout.network ?? 'isolated') === 'isolated';
+}
+
 /** bubblewrap's arguments (before `--`) for one command in the build sandbox. */
 export function buildBwrapArgs(
   layout: SandboxLayout,
@@ -94,6 +117,7 @@ export function buildBwrapArgs(
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
+    ...(isolated(layout) ? egressNamespaceArgs() : []),
     '--hostname',
     'build',
     '--bind',
@@ -106,7 +130,10 @@ export function buildBwrapArgs(
     '--tmpfs',
     '/tmp',
   ];
-  if (existsSync('/etc/resolv.conf')) a.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  if (isolated(layout)) a.push(...egressResolvConfArgs());
+  else if (existsSync('/etc/resolv.conf')) {
+    a.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  }
   if (layout.caBundle) a.push('--ro-bind', layout.caBundle, SANDBOX_CA_PATH);
   for (const b of layout.binds) a.push(b.readonly ? '--ro-bind' : '--bind', b.source, b.target);
   a.push('--chdir', chdir, '--clearenv');
@@ -148,7 +175,8 @@ export class BuildSandbox {
     const env = { ...baseSandboxEnv(), ...caEnv(this.layout), ...opts.env };
     const bwrap = [...buildBwrapArgs(this.layout, env, opts.chdir), '--', ...argv];
     const { cmd, args } = this.cgroup.wrap('bwrap', bwrap);
-    const handle = spawnProcess(cmd, args, {
+    const egress = isolated(this.layout);
+    const spawned = spawnProcess(cmd, args, {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
       cwd: '/',
       signal: this.signal,
@@ -156,8 +184,22 @@ export class BuildSandbox {
       maxBufferBytes: 256 * 1024,
       killGraceMs: 2000,
       ...((opts.stream ?? true) ? { onLine: this.onLine } : {}),
+      ...(egress && { extraPipes: EGRESS_PIPES }),
     });
-    const result = await handle.result;
+    // The command starts once its network is up; the result comes once slirp4netns is gone.
+    const handle = egress
+      ? withEgress(spawned, this.layout.label !== undefined ? { label: this.layout.label } : {})
+      : spawned;
+    const result = await handle.result.catch((err: unknown) => {
+      if (err instanceof SandboxError && err.code === SandboxErrorCode.NetworkFailed) {
+        throw new BuildFailure(
+          'INTERNAL',
+          `the build sandbox's network could not be set up (WORKER_BUILD_NETWORK=isolated): ${err.message}`,
+          { retryable: true, cause: err },
+        );
+      }
+      throw err;
+    });
     if (result.timedOut || result.aborted) await this.cgroup.kill();
     return result;
   }

@@ -48,6 +48,13 @@ describe('build steps', () => {
       expect.arrayContaining(['--index-url', 'http://127.0.0.1:1/simple/', '--pre']),
     );
     expect(pip.indexOf('--pre')).toBeLessThan(pip.indexOf('--'));
+    // A plain-http mirror of the operator's is trusted (pip accepts http only from localhost).
+    expect(pip).toEqual(expect.arrayContaining(['--trusted-host', '127.0.0.1:1']));
+    const https = pipInstallArgs({
+      spec: s,
+      config: { ...config, pipIndexUrl: 'https://m/simple/' },
+    });
+    expect(https).not.toContain('--trusted-host');
     const npm = npmInstallArgs({ spec: s, config: { ...config, npmRegistry: 'http://r/' } });
     expect(npm.slice(-4)).toEqual(['--registry', 'http://r/', '--', 'left-pad']);
     expect(

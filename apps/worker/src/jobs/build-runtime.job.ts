@@ -56,6 +56,7 @@ export function childConfig(deps: WorkerDeps): ChildConfig {
     pipIndexUrl: c.pipIndexUrl,
     npmRegistry: c.npmRegistry,
     caBundle: c.caBundle,
+    buildNetwork: c.buildNetwork,
     catalog: { entries: [...deps.catalog.entries] },
     logLevel: c.logLevel,
   };

@@ -3,16 +3,21 @@
  * connection in call order, so the stream keeps the order of `push` while many lines are in
  * flight. `flush` waits for all of them (before a terminal state is reported).
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '@joblet/logging';
-import { appendEvent, type ArchStatus, type BuildEvent, type BuildStore } from '@joblet/queue';
+import {
+  appendEvent,
+  type ArchStatus,
+  type BuildEvent,
+  type BuildStore,
+  type RedisClient,
+} from '@joblet/queue';
 import type { Arch } from '@joblet/spec';
 
 export class EventSink {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly log: Logger,
   ) {}

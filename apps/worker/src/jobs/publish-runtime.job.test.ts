@@ -1,6 +1,7 @@
 /**
  * The publish job against real Redis and a directory store, with a staged artifact made by hand:
- * it promotes staging to runtimes/ (manifest last), writes the index and pointer, announces
+ * it promotes staging to runtimes/ (manifest last, signed with the worker's key), writes the
+ * index and pointer, announces
  * `runtime.published` once, and a re-run (after a crash) ends in the same state.
  */
 import { createHash } from 'node:crypto';
@@ -22,10 +23,15 @@ import {
 } from '@joblet/queue';
 import { hasCommand } from '@joblet/sandbox';
 import {
+  ArtifactManifest as ManifestSchema,
   builtinCatalog,
   buildRuntimeYml,
   findCatalogEntry,
+  generateSigningKeyPair,
+  parseSigningKey,
+  parseTrustedKey,
   validateRuntimeSpec,
+  verifyManifestSignatures,
 } from '@joblet/spec';
 import {
   createArtifactStore,
@@ -124,8 +130,10 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
       },
       { amd64: { state: 'succeeded', artifact } },
     );
+    const pair = generateSigningKeyPair();
+    const signingKey = parseSigningKey(pair.privateKeyPem);
     const deps = {
-      config: { name: 'publish-test' },
+      config: { name: 'publish-test', signingKeys: [signingKey] },
       log: silentLogger(),
       redis,
       keys,
@@ -154,7 +162,14 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
     const first = RuntimeIndexEntry.parse(await store.getJson(indexKey('pub-test', '2.0.0')));
     expect(first.arches.amd64?.sha256).toBe(sha256);
     expect((await store.getBuffer(artifact.archiveKey)).equals(archive)).toBe(true);
-    expect(await store.getJson(artifact.manifestKey)).toEqual(manifest);
+    // The staged manifest as it was, plus the publisher's signature, valid for its public key.
+    const published = ManifestSchema.parse(await store.getJson(artifact.manifestKey));
+    expect(published).toEqual({ ...manifest, signatures: [expect.any(Object)] });
+    expect(published.signatures![0]!.keyId).toBe(pair.keyId);
+    expect(verifyManifestSignatures(published, [parseTrustedKey(pair.publicKeyPem)])).toEqual({
+      ok: true,
+      keyId: pair.keyId,
+    });
     const staged: string[] = [];
     for await (const o of store.list(stagingPrefix(buildId))) staged.push(o.key);
     expect(staged).toEqual([]);

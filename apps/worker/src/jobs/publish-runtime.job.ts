@@ -1,6 +1,7 @@
 /**
  * `publish-runtime`, the parent of a build flow: runs once every arch child ended. Promotes each
- * arch's staged artifact to `runtimes/<name>/<version>/<arch>/` (archive, then manifest), writes
+ * arch's staged artifact to `runtimes/<name>/<version>/<arch>/` (archive, then the manifest,
+ * signed here with WORKER_SIGNING_KEY_FILE: only publishing workers hold the key), writes
  * the index entry and the build-key pointers, deletes the staging area, finishes the build and
  * announces `runtime.published`. Every step is idempotent, so a re-run after a crash ends in the
  * same state (and `runtime.published` / `done` are emitted once, see build-outcome.ts).
@@ -18,7 +19,7 @@ import {
   type IndexArch,
   type RuntimeIndexEntry,
 } from '@joblet/queue';
-import type { Arch } from '@joblet/spec';
+import { withManifestSignatures, type Arch } from '@joblet/spec';
 import {
   buildPointerKey,
   indexKey,
@@ -129,7 +130,7 @@ async function processPublish(deps: WorkerDeps, job: Job, data: PublishJobData):
 
 /**
  * Copies one arch's staged archive to its final key (verified against the manifest's sha256)
- * and then writes the manifest there. On a re-run whose staging area is already gone, the
+ * and then writes the manifest there, signed with every key of WORKER_SIGNING_KEY_FILE. On a re-run whose staging area is already gone, the
  * final manifest (written last, so the archive is complete) is taken as done.
  */
 async function promoteArch(
@@ -152,7 +153,15 @@ async function promoteArch(
         expectedSha256: manifest.sha256,
       }),
     );
-    await withRetry(() => deps.store.putJson(artifact.manifestKey, manifest));
+    const keys = deps.config.signingKeys;
+    if (keys.length === 0) {
+      throw new Error(
+        'this worker has no signing key (WORKER_SIGNING_KEY_FILE) and cannot publish',
+      );
+    }
+    const signed = withManifestSignatures(manifest, keys);
+    await withRetry(() => deps.store.putJson(artifact.manifestKey, signed));
+    log.debug({ arch: artifact.arch, keyIds: keys.map((k) => k.keyId) }, 'manifest signed');
   } else {
     const done = ArtifactManifest.parse(
       await withRetry(() => deps.store.getJson<unknown>(artifact.manifestKey)),

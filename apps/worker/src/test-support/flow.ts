@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FlowProducer } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   BUILDER_VERSION,
   BuildEvent,
@@ -14,11 +13,13 @@ import {
   PUBLISH_QUEUE,
   appendEvent,
   buildQueueName,
+  deleteKeys as deleteMatching,
   readAfter,
   submissionKey,
   type BuildJobData,
   type BuildMeta,
   type PublishJobData,
+  type RedisClient,
 } from '@joblet/queue';
 import {
   builtinCatalog,
@@ -45,7 +46,7 @@ export interface Enqueued {
 }
 
 export async function enqueueBuild(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   specText: string,
   opts: EnqueueOptions = {},
@@ -130,7 +131,7 @@ export async function enqueueBuild(
 
 /** Every event of a build so far. */
 export async function buildEvents(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   buildId: string,
 ): Promise<BuildEvent[]> {
@@ -146,7 +147,7 @@ export async function buildEvents(
 
 /** Polls the build's events until `done` (or `until` matches); returns them all. */
 export async function waitForEvent(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   buildId: string,
   until: (e: BuildEvent) => boolean = (e) => e.type === 'done',
@@ -165,7 +166,11 @@ export async function waitForEvent(
 }
 
 /** Cancels a build the way the API does: record finished, cancel broadcast, `done` event. */
-export async function cancelBuild(redis: Redis, prefix: string, buildId: string): Promise<void> {
+export async function cancelBuild(
+  redis: RedisClient,
+  prefix: string,
+  buildId: string,
+): Promise<void> {
   const keys = new Keys(prefix);
   const error = { code: 'CANCELED' as const, message: 'canceled by request' };
   await new BuildStore(redis, keys).finish(buildId, 'canceled', error);
@@ -179,11 +184,6 @@ export function logLines(events: BuildEvent[]): string[] {
 }
 
 /** Deletes every Redis key under `prefix` (BullMQ's and ours): tests leave nothing behind. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  await deleteMatching(redis, `${prefix}:*`);
 }

@@ -1,6 +1,9 @@
-/** What a finished build may not leave behind: work dirs, mounts, cgroups, staging objects. */
+/**
+ * What a finished build may not leave behind: work dirs, mounts, cgroups, staging objects, and
+ * slirp4netns processes of its isolated sandboxes (labelled with the build's cgroup name).
+ */
 import { readdir, readFile } from 'node:fs/promises';
-import { CgroupManager, mountsUnder } from '@joblet/sandbox';
+import { CgroupManager, egressProcesses, mountsUnder } from '@joblet/sandbox';
 import { stagingPrefix, type ArtifactStore } from '@joblet/storage';
 import { BUILD_CGROUP_NAMESPACE, buildCgroupName } from '../build/sandbox-setup.js';
 
@@ -9,6 +12,7 @@ export interface Leftovers {
   mounts: string[];
   cgroups: string[];
   staging: string[];
+  slirp: string[];
 }
 
 export async function leftovers(o: {
@@ -34,7 +38,16 @@ export async function leftovers(o: {
   }
   const staging: string[] = [];
   for await (const obj of o.store.list(stagingPrefix(o.buildId))) staging.push(obj.key);
-  return { workDirs, mounts, cgroups, staging };
+  const slirp = egressProcesses()
+    .filter((p) => p.label.startsWith(name))
+    .map((p) => `${p.pid} ${p.label}`);
+  return { workDirs, mounts, cgroups, staging, slirp };
 }
 
-export const NOTHING_LEFT: Leftovers = { workDirs: [], mounts: [], cgroups: [], staging: [] };
+export const NOTHING_LEFT: Leftovers = {
+  workDirs: [],
+  mounts: [],
+  cgroups: [],
+  staging: [],
+  slirp: [],
+};

@@ -1,7 +1,7 @@
 /**
  * An in-process worker for end-to-end tests: its own queue prefix, temp dir (directory store and
- * work dir), local pip index and Redis connection; the host's real base-root and download
- * caches. `useWorkerFixture()` registers the vitest hooks that start and stop it.
+ * work dir), local pip index, Redis connection and signing key pair (the worker publishes, so
+ * it signs); the host's real base-root and download caches. `useWorkerFixture()` registers the vitest hooks that start and stop it.
  */
 import { chmod } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
@@ -9,7 +9,13 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createRedis, type BuildEvent } from '@joblet/queue';
 import { hasCommand, isRoot } from '@joblet/sandbox';
 import { createArtifactStore, indexKey, runtimePrefix, type ArtifactStore } from '@joblet/storage';
-import { makeTempDir, uniqueName, type TempDir } from '@joblet/testkit';
+import {
+  makeTempDir,
+  uniqueName,
+  writeTestKeyPair,
+  type TempDir,
+  type TestKeyFiles,
+} from '@joblet/testkit';
 import { readWorkerEnv, type WorkerConfig } from '../env.js';
 import { createWorker, type FarmWorker } from '../worker.js';
 import {
@@ -26,6 +32,8 @@ import { buildWheel, startPipIndex, type PipIndex } from '@joblet/testkit';
 export const E2E_MISSING = [
   !isRoot() && 'root',
   !hasCommand('bwrap', ['--version']) && 'bwrap',
+  // WORKER_BUILD_NETWORK=isolated, the default.
+  !hasCommand('slirp4netns', ['--version']) && 'slirp4netns',
   !hasCommand('unshare', ['--version']) && 'unshare',
   !hasCommand('redis-cli', ['ping']) && 'redis on 127.0.0.1:6379',
 ].filter((m): m is string => typeof m === 'string');
@@ -48,6 +56,8 @@ export interface WorkerFixture {
   redis: Redis;
   store: ArtifactStore;
   config: WorkerConfig;
+  /** WORKER_SIGNING_KEY_FILE's pair: published manifests verify against `publicKeyFile`. */
+  signing: TestKeyFiles;
   worker: FarmWorker;
   prefix: string;
   /** Prefixes whose Redis keys are deleted at the end (add your own). */
@@ -73,6 +83,7 @@ export function useWorkerFixture(name: string, env: Record<string, string> = {})
     );
     f.prefix = uniqueName(name);
     f.prefixes.push(f.prefix);
+    f.signing = writeTestKeyPair(`${f.tmp.path}/keys`);
     f.config = readWorkerEnv({
       QUEUE_PREFIX: f.prefix,
       STORAGE_URL: `file://${f.tmp.path}/store`,
@@ -80,6 +91,7 @@ export function useWorkerFixture(name: string, env: Record<string, string> = {})
       WORKER_NAME: 'e2e-worker',
       BUILD_PIP_INDEX_URL: f.index.url,
       LOG_LEVEL: 'warn',
+      WORKER_SIGNING_KEY_FILE: f.signing.privateKeyFile,
       ...env,
     });
     f.redis = createRedis({ url: f.config.redisUrl });

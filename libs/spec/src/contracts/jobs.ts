@@ -101,6 +101,15 @@ export const JobLimits = z.object({
 });
 export type JobLimits = z.infer<typeof JobLimits>;
 
+/**
+ * A job's network: `none` (only its own loopback), `egress` (the outside world through
+ * slirp4netns, but not the node's loopback services) or `host` (the node's network, loopback
+ * included).
+ */
+export const JOB_NETWORKS = ['none', 'egress', 'host'] as const;
+export const JobNetwork = z.enum(JOB_NETWORKS);
+export type JobNetwork = z.infer<typeof JobNetwork>;
+
 /** `POST /v1/jobs` */
 export const JobRequest = z.object({
   command: z.string().min(1).max(4096),
@@ -121,7 +130,7 @@ export const JobRequest = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
     .optional(),
-  network: z.enum(['none', 'host']).default('none'),
+  network: JobNetwork.default('none'),
   volumes: z.array(z.string().regex(VOLUME_NAME, 'a volume name')).max(16).default([]),
 });
 export type JobRequest = z.input<typeof JobRequest>;
@@ -143,7 +152,7 @@ export const JobRecord = z.object({
   arch: ArchName,
   node: z.string().optional(),
   pinnedNode: z.string().optional(),
-  network: z.enum(['none', 'host']),
+  network: JobNetwork,
   limits: JobLimits,
   volumes: z.array(z.string()),
   env: z.array(z.string()),

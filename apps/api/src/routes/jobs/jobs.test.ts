@@ -76,6 +76,26 @@ describe('/v1/jobs', () => {
     );
   });
 
+  it('routes by the runtime’s arches once an arm64 node is online: never to a node of an arch it lacks', async () => {
+    await registerNode(t, 'node-arm', 'arm64', ['armonly@1.0.0', 'multi@1.0.0']);
+    const amdOnly = await submit({ command: 'true', runtime: 'python-3.11', node: 'node-arm' });
+    expect(amdOnly.statusCode).toBe(400);
+    expect(amdOnly.json().message).toBe(
+      'python-3.11@1.0.0 has no arm64 build for node node-arm (built for amd64)',
+    );
+    expect(amdOnly.json().details).toEqual([{ field: 'node', message: 'arm64 not built' }]);
+    const arm = (await submit({ command: 'true', runtime: 'armonly' })).json();
+    expect(arm).toMatchObject({ state: 'QUEUED', arch: 'arm64' });
+    expect(arm.pinnedNode).toBeUndefined();
+    expect(await Job.fromId(queue(jobQueueName('arm64')), arm.id)).toBeDefined();
+    const pinned = (await submit({ command: 'true', runtime: 'multi', node: 'node-arm' })).json();
+    expect(pinned).toMatchObject({ pinnedNode: 'node-arm', arch: 'arm64' });
+    expect(await Job.fromId(queue(nodeQueueName('node-arm')), pinned.id)).toBeDefined();
+    const amd = (await submit({ command: 'true', runtime: 'python-3.11' })).json();
+    expect(amd).toMatchObject({ arch: 'amd64' });
+    expect(await Job.fromId(queue(jobQueueName('amd64')), amd.id)).toBeDefined();
+  });
+
   it('refuses hostile or impossible requests with the field named', async () => {
     const cases: [Record<string, unknown>, number, RegExp][] = [
       [{ command: 'x', runtime: 'nope' }, 404, /runtime not found: nope/],

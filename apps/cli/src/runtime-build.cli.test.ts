@@ -1,0 +1,149 @@
+/**
+ * `rnx runtime build --arch amd64,arm64 [--allow-partial]` through its real binary against a
+ * running API, when one arch fails: the output names the arch that failed, its error code,
+ * message and output tail, and the summary table; exit 1 without --allow-partial, exit 0 with it
+ * (published for amd64 only, saying arm64 is missing). The arch pools are played by this test:
+ * it answers each submitted build the way the workers report an amd64 success and an arm64 hook
+ * failure (events on the build's stream, the record in BuildStore), deciding the end from the
+ * record's `allowPartial` as the publish job does — so the flag is also checked to reach the
+ * farm. Real builds failing on arm64 are in apps/worker/src/arm64.e2e.test.ts.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendEvent } from '@joblet/queue';
+import type { BuildError, BuildEvent } from '@joblet/spec';
+import { makeTempDir, type TempDir } from '@joblet/testkit';
+import { startTestApi, type TestApi } from '../../api/src/testing.js';
+
+const exec = promisify(execFile);
+const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
+
+let api: TestApi;
+let home: TempDir;
+let pools: NodeJS.Timeout;
+const answered = new Set<string>();
+const meta = new Map<string, { allowPartial: boolean }>();
+
+async function rnx(args: string[]) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [RNX, '--server', api.url!, ...args], {
+      env: { PATH: process.env.PATH, HOME: home.path, NO_COLOR: '1', RNX_CONFIG: '/nonexistent' },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const HOOK_FAILED: BuildError = {
+  code: 'HOOK_FAILED',
+  message: 'post_install hook exited with status 3',
+  details: 'checking the architecture\nno arm64 support in this runtime',
+};
+
+/** Plays both arch pools and the publisher for one build: amd64 succeeds, arm64 fails. */
+async function answer(buildId: string): Promise<void> {
+  const s = api.services;
+  const emit = (e: BuildEvent) => appendEvent(s.redis, s.keys.buildEvents(buildId), e);
+  const m = (await s.buildStore.getMeta(buildId))!;
+  meta.set(buildId, { allowPartial: m.allowPartial });
+  const artifact = {
+    arch: 'amd64' as const,
+    archiveKey: `runtimes/${m.name}/${m.version}/amd64/runtime.tar.zst`,
+    manifestKey: `runtimes/${m.name}/${m.version}/amd64/manifest.json`,
+    sha256: 'a'.repeat(64),
+    size: 41_000_000,
+    treeHash: 'tree-amd64',
+    treeBytes: 130_000_000,
+    buildKey: 'k'.repeat(64),
+  };
+  await emit({ type: 'phase', arch: 'amd64', n: 1, total: 12, name: 'Preparing base root' });
+  await emit({ type: 'phase', arch: 'arm64', n: 1, total: 12, name: 'Preparing base root' });
+  await s.buildStore.updateArch(buildId, 'amd64', { state: 'succeeded', artifact });
+  await emit({ type: 'arch-succeeded', arch: 'amd64', artifact, durationMs: 61_000 });
+  await emit({ type: 'phase', arch: 'arm64', n: 9, total: 12, name: 'Running post_install hook' });
+  await s.buildStore.updateArch(buildId, 'arm64', { state: 'failed', error: HOOK_FAILED });
+  await emit({ type: 'arch-failed', arch: 'arm64', error: HOOK_FAILED });
+  if (m.allowPartial) {
+    await s.buildStore.finish(buildId, 'succeeded');
+    await emit({ type: 'done', state: 'succeeded' });
+  } else {
+    const error = { ...HOOK_FAILED, message: `arm64: ${HOOK_FAILED.message}` };
+    await s.buildStore.finish(buildId, 'failed', error);
+    await emit({ type: 'done', state: 'failed', error });
+  }
+}
+
+beforeAll(async () => {
+  home = await makeTempDir('rnx-build-');
+  api = await startTestApi(['amd64', 'arm64'], { listen: true });
+  pools = setInterval(() => {
+    void api.services.buildStore.list().then(async (builds) => {
+      for (const b of builds) {
+        if (answered.has(b.id)) continue;
+        answered.add(b.id);
+        await answer(b.id);
+      }
+    });
+  }, 50);
+});
+afterAll(async () => {
+  clearInterval(pools);
+  await api?.close();
+  await home?.cleanup();
+});
+
+const spec = async (version: string) => {
+  const file = join(home.path, `runtime-${version}.yaml`);
+  await writeFile(
+    file,
+    `schema_version: "1.0"\nname: py-partial\nversion: ${version}\ndescription: partial test\nbase:\n  language: python\n  version: "3.11"\n`,
+  );
+  return file;
+};
+
+describe('rnx runtime build when one arch fails', () => {
+  it('names the failed arch and why, and exits 1 without --allow-partial', async () => {
+    const r = await rnx(['runtime', 'build', '--arch', 'amd64,arm64', await spec('1.0.0')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('Building py-partial 1.0.0 for amd64, arm64');
+    expect(r.stdout).toMatch(/^\[amd64\] ✓ built in /m);
+    expect(r.stdout).toContain(
+      '[arm64] ✗ failed: HOOK_FAILED: post_install hook exited with status 3',
+    );
+    expect(r.stdout).toContain('[arm64]   no arm64 support in this runtime');
+    expect(r.stdout).toContain(
+      '✗ py-partial 1.0.0 failed: arm64: post_install hook exited with status 3',
+    );
+    expect(r.stdout).toMatch(/^ {2}amd64 +built +/m);
+    expect(r.stdout).toMatch(/^ {2}arm64 +failed +- +- /m);
+    expect([...meta.values()].at(-1)).toEqual({ allowPartial: false });
+  });
+
+  it('with --allow-partial publishes amd64 only, says arm64 failed and why, and exits 0', async () => {
+    const r = await rnx([
+      'runtime',
+      'build',
+      '--arch',
+      'amd64,arm64',
+      '--allow-partial',
+      await spec('1.0.1'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      '[arm64] ✗ failed: HOOK_FAILED: post_install hook exited with status 3',
+    );
+    expect(r.stdout).toContain('[arm64]   no arm64 support in this runtime');
+    expect(r.stdout).toContain(
+      '! py-partial 1.0.1 published for amd64 only (--allow-partial; failed: arm64)',
+    );
+    expect(r.stdout).toMatch(/^ {2}arm64 +failed +/m);
+    expect([...meta.values()].at(-1)).toEqual({ allowPartial: true });
+  });
+});

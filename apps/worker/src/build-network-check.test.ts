@@ -1,0 +1,86 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { hasCommand, isRoot } from '@joblet/sandbox';
+import { makeTempDir, type TempDir } from '@joblet/testkit';
+import {
+  BuildNetworkUnavailableError,
+  checkBuildNetwork,
+  isLoopbackUrl,
+} from './build-network-check.js';
+
+const base = {
+  buildNetwork: 'isolated',
+  arch: 'amd64',
+  aptMirror: 'http://deb.debian.org/debian',
+  pipIndexUrl: undefined,
+  npmRegistry: undefined,
+} as const;
+const noSlirp = { slirpPath: '/nonexistent/slirp4netns' };
+const temps: TempDir[] = [];
+afterAll(async () => {
+  for (const t of temps) await t.cleanup();
+});
+
+describe('checkBuildNetwork', () => {
+  it('refuses isolated builds without slirp4netns, naming the package and the way out', async () => {
+    const p = checkBuildNetwork(base, { warn: vi.fn() }, noSlirp);
+    await expect(p).rejects.toBeInstanceOf(BuildNetworkUnavailableError);
+    await expect(p).rejects.toThrow(/apt-get install slirp4netns.*WORKER_BUILD_NETWORK=host/);
+  });
+
+  it("refuses package sources on the host's loopback, which isolated builds cannot reach", async () => {
+    const c = { ...base, pipIndexUrl: 'http://127.0.0.1:3141/simple/' };
+    await expect(checkBuildNetwork(c, { warn: vi.fn() }, noSlirp)).rejects.toThrow(
+      /BUILD_PIP_INDEX_URL=http:\/\/127\.0\.0\.1:3141\/simple\/: isolated builds .* non-loopback/,
+    );
+    // The host's own apt sources count when BUILD_APT_MIRROR is unset (an apt proxy on lo).
+    const t = await makeTempDir('netcheck');
+    temps.push(t);
+    mkdirSync(join(t.path, 'etc/apt'), { recursive: true });
+    writeFileSync(
+      join(t.path, 'etc/apt/sources.list'),
+      'deb http://localhost:3142/debian bookworm main\n',
+    );
+    await expect(
+      checkBuildNetwork(
+        { ...base, aptMirror: undefined },
+        { warn: vi.fn() },
+        {
+          ...noSlirp,
+          aptRoot: t.path,
+        },
+      ),
+    ).rejects.toThrow(/the host's apt mirror \(BUILD_APT_MIRROR unset\)=http:\/\/localhost:3142/);
+  });
+
+  it('allows host networking (and loopback sources) with a warning', async () => {
+    const log = { warn: vi.fn() };
+    const c = { ...base, buildNetwork: 'host', pipIndexUrl: 'http://127.0.0.1:1/simple/' } as const;
+    await checkBuildNetwork(c, log, noSlirp);
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.stringMatching(/WORKER_BUILD_NETWORK=host.*Redis/),
+    );
+  });
+
+  it('tells loopback URLs from others', () => {
+    for (const u of [
+      'http://127.0.0.1:1/',
+      'http://localhost/',
+      'http://[::1]:80/',
+      'http://127.1.2.3/',
+    ]) {
+      expect(isLoopbackUrl(u)).toBe(true);
+    }
+    for (const u of ['http://192.0.2.2:1/', 'https://pypi.org/simple/', 'not a url']) {
+      expect(isLoopbackUrl(u)).toBe(false);
+    }
+  });
+
+  it.skipIf(!isRoot() || !hasCommand('bwrap') || !hasCommand('slirp4netns'))(
+    'passes where bwrap and slirp4netns work',
+    async () => {
+      await expect(checkBuildNetwork(base, { warn: vi.fn() })).resolves.toBeUndefined();
+    },
+  );
+});

@@ -1,0 +1,103 @@
+/**
+ * Start-up check of WORKER_BUILD_NETWORK. With `isolated` (the default) every build command gets
+ * egress-only networking through slirp4netns; a worker that cannot provide it must refuse to
+ * start rather than fail every build, or quietly fall back to the host's network (where a build
+ * hook reaches the farm's Redis on 127.0.0.1). For the same reason a package source on this
+ * host's loopback (an apt proxy on 127.0.0.1:3142, a local pip index) is refused: isolated
+ * builds cannot reach it. `host` is allowed but logged as unsafe.
+ */
+import type { Logger } from '@joblet/logging';
+import { hostAptMirror, probeEgress } from '@joblet/sandbox';
+import type { WorkerConfig } from './env.js';
+
+/** Isolated build networking is configured but unusable on this host (exit 78). */
+export class BuildNetworkUnavailableError extends Error {
+  override readonly name = 'BuildNetworkUnavailableError';
+}
+
+export interface BuildNetworkCheckOptions {
+  /** Default `slirp4netns` from PATH. */
+  slirpPath?: string;
+  /** Where the host's apt sources are read (tests). Default `/`. */
+  aptRoot?: string;
+}
+
+type NetworkConfig = Pick<
+  WorkerConfig,
+  'buildNetwork' | 'arch' | 'aptMirror' | 'pipIndexUrl' | 'npmRegistry'
+>;
+
+/** The package sources builds use, by the name an operator knows them. */
+async function packageSources(
+  c: NetworkConfig,
+  aptRoot: string | undefined,
+): Promise<Record<string, string | undefined>> {
+  const hostApt = c.aptMirror
+    ? undefined
+    : await hostAptMirror({ arch: c.arch, ...(aptRoot !== undefined && { root: aptRoot }) });
+  return {
+    ...(c.aptMirror
+      ? { BUILD_APT_MIRROR: c.aptMirror }
+      : { "the host's apt mirror (BUILD_APT_MIRROR unset)": hostApt }),
+    BUILD_PIP_INDEX_URL: c.pipIndexUrl,
+    BUILD_NPM_REGISTRY: c.npmRegistry,
+  };
+}
+
+/** True for `localhost`, 127.0.0.0/8 and ::1 (what an isolated sandbox's loopback shadows). */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '[::1]' ||
+    host === '0.0.0.0'
+  );
+}
+
+/**
+ * Resolves when builds can get the configured network.
+ * @throws BuildNetworkUnavailableError saying what is missing and what to do.
+ */
+export async function checkBuildNetwork(
+  config: NetworkConfig,
+  log: Pick<Logger, 'warn'>,
+  o: BuildNetworkCheckOptions = {},
+): Promise<void> {
+  if (config.buildNetwork === 'host') {
+    log.warn(
+      'WORKER_BUILD_NETWORK=host: build hooks share this host network and can reach every ' +
+        'service on its loopback (Redis, the API); use it only where no build is untrusted',
+    );
+    return;
+  }
+  const sources = await packageSources(config, o.aptRoot);
+  const onLoopback = Object.entries(sources).filter(
+    ([, url]) => url !== undefined && isLoopbackUrl(url),
+  );
+  if (onLoopback.length > 0) {
+    const list = onLoopback.map(([name, url]) => `${name}=${url}`).join(', ');
+    throw new BuildNetworkUnavailableError(
+      `${list}: isolated builds (WORKER_BUILD_NETWORK=isolated, the default) cannot reach this ` +
+        "host's loopback. Let the mirror listen on a non-loopback address and use that, or set " +
+        "WORKER_BUILD_NETWORK=host (unsafe: build hooks then reach every service on this host's " +
+        'loopback, e.g. Redis).',
+    );
+  }
+  try {
+    await probeEgress({ uid: 0, ...(o.slirpPath !== undefined && { slirpPath: o.slirpPath }) });
+  } catch (err) {
+    throw new BuildNetworkUnavailableError(
+      `WORKER_BUILD_NETWORK=isolated (the default) needs slirp4netns: ${(err as Error).message}. ` +
+        'Install it (apt-get install slirp4netns), or set WORKER_BUILD_NETWORK=host ' +
+        "(unsafe: build hooks then reach every service on this host's loopback, e.g. Redis).",
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The /etc/resolv.conf of an egress sandbox. Normally slirp4netns's DNS forwarder 10.0.2.3,
+ * which asks the nameservers of the host's /etc/resolv.conf. slirp4netns started with
+ * `--disable-host-loopback` cannot forward to a nameserver on the host's loopback, though
+ * (systemd-resolved's 127.0.0.53, a local dnsmasq): names then never resolve. On such a host
+ * the sandbox is given the upstream servers systemd-resolved itself uses
+ * (/run/systemd/resolve/resolv.conf), reached through slirp like any outside host, as rootless
+ * Podman does.
+ */
+import { readFileSync } from 'node:fs';
+
+/** slirp4netns's built-in DNS forwarder, as seen from the sandbox. */
+export const EGRESS_DNS = '10.0.2.3';
+
+/** /etc/resolv.conf of an egress sandbox on a host with a non-loopback nameserver. */
+export const EGRESS_RESOLV_CONF = `nameserver ${EGRESS_DNS}\noptions edns0\n`;
+
+/** Where systemd-resolved lists the upstream nameservers it uses. */
+export const RESOLVED_UPSTREAM = '/run/systemd/resolve/resolv.conf';
+
+function nameservers(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .filter((s): s is string => s !== undefined);
+}
+
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1' || ip === '0.0.0.0';
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The sandbox's resolv.conf for this host (files read at each call: they change when the host's
+ * network does).
+ */
+export function egressResolvConf(
+  hostResolvConf = '/etc/resolv.conf',
+  upstream = RESOLVED_UPSTREAM,
+): string {
+  const host = nameservers(readOr(hostResolvConf));
+  // slirp forwards to the first one (none: libslirp's own default).
+  if (host.length === 0 || !isLoopback(host[0]!)) return EGRESS_RESOLV_CONF;
+  const servers = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopback(ip));
+  if (servers.length === 0) return EGRESS_RESOLV_CONF; // nothing better: DNS will not work
+  const unique = [...new Set(servers)].slice(0, 3); // glibc reads at most three
+  return `${unique.map((ip) => `nameserver ${ip}`).join('\n')}\noptions edns0\n`;
+}

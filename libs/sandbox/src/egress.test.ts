@@ -1,0 +1,233 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { existsSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bwrapArgs, runInSandbox, type SandboxSpec } from './bwrap.js';
+import { slirpArgs } from './egress.js';
+import { EGRESS_RESOLV_CONF, egressResolvConf } from './egress-resolv.js';
+import { probeEgress } from './egress-probe.js';
+import { egressProcesses } from './egress-processes.js';
+import { SandboxErrorCode } from './errors.js';
+import { run } from './exec.js';
+import { hasCommand, isRoot } from './host-probe.js';
+import { cleanupTemps, tempDir } from './test-support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+afterAll(cleanupTemps);
+
+describe('egress arguments', () => {
+  it('gives bwrap its own netns, the info and block fds, and resolv.conf after the binds', () => {
+    const a = bwrapArgs({ egress: true, binds: [{ source: '/etc', target: '/etc' }] }).join(' ');
+    expect(a).toContain('--unshare-net --info-fd 3 --block-fd 4');
+    expect(a).toMatch(/--ro-bind \/etc \/etc .*--ro-bind-data 5 \/etc\/resolv\.conf/);
+    expect(() => bwrapArgs({ egress: true, unshare: { net: false } })).toThrow(/network namespace/);
+  });
+
+  it('starts slirp4netns without host loopback, sandboxed, ready and exit on fds 3 and 4', () => {
+    const a = slirpArgs(4242);
+    expect(a).toEqual(
+      expect.arrayContaining([
+        '--configure',
+        '--disable-host-loopback',
+        '--enable-sandbox',
+        '--enable-seccomp',
+        '--ready-fd=3',
+        '--exit-fd=4',
+      ]),
+    );
+    expect(a.slice(-2)).toEqual(['4242', 'tap0']);
+  });
+});
+
+describe('egressResolvConf', () => {
+  const files = (host: string, upstream?: string) => {
+    const dir = tempDir('resolv');
+    writeFileSync(join(dir, 'host'), host);
+    if (upstream !== undefined) writeFileSync(join(dir, 'upstream'), upstream);
+    return [join(dir, 'host'), join(dir, 'upstream')] as const;
+  };
+
+  it("names slirp's forwarder when the host's first nameserver is off its loopback", () => {
+    expect(egressResolvConf(...files('search lan\nnameserver 10.255.255.53\n'))).toBe(
+      EGRESS_RESOLV_CONF,
+    );
+    expect(egressResolvConf(...files('# no nameserver\n'))).toBe(EGRESS_RESOLV_CONF);
+  });
+
+  it('names the upstream servers of a loopback resolver (systemd-resolved), deduplicated', () => {
+    const [host, upstream] = files(
+      'nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n',
+      'nameserver 9.9.9.9\nnameserver 127.0.0.1\nnameserver 10.0.0.1\nnameserver 9.9.9.9\n',
+    );
+    expect(egressResolvConf(host, upstream)).toBe(
+      'nameserver 9.9.9.9\nnameserver 10.0.0.1\noptions edns0\n',
+    );
+    // Nothing better known: slirp's forwarder (names will not resolve; the README says why).
+    expect(egressResolvConf(...files('nameserver 127.0.0.53\n'))).toBe(EGRESS_RESOLV_CONF);
+  });
+});
+
+/** The host's first non-loopback IPv4 address: what an egress sandbox can reach of the host. */
+function hostAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+async function banner(host: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => s.end('hello from the host\n'));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+const canEgress =
+  isRoot() &&
+  hasCommand('bwrap', ['--version']) &&
+  hasCommand('slirp4netns', ['--version']) &&
+  hostAddress() !== undefined;
+
+describe.skipIf(!canEgress)(
+  'egress sandboxes [requires root, bwrap, slirp4netns and a non-loopback address]',
+  () => {
+    const servers: Server[] = [];
+    let local: number;
+    let outside: number;
+    const addr = hostAddress()!;
+    const redisUp = hasCommand('redis-cli', ['ping']);
+
+    beforeAll(async () => {
+      const l = await banner('127.0.0.1');
+      const o = await banner(addr);
+      servers.push(l.server, o.server);
+      local = l.port;
+      outside = o.port;
+    });
+    afterAll(async () => {
+      for (const s of servers) await new Promise((r) => s.close(r));
+    });
+
+    /** Prints open/closed for each host:port, then the resolver config. */
+    const script = (targets: string[]) =>
+      [
+        ...targets.map(
+          (t) =>
+            `if timeout 3 bash -c 'exec 3<>/dev/tcp/${t.replace(':', '/')}; head -c 5 <&3' 2>/dev/null; then echo " ${t}=open"; else echo "${t}=closed"; fi`,
+        ),
+        'echo "resolv=$(tr "\\n" "|" < /etc/resolv.conf)"',
+      ].join('\n');
+
+    for (const uid of [0, 65534]) {
+      it(`uid ${uid}: reaches the host's outside address, not its loopback; nothing left`, async () => {
+        const label = `egress-test-${process.pid}-${uid}`;
+        const targets = [`127.0.0.1:${local}`, `10.0.2.2:${local}`, `${addr}:${outside}`];
+        if (redisUp) targets.push('127.0.0.1:6379', '10.0.2.2:6379');
+        const spec: SandboxSpec = {
+          rootfs: '/',
+          egress: true,
+          uid,
+          env: { PATH: '/usr/bin:/bin' },
+        };
+        const r = await runInSandbox(spec, '/bin/bash', ['-c', script(targets)], {
+          timeoutMs: 30_000,
+          egress: { label },
+        });
+        expect(r.code).toBe(0);
+        const out = r.stdout.split('\n').map((l) => l.trim());
+        expect(out).toContain(`127.0.0.1:${local}=closed`);
+        expect(out).toContain(`10.0.2.2:${local}=closed`);
+        expect(out).toContain(`hello ${addr}:${outside}=open`);
+        if (redisUp) expect(out).toEqual(expect.arrayContaining(['127.0.0.1:6379=closed']));
+        expect(out).toContain(`resolv=${EGRESS_RESOLV_CONF.replace(/\n/g, '|')}`);
+        expect(egressProcesses(label)).toEqual([]);
+      });
+    }
+
+    it('resolves names through slirp4netns when the host does', async () => {
+      const host = await run('getent', ['hosts', 'deb.debian.org'], { timeoutMs: 10_000 });
+      if (host.code !== 0) return; // this host resolves nothing either
+      const r = await runInSandbox(
+        { rootfs: '/', egress: true, env: { PATH: '/usr/bin:/bin' } },
+        '/usr/bin/getent',
+        ['hosts', 'deb.debian.org'],
+        { timeoutMs: 30_000 },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/deb\.debian\.org/);
+    });
+
+    it('a bwrap that fails keeps its own reason; a timeout kills the sandbox; no slirp is left', async () => {
+      const label = `egress-fail-${process.pid}`;
+      const bad = await runInSandbox(
+        {
+          rootfs: '/',
+          egress: true,
+          binds: [{ source: '/nonexistent/joblet', target: '/x' }],
+        },
+        '/bin/true',
+        [],
+        { timeoutMs: 30_000, egress: { label } },
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('/nonexistent/joblet');
+      const slow = await runInSandbox({ rootfs: '/', egress: true }, '/bin/sleep', ['60'], {
+        timeoutMs: 500,
+        killGraceMs: 200,
+        egress: { label },
+      });
+      expect(slow.timedOut).toBe(true);
+      expect(egressProcesses(label)).toEqual([]);
+    });
+
+    it('without slirp4netns the command never runs and the run fails naming it', async () => {
+      const marker = join(tempDir('egress-missing'), 'ran');
+      const p = runInSandbox(
+        {
+          rootfs: '/',
+          egress: true,
+          uid: 0,
+          binds: [{ source: dirname(marker), target: dirname(marker), readonly: false }],
+        },
+        '/bin/touch',
+        [marker],
+        { timeoutMs: 30_000, egress: { slirpPath: '/nonexistent/slirp4netns' } },
+      );
+      await expect(p).rejects.toMatchObject({
+        code: SandboxErrorCode.NetworkFailed,
+        message: expect.stringMatching(/slirp4netns/),
+      });
+      expect(existsSync(marker)).toBe(false);
+      await expect(probeEgress({ slirpPath: '/nonexistent/slirp4netns' })).rejects.toThrow(
+        /apt-get install slirp4netns/,
+      );
+      await expect(probeEgress({ uid: 0 })).resolves.toBeUndefined();
+      await expect(probeEgress()).resolves.toBeUndefined();
+    });
+
+    it('slirp4netns exits with the process that started it (SIGKILL leaves nothing)', async () => {
+      const label = `egress-orphan-${process.pid}`;
+      const script = join(tempDir('egress-parent'), 'parent.mts');
+      writeFileSync(
+        script,
+        [
+          `import { spawnInSandbox } from ${JSON.stringify(join(here, 'bwrap.ts'))};`,
+          `import { egressProcesses } from ${JSON.stringify(join(here, 'egress-processes.ts'))};`,
+          `spawnInSandbox({ rootfs: '/', egress: true }, '/bin/sleep', ['60'], { egress: { label: '${label}' } });`,
+          `const t = setInterval(() => { if (egressProcesses('${label}').length > 0) { clearInterval(t); process.kill(process.pid, 'SIGKILL'); } }, 20);`,
+        ].join('\n'),
+      );
+      const r = await run(process.execPath, ['--import', 'tsx', script], {
+        cwd: here,
+        timeoutMs: 20_000,
+      });
+      expect(r.signal).toBe('SIGKILL');
+      const deadline = Date.now() + 5_000;
+      while (egressProcesses(label).length > 0 && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(egressProcesses(label)).toEqual([]);
+    });
+  },
+);
