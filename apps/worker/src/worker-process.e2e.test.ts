@@ -2,7 +2,8 @@
  * The worker as a process (`node dist/index.js`, configured by environment), against real Redis
  * and a real S3 server: a worker SIGKILLed mid-build loses nothing (another worker takes the
  * build up once its lock expires and it completes exactly once), and a SIGTERMed worker hands a
- * build it cannot finish in time back to the queue without counting an attempt.
+ * build it cannot finish in time back to the queue without counting an attempt; two workers of one
+ * pool share a backlog, and stopping one of them mid-build loses nothing and runs nothing twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -30,7 +31,14 @@ import {
   type S3TestServer,
   type TempDir,
 } from '@joblet/testkit';
-import { deleteKeys, enqueueBuild, logLines, waitForEvent } from './test-support/flow.js';
+import {
+  buildEvents,
+  deleteKeys,
+  enqueueBuild,
+  logLines,
+  waitForEvent,
+  type Enqueued,
+} from './test-support/flow.js';
 import { NOTHING_LEFT, leftovers } from './test-support/leftovers.js';
 import { buildWheel, startPipIndex, type PipIndex } from '@joblet/testkit';
 
@@ -221,4 +229,76 @@ ${hooks}`;
     b.proc.kill('SIGTERM');
     expect(await b.exited).toEqual({ code: 0, signal: null });
   }, 240_000);
+  it('two workers share a backlog; stopping one mid-build loses nothing and runs nothing twice', async () => {
+    prefix = uniqueName('wpool');
+    prefixes.push(prefix);
+    const a = startWorker('worker-a', { WORKER_SHUTDOWN_TIMEOUT_S: '1' });
+    const b = startWorker('worker-b');
+    const names = ['py-pool-1', 'py-pool-2', 'py-pool-3', 'py-pool-4'];
+    const builds: Enqueued[] = [];
+    for (const n of names) {
+      builds.push(await enqueueBuild(redis, prefix, spec(n, 'hooks:\n  pre_install: sleep 5\n')));
+    }
+    /** The worker whose attempt is running a build's hook right now, per build. */
+    const running = async () => {
+      const out = new Map<string, string>();
+      for (const bld of builds) {
+        const events = await buildEvents(redis, prefix, bld.buildId);
+        const last = logLines(events)
+          .filter((l) => l.startsWith('attempt '))
+          .at(-1);
+        const phase = events.filter((e) => e.type === 'phase').at(-1);
+        const inHook = phase !== undefined && isPhase('Running pre_install hook')(phase);
+        if (last && inHook && !events.some((e) => e.type === 'done')) out.set(bld.buildId, last);
+      }
+      return out;
+    };
+    // Both workers take a build from the one backlog at the same time.
+    const deadline = Date.now() + 120_000;
+    let busy = new Map<string, string>();
+    while (Date.now() < deadline) {
+      busy = await running();
+      const who = [...busy.values()];
+      if (who.some((l) => l.endsWith('worker-a')) && who.some((l) => l.endsWith('worker-b'))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const aBuild = [...busy.entries()].find(([, l]) => l.endsWith('worker-a'))?.[0];
+    expect(aBuild, `both workers busy at once: ${JSON.stringify([...busy])}`).toBeDefined();
+    expect([...busy.values()].some((l) => l.endsWith('worker-b'))).toBe(true);
+
+    // Scale in: worker-a is told to stop in the middle of its build and hands it back.
+    a.proc.kill('SIGTERM');
+    expect(await a.exited).toEqual({ code: 0, signal: null });
+
+    for (const bld of builds) {
+      const events = await waitForEvent(redis, prefix, bld.buildId, undefined, 240_000);
+      expect(
+        events.filter((e) => e.type === 'done'),
+        bld.buildId,
+      ).toEqual([{ type: 'done', state: 'succeeded' }]);
+      expect(events.filter((e) => e.type === 'arch-succeeded')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'arch-retry')).toEqual([]);
+    }
+    const handedBack = logLines(await buildEvents(redis, prefix, aBuild!));
+    expect(handedBack).toContain(
+      'worker worker-a is shutting down: the build goes back to the queue',
+    );
+    expect(handedBack.filter((l) => l.startsWith('attempt '))).toEqual([
+      'attempt 1/3 on worker worker-a',
+      'attempt 1/3 on worker worker-b',
+    ]);
+    // Each runtime published exactly once.
+    const farm = await readAfter(redis, new Keys(prefix).farmEvents, FarmEvent);
+    const published = farm
+      .flatMap((f) => (f.event.type === 'runtime.published' ? [f.event.name] : []))
+      .sort();
+    expect(published).toEqual(names);
+    for (const bld of builds) {
+      expect(
+        await leftovers({ workDir: join(tmp.path, 'work'), store, buildId: bld.buildId }),
+      ).toEqual(NOTHING_LEFT);
+    }
+    b.proc.kill('SIGTERM');
+    expect(await b.exited).toEqual({ code: 0, signal: null });
+  }, 420_000);
 });
