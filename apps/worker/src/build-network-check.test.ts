@@ -63,6 +63,26 @@ describe('checkBuildNetwork', () => {
     );
   });
 
+  it('refuses isolated builds whose names cannot resolve, unless WORKER_BUILD_DNS names servers', async () => {
+    const tmp = await makeTempDir('dns-check');
+    temps.push(tmp);
+    const resolvConf = join(tmp.path, 'resolv.conf');
+    writeFileSync(resolvConf, 'nameserver 127.0.0.11\n'); // Docker's embedded resolver
+    const files = { resolvConf, resolvedUpstream: join(tmp.path, 'none') };
+    const p = checkBuildNetwork(base, { warn: vi.fn() }, { ...noSlirp, ...files });
+    await expect(p).rejects.toBeInstanceOf(BuildNetworkUnavailableError);
+    await expect(p).rejects.toThrow(
+      /could not resolve names: this host's nameserver \(127\.0\.0\.11\) is on its loopback.*Set WORKER_BUILD_DNS/,
+    );
+    // With servers named, the check goes on (here to the missing slirp4netns).
+    const named = checkBuildNetwork(
+      { ...base, buildDns: ['10.1.1.1'] },
+      { warn: vi.fn() },
+      { ...noSlirp, ...files },
+    );
+    await expect(named).rejects.toThrow(/apt-get install slirp4netns/);
+  });
+
   it('tells loopback URLs from others', () => {
     for (const u of [
       'http://127.0.0.1:1/',

@@ -7,7 +7,7 @@
  * builds cannot reach it. `host` is allowed but logged as unsafe.
  */
 import type { Logger } from '@joblet/logging';
-import { hostAptMirror, probeEgress } from '@joblet/sandbox';
+import { egressDnsProblem, hostAptMirror, probeEgress } from '@joblet/sandbox';
 import type { WorkerConfig } from './env.js';
 
 /** Isolated build networking is configured but unusable on this host (exit 78). */
@@ -20,11 +20,14 @@ export interface BuildNetworkCheckOptions {
   slirpPath?: string;
   /** Where the host's apt sources are read (tests). Default `/`. */
   aptRoot?: string;
+  /** The host's resolv.conf and systemd-resolved's upstream list (tests). */
+  resolvConf?: string;
+  resolvedUpstream?: string;
 }
 
 type NetworkConfig = Pick<
   WorkerConfig,
-  'buildNetwork' | 'arch' | 'aptMirror' | 'pipIndexUrl' | 'npmRegistry'
+  'buildNetwork' | 'buildDns' | 'arch' | 'aptMirror' | 'pipIndexUrl' | 'npmRegistry'
 >;
 
 /** The package sources builds use, by the name an operator knows them. */
@@ -88,6 +91,14 @@ export async function checkBuildNetwork(
         "host's loopback. Let the mirror listen on a non-loopback address and use that, or set " +
         "WORKER_BUILD_NETWORK=host (unsafe: build hooks then reach every service on this host's " +
         'loopback, e.g. Redis).',
+    );
+  }
+  const dns = config.buildDns ? undefined : egressDnsProblem(o.resolvConf, o.resolvedUpstream);
+  if (dns !== undefined) {
+    throw new BuildNetworkUnavailableError(
+      `isolated builds (WORKER_BUILD_NETWORK=isolated, the default) could not resolve names: ` +
+        `${dns}. Set WORKER_BUILD_DNS to nameservers builds may use (e.g. your network's ` +
+        'resolvers), or WORKER_BUILD_NETWORK=host (unsafe).',
     );
   }
   try {

@@ -95,6 +95,15 @@ describe('readWorkerEnv', () => {
     );
   });
 
+  it('reads WORKER_BUILD_DNS as a list of addresses, none on loopback', () => {
+    const dns = (v: string) => readWorkerEnv({ WORKER_PUBLISH: 'false', WORKER_BUILD_DNS: v });
+    expect(dns('10.0.0.2, 2001:db8::53').buildDns).toEqual(['10.0.0.2', '2001:db8::53']);
+    expect(readWorkerEnv({ WORKER_PUBLISH: 'false' }).buildDns).toBeUndefined();
+    for (const bad of ['127.0.0.11', 'dns.example', '10.0.0.2,::1']) {
+      expect(() => dns(bad), bad).toThrow(/WORKER_BUILD_DNS: comma-separated IP addresses/);
+    }
+  });
+
   it('treats empty values as unset', () => {
     const env = { BUILD_APT_MIRROR: '', WORKER_CONCURRENCY: '', WORKER_PUBLISH: 'false' };
     expect(readWorkerEnv(env).concurrency).toBe(1);

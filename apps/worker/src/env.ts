@@ -3,9 +3,11 @@
  * A bad value stops the start with a message naming the variable.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname, machine } from 'node:os';
 import { z } from 'zod';
 import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
+import { isLoopbackAddress } from '@joblet/sandbox';
 import {
   ARCHITECTURES,
   archFromUname,
@@ -103,6 +105,24 @@ const WorkerEnv = z.object({
    * slirp4netns and no access to the host's loopback. `host`: the host's network (unsafe).
    */
   WORKER_BUILD_NETWORK: z.enum(['isolated', 'host']).default('isolated'),
+  /**
+   * Nameservers of isolated builds (comma-separated IPs), instead of slirp4netns's forwarder to
+   * this host's. Needed where the host's resolver is on its loopback with no known upstream,
+   * e.g. in a container (Docker's 127.0.0.11).
+   */
+  WORKER_BUILD_DNS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (ips) => ips.length > 0 && ips.every((ip) => isIP(ip) !== 0 && !isLoopbackAddress(ip)),
+      'comma-separated IP addresses, none on loopback (isolated builds cannot reach it)',
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
@@ -149,6 +169,8 @@ export interface WorkerConfig {
   caBundle?: string;
   /** WORKER_BUILD_NETWORK. */
   buildNetwork: 'isolated' | 'host';
+  /** WORKER_BUILD_DNS: nameservers of isolated builds (default: via slirp4netns). */
+  buildDns?: string[];
   logLevel: string;
   publish: boolean;
   /** Keys of WORKER_SIGNING_KEY_FILE; never empty when `publish`. */
@@ -211,6 +233,7 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     npmRegistry: e.BUILD_NPM_REGISTRY,
     caBundle,
     buildNetwork: e.WORKER_BUILD_NETWORK,
+    ...(e.WORKER_BUILD_DNS ? { buildDns: e.WORKER_BUILD_DNS } : {}),
     logLevel: e.LOG_LEVEL,
     publish: e.WORKER_PUBLISH,
     signingKeys,

@@ -4,7 +4,7 @@
  * services on its loopback (the farm's Redis) — while it can still reach the outside world.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -168,6 +168,39 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
       await fx.expectNothingLeft(b.buildId); // includes the build's slirp4netns processes
     });
   });
+});
+
+describe.skipIf(E2E_MISSING.length > 0)('build sandbox DNS named by the operator', () => {
+  // The host's own nameserver, reached through slirp4netns like any outside address (what an
+  // operator names with WORKER_BUILD_DNS where the host's resolver is on its loopback).
+  const hostDns = readFileSync('/etc/resolv.conf', 'utf8')
+    .split('\n')
+    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .find((ip): ip is string => ip !== undefined && !/^127\.|^::1$/.test(ip));
+  const fx = useWorkerFixture('wkd', hostDns ? { WORKER_BUILD_DNS: hostDns } : {});
+
+  it.skipIf(hostDns === undefined)(
+    'WORKER_BUILD_DNS: the sandbox asks those servers, not slirp4netns’s forwarder',
+    async () => {
+      const { b, events } = await fx.run(
+        pySpec(
+          `hooks:
+  pre_install: |
+    echo "resolv=$(grep -v '^#' /etc/resolv.conf | tr '\\n' ' ')"
+    if getent hosts deb.debian.org >/dev/null; then echo dns=resolved; else echo dns=failed; fi
+    exit 3
+`,
+          '1.0.9',
+        ),
+        { attempts: 1 },
+      );
+      const lines = logLines(events);
+      expect(doneEvent(events)).toMatchObject({ state: 'failed', error: { code: 'HOOK_FAILED' } });
+      expect(lines).toContain(`resolv=nameserver ${hostDns} options edns0 `);
+      expect(lines).toContain('dns=resolved');
+      await fx.expectNothingLeft(b.buildId);
+    },
+  );
 });
 
 /** Pids of host processes inside network namespace `netns` (`net:[inode]`). */

@@ -5,7 +5,9 @@
  * (systemd-resolved's 127.0.0.53, a local dnsmasq): names then never resolve. On such a host
  * the sandbox is given the upstream servers systemd-resolved itself uses
  * (/run/systemd/resolve/resolv.conf), reached through slirp like any outside host, as rootless
- * Podman does.
+ * Podman does. Where neither works (a container whose resolver is Docker's embedded 127.0.0.11),
+ * the operator names the servers (WORKER_BUILD_DNS), and {@link egressDnsProblem} says so at
+ * start-up instead of every build failing to resolve its mirror.
  */
 import { readFileSync } from 'node:fs';
 
@@ -44,12 +46,42 @@ function readOr(path: string): string {
 export function egressResolvConf(
   hostResolvConf = '/etc/resolv.conf',
   upstream = RESOLVED_UPSTREAM,
+  explicit: readonly string[] = [],
 ): string {
+  if (explicit.length > 0) return resolvConfOf(explicit);
   const host = nameservers(readOr(hostResolvConf));
   // slirp forwards to the first one (none: libslirp's own default).
   if (host.length === 0 || !isLoopback(host[0]!)) return EGRESS_RESOLV_CONF;
   const servers = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopback(ip));
   if (servers.length === 0) return EGRESS_RESOLV_CONF; // nothing better: DNS will not work
+  return resolvConfOf(servers);
+}
+
+function resolvConfOf(servers: readonly string[]): string {
   const unique = [...new Set(servers)].slice(0, 3); // glibc reads at most three
   return `${unique.map((ip) => `nameserver ${ip}`).join('\n')}\noptions edns0\n`;
+}
+
+/**
+ * Why names will not resolve in an egress sandbox on this host (its only nameservers are on its
+ * loopback and no upstream is known), or undefined when they will.
+ */
+export function egressDnsProblem(
+  hostResolvConf = '/etc/resolv.conf',
+  upstream = RESOLVED_UPSTREAM,
+): string | undefined {
+  const host = nameservers(readOr(hostResolvConf));
+  if (host.length === 0 || !isLoopback(host[0]!)) return undefined;
+  const reachable = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopback(ip));
+  if (reachable.length > 0) return undefined;
+  return (
+    `this host's nameserver${host.length > 1 ? 's' : ''} (${host.join(', ')}) ` +
+    `${host.length > 1 ? 'are' : 'is'} on its loopback, which egress sandboxes cannot reach, ` +
+    `and ${upstream} names no upstream server`
+  );
+}
+
+/** True for an address an egress sandbox's loopback would shadow. */
+export function isLoopbackAddress(ip: string): boolean {
+  return isLoopback(ip);
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapArgs, runInSandbox, type SandboxSpec } from './bwrap.js';
 import { slirpArgs } from './egress.js';
-import { EGRESS_RESOLV_CONF, egressResolvConf } from './egress-resolv.js';
+import { EGRESS_RESOLV_CONF, egressDnsProblem, egressResolvConf } from './egress-resolv.js';
 import { probeEgress } from './egress-probe.js';
 import { egressProcesses } from './egress-processes.js';
 import { SandboxErrorCode } from './errors.js';
@@ -41,14 +41,15 @@ describe('egress arguments', () => {
   });
 });
 
-describe('egressResolvConf', () => {
-  const files = (host: string, upstream?: string) => {
-    const dir = tempDir('resolv');
-    writeFileSync(join(dir, 'host'), host);
-    if (upstream !== undefined) writeFileSync(join(dir, 'upstream'), upstream);
-    return [join(dir, 'host'), join(dir, 'upstream')] as const;
-  };
+/** A host resolv.conf and systemd-resolved upstream list with these contents. */
+const files = (host: string, upstream?: string) => {
+  const dir = tempDir('resolv');
+  writeFileSync(join(dir, 'host'), host);
+  if (upstream !== undefined) writeFileSync(join(dir, 'upstream'), upstream);
+  return [join(dir, 'host'), join(dir, 'upstream')] as const;
+};
 
+describe('egressResolvConf', () => {
   it("names slirp's forwarder when the host's first nameserver is off its loopback", () => {
     expect(egressResolvConf(...files('search lan\nnameserver 10.255.255.53\n'))).toBe(
       EGRESS_RESOLV_CONF,
@@ -66,6 +67,29 @@ describe('egressResolvConf', () => {
     );
     // Nothing better known: slirp's forwarder (names will not resolve; the README says why).
     expect(egressResolvConf(...files('nameserver 127.0.0.53\n'))).toBe(EGRESS_RESOLV_CONF);
+  });
+
+  it("uses the operator's servers (WORKER_BUILD_DNS) whatever the host has", () => {
+    const [host, upstream] = files('nameserver 127.0.0.11\n');
+    expect(egressResolvConf(host, upstream, ['10.1.1.1', '10.1.1.2'])).toBe(
+      'nameserver 10.1.1.1\nnameserver 10.1.1.2\noptions edns0\n',
+    );
+  });
+});
+
+describe('egressDnsProblem', () => {
+  it("says why names cannot resolve behind a loopback-only resolver (Docker's 127.0.0.11)", () => {
+    expect(egressDnsProblem(...files('nameserver 127.0.0.11\noptions ndots:0\n'))).toMatch(
+      /nameserver \(127\.0\.0\.11\) is on its loopback, which egress sandboxes cannot reach, and .*upstream names no upstream server/,
+    );
+  });
+
+  it('has nothing to say when slirp can forward, or systemd-resolved names its upstream', () => {
+    expect(egressDnsProblem(...files('nameserver 10.255.255.53\n'))).toBeUndefined();
+    expect(egressDnsProblem(...files('# none\n'))).toBeUndefined();
+    expect(
+      egressDnsProblem(...files('nameserver 127.0.0.53\n', 'nameserver 9.9.9.9\n')),
+    ).toBeUndefined();
   });
 });
 

@@ -49,7 +49,13 @@ export {
   withEgress,
 } from './egress.js';
 export type { EgressLink, EgressOptions } from './egress.js';
-export { EGRESS_DNS, EGRESS_RESOLV_CONF, egressResolvConf } from './egress-resolv.js';
+export {
+  EGRESS_DNS,
+  EGRESS_RESOLV_CONF,
+  egressDnsProblem,
+  egressResolvConf,
+  isLoopbackAddress,
+} from './egress-resolv.js';
 export { probeEgress } from './egress-probe.js';
 export { egressProcesses } from './egress-processes.js';
 export type { EgressProcess } from './egress-processes.js';

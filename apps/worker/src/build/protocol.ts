@@ -25,6 +25,8 @@ export const ChildConfig = z.object({
   caBundle: z.string().optional(),
   /** WORKER_BUILD_NETWORK. */
   buildNetwork: z.enum(['isolated', 'host']),
+  /** WORKER_BUILD_DNS. */
+  buildDns: z.array(z.string()).optional(),
   catalog: z.object({ entries: z.array(CatalogEntry) }),
   logLevel: z.string(),
 });

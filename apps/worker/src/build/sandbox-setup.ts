@@ -74,7 +74,11 @@ export async function prepareSandbox(
     readonly: false,
   }));
   const onLine = (line: string, stream: 'stdout' | 'stderr') => ctx.report.output(line, stream);
-  const net = { network: config.buildNetwork, label: cgroup.name };
+  const net = {
+    network: config.buildNetwork,
+    label: cgroup.name,
+    ...(config.buildDns ? { dns: config.buildDns } : {}),
+  };
   return {
     cgroup,
     caches,

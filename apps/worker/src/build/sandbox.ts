@@ -24,6 +24,7 @@ import {
   SandboxError,
   SandboxErrorCode,
   egressNamespaceArgs,
+  egressResolvConf,
   egressResolvConfArgs,
   spawnProcess,
   withEgress,
@@ -76,6 +77,8 @@ export interface SandboxLayout {
   network?: BuildNetwork;
   /** Names the slirp4netns of an isolated sandbox (leak checks, `ps e`): the build's cgroup. */
   label?: string;
+  /** Nameservers of an isolated sandbox (WORKER_BUILD_DNS); default slirp4netns's forwarder. */
+  dns?: string[];
   /** Extra binds (the caches). */
   binds: SandboxBind[];
   /** Host CA bundle made available at {@link SANDBOX_CA_PATH} (BUILD_CA_BUNDLE). */
@@ -188,7 +191,12 @@ export class BuildSandbox {
     });
     // The command starts once its network is up; the result comes once slirp4netns is gone.
     const handle = egress
-      ? withEgress(spawned, this.layout.label !== undefined ? { label: this.layout.label } : {})
+      ? withEgress(spawned, {
+          ...(this.layout.label !== undefined && { label: this.layout.label }),
+          ...(this.layout.dns && {
+            resolvConf: egressResolvConf(undefined, undefined, this.layout.dns),
+          }),
+        })
       : spawned;
     const result = await handle.result.catch((err: unknown) => {
       if (err instanceof SandboxError && err.code === SandboxErrorCode.NetworkFailed) {

@@ -57,6 +57,7 @@ export function childConfig(deps: WorkerDeps): ChildConfig {
     npmRegistry: c.npmRegistry,
     caBundle: c.caBundle,
     buildNetwork: c.buildNetwork,
+    ...(c.buildDns ? { buildDns: c.buildDns } : {}),
     catalog: { entries: [...deps.catalog.entries] },
     logLevel: c.logLevel,
   };
