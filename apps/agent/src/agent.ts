@@ -168,6 +168,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             stalledIntervalMs: config.jobLockMs,
           }),
           ...(config.jobPidsMax !== undefined && { defaultPidsMax: config.jobPidsMax }),
+          ...(config.egressDns && { egressDns: config.egressDns }),
         })
       : undefined;
   const nodeQueue =

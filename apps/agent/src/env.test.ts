@@ -42,6 +42,20 @@ describe('readAgentEnv', () => {
     );
   });
 
+  it('reads AGENT_EGRESS_DNS as a list of addresses, none on loopback', () => {
+    const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS };
+    expect(readAgentEnv(env).egressDns).toBeUndefined();
+    expect(readAgentEnv({ ...env, AGENT_EGRESS_DNS: '10.0.0.2, 10.0.0.3' }).egressDns).toEqual([
+      '10.0.0.2',
+      '10.0.0.3',
+    ]);
+    for (const bad of ['127.0.0.11', 'dns.example']) {
+      expect(() => readAgentEnv({ ...env, AGENT_EGRESS_DNS: bad }), bad).toThrow(
+        /AGENT_EGRESS_DNS: comma-separated IP addresses, none on loopback/,
+      );
+    }
+  });
+
   it('refuses to start without AGENT_TRUSTED_KEYS (secure by default), naming it', () => {
     for (const value of [undefined, '', ' , ']) {
       expect(() =>

@@ -5,6 +5,7 @@
 import { availableParallelism, hostname, machine } from 'node:os';
 import { z } from 'zod';
 import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
+import { DNS_LIST_RULE, parseDnsServers } from '@joblet/sandbox';
 import {
   ARCHITECTURES,
   archFromUname,
@@ -107,6 +108,18 @@ const AgentEnv = z.object({
   AGENT_JOB_LOCK_S: seconds(30, 600),
   /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
   AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
+  /**
+   * Nameservers of `--network egress` jobs (comma-separated IPs), instead of slirp4netns's
+   * forwarder to this node's resolver; needed where that resolver is on loopback with no known
+   * upstream (a container: Docker's 127.0.0.11).
+   */
+  AGENT_EGRESS_DNS: z
+    .string()
+    .transform(
+      (s, ctx) =>
+        parseDnsServers(s) ?? (ctx.addIssue({ code: 'custom', message: DNS_LIST_RULE }), z.NEVER),
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
@@ -148,6 +161,8 @@ export interface AgentConfig {
   jobLockMs?: number;
   /** AGENT_JOB_PIDS_MAX. */
   jobPidsMax?: number;
+  /** AGENT_EGRESS_DNS. */
+  egressDns?: string[];
 }
 
 /** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
@@ -217,5 +232,6 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     volumesDir: e.AGENT_VOLUMES_DIR,
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
+    ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
   };
 }

@@ -3,11 +3,10 @@
  * A bad value stops the start with a message naming the variable.
  */
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { hostname, machine } from 'node:os';
 import { z } from 'zod';
 import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
-import { isLoopbackAddress } from '@joblet/sandbox';
+import { DNS_LIST_RULE, parseDnsServers } from '@joblet/sandbox';
 import {
   ARCHITECTURES,
   archFromUname,
@@ -29,6 +28,15 @@ const flag = (def: boolean) =>
 const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+  .optional();
+
+/** A list of nameservers for egress sandboxes. */
+const dnsServers = z
+  .string()
+  .transform(
+    (s, ctx) =>
+      parseDnsServers(s) ?? (ctx.addIssue({ code: 'custom', message: DNS_LIST_RULE }), z.NEVER),
+  )
   .optional();
 
 /** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
@@ -110,19 +118,7 @@ const WorkerEnv = z.object({
    * this host's. Needed where the host's resolver is on its loopback with no known upstream,
    * e.g. in a container (Docker's 127.0.0.11).
    */
-  WORKER_BUILD_DNS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (ips) => ips.length > 0 && ips.every((ip) => isIP(ip) !== 0 && !isLoopbackAddress(ip)),
-      'comma-separated IP addresses, none on loopback (isolated builds cannot reach it)',
-    )
-    .optional(),
+  WORKER_BUILD_DNS: dnsServers,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),

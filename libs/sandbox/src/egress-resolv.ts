@@ -10,6 +10,7 @@
  * start-up instead of every build failing to resolve its mirror.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /** slirp4netns's built-in DNS forwarder, as seen from the sandbox. */
 export const EGRESS_DNS = '10.0.2.3';
@@ -81,7 +82,16 @@ export function egressDnsProblem(
   );
 }
 
-/** True for an address an egress sandbox's loopback would shadow. */
-export function isLoopbackAddress(ip: string): boolean {
-  return isLoopback(ip);
+/** What an operator's list of egress nameservers (WORKER_BUILD_DNS, AGENT_EGRESS_DNS) must be. */
+export const DNS_LIST_RULE =
+  'comma-separated IP addresses, none on loopback (egress sandboxes cannot reach it)';
+
+/** `10.0.0.2, 10.0.0.3` → the addresses; undefined when one is not an IP or is on loopback. */
+export function parseDnsServers(value: string): string[] | undefined {
+  const ips = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const ok = ips.length > 0 && ips.every((ip) => isIP(ip) !== 0 && !isLoopback(ip));
+  return ok ? ips : undefined;
 }

@@ -52,9 +52,10 @@ export type { EgressLink, EgressOptions } from './egress.js';
 export {
   EGRESS_DNS,
   EGRESS_RESOLV_CONF,
+  DNS_LIST_RULE,
   egressDnsProblem,
+  parseDnsServers,
   egressResolvConf,
-  isLoopbackAddress,
 } from './egress-resolv.js';
 export { probeEgress } from './egress-probe.js';
 export { egressProcesses } from './egress-processes.js';

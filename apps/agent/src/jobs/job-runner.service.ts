@@ -61,6 +61,8 @@ export interface JobRunnerOptions {
   cgroupNamespace?: string;
   /** Tasks per job when it sets no maxProcesses. Default 4096. */
   defaultPidsMax?: number;
+  /** Nameservers of egress jobs (AGENT_EGRESS_DNS); default slirp4netns's forwarder. */
+  egressDns?: string[];
   /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
   lockDurationMs?: number;
   /** How often this worker looks for stalled jobs (ms). Default 30 000. */
@@ -109,7 +111,9 @@ export class JobRunner {
       layout: o.runtimes.layout,
       ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
     });
-    this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts });
+    this.sandbox =
+      o.sandbox ??
+      new BwrapJobSandbox({ mounts: this.mounts, ...(o.egressDns && { egressDns: o.egressDns }) });
   }
 
   get queueName(): string {

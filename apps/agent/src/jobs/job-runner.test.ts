@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAMES } from '@joblet/queue';
@@ -196,6 +197,34 @@ describe.skipIf(missing.length > 0)(
         } finally {
           for (const s of servers) await new Promise((r) => s.close(r));
         }
+      },
+    );
+
+    it.skipIf(!hasCommand('slirp4netns'))(
+      'an egress job asks the nameservers AGENT_EGRESS_DNS names',
+      async () => {
+        const dir = h.sync.layout.versionDir(RUNTIME.name, RUNTIME.version);
+        const sandbox = new BwrapJobSandbox({ egressDns: ['10.9.8.7', '2001:db8::53'] });
+        const p = await sandbox.start({
+          runtimeDir: dir,
+          runtimeYml: await loadRuntimeYml(dir),
+          workDir: h.w.dir('egress-dns'),
+          command: 'cat',
+          args: ['/etc/resolv.conf'],
+          env: {},
+          network: 'egress',
+          hostname: 'job-egress-dns',
+          binds: [],
+        });
+        const out: Buffer[] = [];
+        p.stdout.on('data', (b: Buffer) => out.push(b));
+        p.stderr.resume();
+        const drained = finished(p.stdout);
+        expect(await p.exited).toMatchObject({ code: 0 });
+        await drained;
+        expect(Buffer.concat(out).toString()).toBe(
+          'nameserver 10.9.8.7\nnameserver 2001:db8::53\noptions edns0\n',
+        );
       },
     );
 

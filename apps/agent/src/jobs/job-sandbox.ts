@@ -17,6 +17,7 @@ import {
   SandboxError,
   SandboxErrorCode,
   connectEgress,
+  egressResolvConf,
   type BindMount,
   type Cgroup,
   type EgressLink,
@@ -105,6 +106,8 @@ export interface BwrapJobSandboxOptions {
   bwrapPath?: string;
   /** For `egress` jobs; default `slirp4netns` from PATH. */
   slirpPath?: string;
+  /** Nameservers of `egress` jobs (AGENT_EGRESS_DNS); default slirp4netns's forwarder. */
+  egressDns?: string[];
   mounts?: RuntimeMounts;
 }
 
@@ -209,6 +212,9 @@ export class BwrapJobSandbox implements JobSandbox {
       return await connectEgress(pipes, exited, {
         label,
         ...(this.o.slirpPath !== undefined && { slirpPath: this.o.slirpPath }),
+        ...(this.o.egressDns && {
+          resolvConf: egressResolvConf(undefined, undefined, this.o.egressDns),
+        }),
       });
     } catch (err) {
       kill();
