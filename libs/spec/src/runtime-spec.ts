@@ -29,14 +29,16 @@ import type { IssueParams } from './zod-diagnostics.js';
 
 /**
  * A string of at most `max` characters that passes `checks`. Content checks are skipped for
- * over-long values, which already have their error.
+ * over-long values, which already have their error. Characters are code points, as zod's
+ * `.max()` counts them: measured in UTF-16 units, a value of astral characters (emoji, U+10000…)
+ * could be "too long" here but not for zod, and get no error at all.
  */
 function checked(max: number, code: DiagnosticCode, ...checks: Check[]) {
   return z
     .string()
     .max(max)
     .superRefine((value, ctx) => {
-      if (value.length > max) return;
+      if (codePoints(value) > max) return;
       for (const check of checks) {
         const message = check(value);
         if (message === undefined) continue;
@@ -45,6 +47,12 @@ function checked(max: number, code: DiagnosticCode, ...checks: Check[]) {
         return;
       }
     });
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
 }
 
 /** A list whose entries must be unique (architectures, platforms). */

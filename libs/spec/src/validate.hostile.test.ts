@@ -70,6 +70,24 @@ describe('size', () => {
     expect(ms).toBeLessThan(1000);
   });
 
+  it('counts characters as code points: astral text near a limit is still checked', () => {
+    // 61 code points but 65 UTF-16 units: once let through unchecked, then a 500 in the API
+    // when the server looked the version up in the store (found by the API's fuzz run).
+    const A = '\u{10000}';
+    const version = `1.0.${A}${A}${A}ndescripti${A} Lightweight Python for general development`;
+    const r = validateRuntimeSpec(
+      `schema_version: "1.0"\nname: python-3.11\nversion: ${version}\nbase:\n  language: python\n  version: "3.11"\n`,
+      { file: 'runtime.yaml' },
+    );
+    expect(onlyError(r)).toMatchObject({ code: 'INVALID_VERSION', path: 'version', line: 3 });
+    // Over the limit in code points: too long, and the count says so in characters.
+    const long = validateRuntimeSpec(
+      `schema_version: "1.0"\nname: python-3.11\nversion: 1.0.${A.repeat(61)}\nbase:\n  language: python\n  version: "3.11"\n`,
+      { file: 'runtime.yaml' },
+    );
+    expect(onlyError(long).message).toBe('is too long: at most 64 characters (got 65)');
+  });
+
   it('rejects too many environment variables', () => {
     const env = Array.from({ length: 300 }, (_, i) => `  V${i}: x`).join('\n');
     const { r } = timed(withBase(`environment:\n${env}\n`));

@@ -183,7 +183,7 @@ function mapIssue(issue: z.core.$ZodIssue, ctx: MapContext): Diagnostic[] {
         return [
           err(
             DiagnosticCodes.TOO_LONG,
-            `is too long: at most ${max} characters (got ${value.length})`,
+            `is too long: at most ${max} characters (got ${[...value].length})`,
           ),
         ];
       }
