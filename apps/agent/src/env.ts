@@ -4,12 +4,13 @@
  */
 import { availableParallelism, hostname, machine } from 'node:os';
 import { z } from 'zod';
-import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
-import { DNS_LIST_RULE, parseDnsServers } from '@joblet/sandbox';
+import { RedisUrlEnv, connectionsFromEnv } from '@joblet/queue';
 import {
   ARCHITECTURES,
+  DnsServersEnv,
   archFromUname,
-  secretsFromEnv,
+  configError,
+  withoutEmptyValues,
   type Arch,
   type TrustedKey,
 } from '@joblet/spec';
@@ -51,13 +52,6 @@ const labels = z
     }
     return out;
   });
-
-/** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
-function dropEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
-  return out;
-}
 
 const AgentEnv = z.object({
   /** The node's name in the farm; default: the hostname, lowercased and sanitized. */
@@ -113,13 +107,7 @@ const AgentEnv = z.object({
    * forwarder to this node's resolver; needed where that resolver is on loopback with no known
    * upstream (a container: Docker's 127.0.0.11).
    */
-  AGENT_EGRESS_DNS: z
-    .string()
-    .transform(
-      (s, ctx) =>
-        parseDnsServers(s) ?? (ctx.addIssue({ code: 'custom', message: DNS_LIST_RULE }), z.NEVER),
-    )
-    .optional(),
+  AGENT_EGRESS_DNS: DnsServersEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
@@ -181,19 +169,14 @@ export function nodeNameFromHostname(host: string): string {
  * @throws Error listing every bad variable by name.
  */
 export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const parsed = AgentEnv.safeParse(dropEmpty(env));
+  const parsed = AgentEnv.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid agent configuration:\n${lines.join('\n')}`);
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw configError('agent', issues);
   }
   const e = parsed.data;
-  const { redis, issues } = resolveRedisEnv(e);
-  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
-  issues.push(...storage.issues);
-  if (issues.length > 0) {
-    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
-    throw new Error(`invalid agent configuration:\n${lines.join('\n')}`);
-  }
+  const { redis, storage, issues } = connectionsFromEnv(e);
+  if (issues.length > 0) throw configError('agent', issues);
   const arch = e.AGENT_ARCH ?? archFromUname(machine());
   if (!arch) {
     throw new Error(
@@ -213,11 +196,11 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     ...(redis.password !== undefined && { redisPassword: redis.password }),
     queuePrefix: e.QUEUE_PREFIX,
     storageUrl: e.STORAGE_URL,
-    ...(storage.values.STORAGE_ACCESS_KEY !== undefined && {
-      storageAccessKey: storage.values.STORAGE_ACCESS_KEY,
+    ...(storage.STORAGE_ACCESS_KEY !== undefined && {
+      storageAccessKey: storage.STORAGE_ACCESS_KEY,
     }),
-    ...(storage.values.STORAGE_SECRET_KEY !== undefined && {
-      storageSecretKey: storage.values.STORAGE_SECRET_KEY,
+    ...(storage.STORAGE_SECRET_KEY !== undefined && {
+      storageSecretKey: storage.STORAGE_SECRET_KEY,
     }),
     runtimesDir: e.RUNTIMES_DIR,
     workDir: e.AGENT_WORK_DIR,

@@ -1,7 +1,7 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
-import { RedisUrlEnv, resolveRedisEnv, type RedisSettings } from '@joblet/queue';
-import { ARCHITECTURES, secretsFromEnv, type EnvIssue } from '@joblet/spec';
+import { RedisUrlEnv, connectionsFromEnv, type RedisSettings } from '@joblet/queue';
+import { ARCHITECTURES, configError, type EnvIssue } from '@joblet/spec';
 import { AUTH_MODES, authModeIncludes, isLoopbackHost } from './auth/auth-mode.js';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -87,13 +87,6 @@ export type ApiEnv = Omit<ParsedEnv, 'API_AUTH' | 'API_TLS_REQUIRED'> & {
   redis: RedisSettings;
 };
 
-/** Redis settings and the store's keys, with secrets read from their `_FILE`s. */
-function connections(e: ParsedEnv) {
-  const { redis, issues } = resolveRedisEnv(e);
-  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
-  return { redis, storage: storage.values, issues: [...issues, ...storage.issues] };
-}
-
 /**
  * Rules across variables. The one that matters most: `none` hands admin to whoever can connect,
  * so it is refused unless the API listens on loopback only.
@@ -135,15 +128,12 @@ function checkSecurity(e: ParsedEnv): { path: string; message: string }[] {
 }
 
 export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
-  const fail = (issues: EnvIssue[]) => {
-    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
-    return new Error(`invalid API configuration:\n${lines.join('\n')}`);
-  };
+  const fail = (issues: EnvIssue[]) => configError('API', issues);
   const parsed = ApiEnv.safeParse(env);
   if (!parsed.success) {
     throw fail(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
-  const conn = connections(parsed.data);
+  const conn = connectionsFromEnv(parsed.data);
   const issues = [...checkSecurity(parsed.data), ...conn.issues];
   if (issues.length) throw fail(issues);
   const auth = parsed.data.API_AUTH ?? (parsed.data.API_TLS_CERT ? 'mtls' : 'none');

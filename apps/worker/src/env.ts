@@ -5,12 +5,13 @@
 import { existsSync } from 'node:fs';
 import { hostname, machine } from 'node:os';
 import { z } from 'zod';
-import { RedisUrlEnv, resolveRedisEnv } from '@joblet/queue';
-import { DNS_LIST_RULE, parseDnsServers } from '@joblet/sandbox';
+import { RedisUrlEnv, connectionsFromEnv } from '@joblet/queue';
 import {
   ARCHITECTURES,
+  DnsServersEnv,
   archFromUname,
-  secretsFromEnv,
+  configError,
+  withoutEmptyValues,
   type Arch,
   type SigningKey,
 } from '@joblet/spec';
@@ -29,22 +30,6 @@ const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
   .optional();
-
-/** A list of nameservers for egress sandboxes. */
-const dnsServers = z
-  .string()
-  .transform(
-    (s, ctx) =>
-      parseDnsServers(s) ?? (ctx.addIssue({ code: 'custom', message: DNS_LIST_RULE }), z.NEVER),
-  )
-  .optional();
-
-/** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
-function dropEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
-  return out;
-}
 
 const WorkerEnv = z.object({
   /** Architecture of the pool this worker serves; default: the host's (`uname -m`). */
@@ -118,7 +103,7 @@ const WorkerEnv = z.object({
    * this host's. Needed where the host's resolver is on its loopback with no known upstream,
    * e.g. in a container (Docker's 127.0.0.11).
    */
-  WORKER_BUILD_DNS: dnsServers,
+  WORKER_BUILD_DNS: DnsServersEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
@@ -180,19 +165,14 @@ export interface WorkerConfig {
  * @throws Error listing every bad variable by name.
  */
 export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = WorkerEnv.safeParse(dropEmpty(env));
+  const parsed = WorkerEnv.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw configError('worker', issues);
   }
   const e = parsed.data;
-  const { redis, issues } = resolveRedisEnv(e);
-  const storage = secretsFromEnv(e, ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY']);
-  issues.push(...storage.issues);
-  if (issues.length > 0) {
-    const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
-    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
-  }
+  const { redis, storage, issues } = connectionsFromEnv(e);
+  if (issues.length > 0) throw configError('worker', issues);
   const arch = e.WORKER_ARCH ?? archFromUname(machine());
   if (!arch) {
     throw new Error(
@@ -211,8 +191,8 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     ...(redis.password !== undefined && { redisPassword: redis.password }),
     queuePrefix: e.QUEUE_PREFIX,
     storageUrl: e.STORAGE_URL,
-    storageAccessKey: storage.values.STORAGE_ACCESS_KEY,
-    storageSecretKey: storage.values.STORAGE_SECRET_KEY,
+    storageAccessKey: storage.STORAGE_ACCESS_KEY,
+    storageSecretKey: storage.STORAGE_SECRET_KEY,
     catalogFile: e.CATALOG_FILE,
     cacheDir: e.WORKER_CACHE_DIR,
     workDir: e.WORKER_WORK_DIR,

@@ -11,7 +11,7 @@
  * Messages name the variable and never contain the password.
  */
 import { z } from 'zod';
-import { secretFromEnv, type EnvIssue } from '@joblet/spec';
+import { secretFromEnv, secretsFromEnv, type EnvIssue } from '@joblet/spec';
 import {
   RedisConfigError,
   assertQueuePrefix,
@@ -106,4 +106,21 @@ function urlCredentials(url: string): Credentials {
     ...(username !== '' && { username: decodeURIComponent(username) }),
     ...(password !== '' && { password: decodeURIComponent(password) }),
   };
+}
+
+/** The store's keys, as every app reads them (each possibly from a `_FILE`). */
+export const STORAGE_SECRETS = ['STORAGE_ACCESS_KEY', 'STORAGE_SECRET_KEY'] as const;
+
+/**
+ * An app's connections: its Redis settings ({@link resolveRedisEnv}) and its store keys, with
+ * secrets read from their `_FILE`s, and every issue of both.
+ */
+export function connectionsFromEnv(e: RedisEnvVars & Readonly<Record<string, unknown>>): {
+  redis: RedisSettings;
+  storage: Partial<Record<(typeof STORAGE_SECRETS)[number], string>>;
+  issues: EnvIssue[];
+} {
+  const { redis, issues } = resolveRedisEnv(e);
+  const storage = secretsFromEnv(e, STORAGE_SECRETS);
+  return { redis, storage: storage.values, issues: [...issues, ...storage.issues] };
 }

@@ -10,7 +10,7 @@
  * start-up instead of every build failing to resolve its mirror.
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isLoopbackIp } from '@joblet/spec';
 
 /** slirp4netns's built-in DNS forwarder, as seen from the sandbox. */
 export const EGRESS_DNS = '10.0.2.3';
@@ -26,10 +26,6 @@ function nameservers(text: string): string[] {
     .split('\n')
     .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
     .filter((s): s is string => s !== undefined);
-}
-
-function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1' || ip === '0.0.0.0';
 }
 
 function readOr(path: string): string {
@@ -52,8 +48,8 @@ export function egressResolvConf(
   if (explicit.length > 0) return resolvConfOf(explicit);
   const host = nameservers(readOr(hostResolvConf));
   // slirp forwards to the first one (none: libslirp's own default).
-  if (host.length === 0 || !isLoopback(host[0]!)) return EGRESS_RESOLV_CONF;
-  const servers = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopback(ip));
+  if (host.length === 0 || !isLoopbackIp(host[0]!)) return EGRESS_RESOLV_CONF;
+  const servers = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopbackIp(ip));
   if (servers.length === 0) return EGRESS_RESOLV_CONF; // nothing better: DNS will not work
   return resolvConfOf(servers);
 }
@@ -72,26 +68,12 @@ export function egressDnsProblem(
   upstream = RESOLVED_UPSTREAM,
 ): string | undefined {
   const host = nameservers(readOr(hostResolvConf));
-  if (host.length === 0 || !isLoopback(host[0]!)) return undefined;
-  const reachable = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopback(ip));
+  if (host.length === 0 || !isLoopbackIp(host[0]!)) return undefined;
+  const reachable = [...host, ...nameservers(readOr(upstream))].filter((ip) => !isLoopbackIp(ip));
   if (reachable.length > 0) return undefined;
   return (
     `this host's nameserver${host.length > 1 ? 's' : ''} (${host.join(', ')}) ` +
     `${host.length > 1 ? 'are' : 'is'} on its loopback, which egress sandboxes cannot reach, ` +
     `and ${upstream} names no upstream server`
   );
-}
-
-/** What an operator's list of egress nameservers (WORKER_BUILD_DNS, AGENT_EGRESS_DNS) must be. */
-export const DNS_LIST_RULE =
-  'comma-separated IP addresses, none on loopback (egress sandboxes cannot reach it)';
-
-/** `10.0.0.2, 10.0.0.3` → the addresses; undefined when one is not an IP or is on loopback. */
-export function parseDnsServers(value: string): string[] | undefined {
-  const ips = value
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-  const ok = ips.length > 0 && ips.every((ip) => isIP(ip) !== 0 && !isLoopback(ip));
-  return ok ? ips : undefined;
 }

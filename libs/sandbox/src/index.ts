@@ -52,9 +52,7 @@ export type { EgressLink, EgressOptions } from './egress.js';
 export {
   EGRESS_DNS,
   EGRESS_RESOLV_CONF,
-  DNS_LIST_RULE,
   egressDnsProblem,
-  parseDnsServers,
   egressResolvConf,
 } from './egress-resolv.js';
 export { probeEgress } from './egress-probe.js';

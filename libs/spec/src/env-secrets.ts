@@ -13,6 +13,19 @@ export interface EnvIssue {
   message: string;
 }
 
+/** Empty strings count as unset, as in a systemd unit or compose file with `VAR=`. */
+export function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+/** The error an app stops its start with: `invalid <app> configuration:` and one line per issue. */
+export function configError(app: string, issues: readonly EnvIssue[]): Error {
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
+  return new Error(`invalid ${app} configuration:\n${lines.join('\n')}`);
+}
+
 /** The largest secret file read (a password or key, not a document). */
 const MAX_SECRET_BYTES = 64 * 1024;
 

@@ -101,6 +101,7 @@ export * from './contracts/gc.js';
 export * from './contracts/dashboard.js';
 export * from './contracts/health.js';
 export * from './env-secrets.js';
+export * from './env-dns.js';
 export {
   SIGNATURE_ALG,
   generateSigningKeyPair,
