@@ -30,11 +30,17 @@ export function farmRedisPasswordFile(farmDir: string): string {
   return join(farmPaths(farmDir).redis, 'password');
 }
 
-/** The farm's Redis password, generated on first use (0600 file in a 0700 directory). */
-export function ensureFarmRedisPassword(farmDir: string): string {
+/** The farm Redis's directory (password, config, AOF), readable by its owner only. */
+function privateRedisDir(farmDir: string): string {
   const dir = farmPaths(farmDir).redis;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** The farm's Redis password, generated on first use (0600 file in a 0700 directory). */
+export function ensureFarmRedisPassword(farmDir: string): string {
+  privateRedisDir(farmDir);
   const file = farmRedisPasswordFile(farmDir);
   if (!existsSync(file)) {
     writeFileSync(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
@@ -103,9 +109,7 @@ export async function planFarmRedis(farmDir: string, url: string): Promise<FarmR
 
 /** `<farm dir>/redis/redis.conf` (0600: it holds the password). */
 function writeServerConfig(farmDir: string, url: string, password: string): string {
-  const dir = farmPaths(farmDir).redis;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  const dir = privateRedisDir(farmDir);
   const port = new URL(url).port || '6379';
   const conf = join(dir, 'redis.conf');
   const lines = [
