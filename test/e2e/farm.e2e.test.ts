@@ -48,13 +48,34 @@ let store: ArtifactStore;
 let specFile: string;
 let firstBuild: { code: number; stdout: string; stderr: string };
 
+/**
+ * A real build (debootstrap root, apt, pip, npm, hooks, packing, upload) plus its deployment
+ * takes minutes on a loaded 2-core machine: tests that wait for one get the room a build takes.
+ */
+const BUILD_WAIT_MS = 900_000;
+
+/** Waits until no build of `name` is queued, running or publishing, so a test starts from rest. */
+async function buildsSettled(name: string): Promise<void> {
+  const active = new Set(['queued', 'running', 'publishing']);
+  const deadline = Date.now() + BUILD_WAIT_MS;
+  for (;;) {
+    const list = await farm.rnx(['build', 'list', '--json']);
+    const builds = JSON.parse(list.stdout || '[]') as { name: string; state: string }[];
+    if (!builds.some((b) => b.name === name && active.has(b.state))) return;
+    if (Date.now() > deadline) throw new Error(`builds of ${name} still active: ${list.stdout}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
 beforeAll(async () => {
   farm = await startFarm();
   store = createArtifactStore(farm.s3.url(farm.bucket));
   specFile = join(farm.tmp.path, 'runtime.yaml');
   await import('node:fs/promises').then((fs) => fs.writeFile(specFile, SPEC));
-  firstBuild = await farm.rnx(['runtime', 'build', '-v', '--wait-deploy', specFile]);
-}, 900_000);
+  firstBuild = await farm.rnx(['runtime', 'build', '-v', '--wait-deploy', specFile], {
+    timeoutMs: BUILD_WAIT_MS,
+  });
+}, BUILD_WAIT_MS + 60_000);
 
 afterAll(async () => {
   await store?.close();
@@ -130,29 +151,35 @@ describe('rnx runtime build (issue 3)', () => {
     }
   });
 
-  it('answers a resubmission as cached without building; --force rebuilds', async () => {
-    const cached = await farm.rnx(['runtime', 'build', specFile]);
-    expect(cached.code).toBe(0);
-    expect(cached.stdout).toContain(`✓ ${NAME} 1.0.0 is cached`);
-    const list = await farm.rnx(['build', 'list', '--json']);
-    const builds = JSON.parse(list.stdout) as { name: string }[];
-    expect(builds.filter((b) => b.name === NAME)).toHaveLength(1);
+  it(
+    'answers a resubmission as cached without building; --force rebuilds',
+    async () => {
+      const cached = await farm.rnx(['runtime', 'build', specFile]);
+      expect(cached.code).toBe(0);
+      expect(cached.stdout).toContain(`✓ ${NAME} 1.0.0 is cached`);
+      const list = await farm.rnx(['build', 'list', '--json']);
+      const builds = JSON.parse(list.stdout) as { name: string }[];
+      expect(builds.filter((b) => b.name === NAME)).toHaveLength(1);
 
-    const before = ArtifactManifest.parse(
-      await store.getJson(runtimeManifestKey(NAME, '1.0.0', 'amd64')),
-    );
-    const forced = await farm.rnx(['runtime', 'build', '--force', '--wait-deploy', specFile]);
-    expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toContain(`✓ ${NAME} 1.0.0 published`);
-    const after = ArtifactManifest.parse(
-      await store.getJson(runtimeManifestKey(NAME, '1.0.0', 'amd64')),
-    );
-    expect(after.builtAt).not.toBe(before.builtAt);
-    const again = JSON.parse((await farm.rnx(['build', 'list', '--json'])).stdout) as {
-      name: string;
-    }[];
-    expect(again.filter((b) => b.name === NAME)).toHaveLength(2);
-  });
+      const before = ArtifactManifest.parse(
+        await store.getJson(runtimeManifestKey(NAME, '1.0.0', 'amd64')),
+      );
+      const forced = await farm.rnx(['runtime', 'build', '--force', '--wait-deploy', specFile], {
+        timeoutMs: BUILD_WAIT_MS,
+      });
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toContain(`✓ ${NAME} 1.0.0 published`);
+      const after = ArtifactManifest.parse(
+        await store.getJson(runtimeManifestKey(NAME, '1.0.0', 'amd64')),
+      );
+      expect(after.builtAt).not.toBe(before.builtAt);
+      const again = JSON.parse((await farm.rnx(['build', 'list', '--json'])).stdout) as {
+        name: string;
+      }[];
+      expect(again.filter((b) => b.name === NAME)).toHaveLength(2);
+    },
+    BUILD_WAIT_MS + 60_000,
+  );
 });
 
 describe('deployment to the node (issue 4)', () => {
@@ -244,16 +271,23 @@ describe('jobs in the runtime (issue 5)', () => {
 });
 
 describe('removal (issue 4)', () => {
-  it('removes the runtime from the store and from the node', async () => {
-    const r = await farm.rnx(['runtime', 'remove', '--yes', NAME]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`removed ${NAME}@1.0.0`);
-    expect(await store.exists(indexKey(NAME, '1.0.0'))).toBe(false);
-    const dir = join(farm.runtimesDir, NAME, '1.0.0');
-    for (let i = 0; i < 100 && existsSync(dir); i++)
-      await new Promise((res) => setTimeout(res, 200));
-    expect(existsSync(dir)).toBe(false);
-    const list = await farm.rnx(['runtime', 'list']);
-    expect(list.stdout).toContain('Total runtimes: 0');
-  });
+  it(
+    'removes the runtime from the store and from the node',
+    async () => {
+      // Independent of the tests before it: a build of this runtime still under way (a forced
+      // rebuild that outlived its test) would publish and deploy it again after the removal.
+      await buildsSettled(NAME);
+      const r = await farm.rnx(['runtime', 'remove', '--yes', NAME]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`removed ${NAME}@1.0.0`);
+      expect(await store.exists(indexKey(NAME, '1.0.0'))).toBe(false);
+      const dir = join(farm.runtimesDir, NAME, '1.0.0');
+      for (let i = 0; i < 100 && existsSync(dir); i++)
+        await new Promise((res) => setTimeout(res, 200));
+      expect(existsSync(dir)).toBe(false);
+      const list = await farm.rnx(['runtime', 'list']);
+      expect(list.stdout).toContain('Total runtimes: 0');
+    },
+    BUILD_WAIT_MS + 60_000,
+  );
 });
