@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { appendEvent } from '@joblet/queue';
-import { safeExtract } from '@joblet/sandbox';
+import { safeExtract } from '@joblet/artifact';
 import { MOUNT_DIRS, serializeRuntimeYml } from '@joblet/spec';
 import { createArtifactStore, runtimeArchiveKey, type ArtifactStore } from '@joblet/storage';
 import { startS3Server } from '@joblet/testkit';

@@ -17,15 +17,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BuildEvent, Keys, createRedis, readAfter } from '@joblet/queue';
-import {
-  binfmtHandler,
-  hostDebArch,
-  readBaseRoot,
-  registerQemuBinfmt,
-  unregisterBinfmt,
-} from '@joblet/sandbox';
+import { binfmtHandler, hostDebArch, registerQemuBinfmt, unregisterBinfmt } from '@joblet/sandbox';
 import type { Arch } from '@joblet/spec';
 import { writeTestKeyPair } from '@joblet/testkit';
+import { readBaseRoot } from '@joblet/worker/testing';
 import { readWorkerEnv, type WorkerConfig } from '../apps/worker/src/env.js';
 import { deleteKeys, enqueueBuild, waitForEvent } from '../apps/worker/src/test-support/flow.js';
 import { createWorker, type FarmWorker } from '../apps/worker/src/worker.js';

@@ -8,7 +8,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
-import { packTree } from '@joblet/sandbox';
+import { packTree } from '@joblet/artifact';
 import { makeTempDir, writeTestKeyPair } from '@joblet/testkit';
 import { startTestApi } from '../apps/api/src/testing.js';
 import { readWorkerEnv } from '../apps/worker/src/env.js';

@@ -22,9 +22,9 @@ import {
   qemuBinfmtName,
   readElfMachine,
   registerQemuBinfmt,
-  treeHash,
   unregisterBinfmt,
 } from '@joblet/sandbox';
+import { treeHash } from '@joblet/artifact';
 import { NodeView, RuntimeIndexEntry, parseRuntimeYml, type Arch } from '@joblet/spec';
 import { indexKey } from '@joblet/storage';
 import type { RnxResult } from './farm-fixture.js';

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArtifactManifest, parseRuntimeYml, RuntimeIndexEntry } from '@joblet/spec';
+import { parseRuntimeYml, RuntimeIndexEntry } from '@joblet/spec';
+import { ArtifactManifest, safeExtract, treeHash } from '@joblet/artifact';
 import {
   createArtifactStore,
   indexKey,
@@ -15,7 +16,7 @@ import {
   runtimeManifestKey,
   type ArtifactStore,
 } from '@joblet/storage';
-import { runInSandbox, safeExtract, treeHash } from '@joblet/sandbox';
+import { runInSandbox } from '@joblet/sandbox';
 import { makeTempDir } from '@joblet/testkit';
 import { startFarm, type Farm } from './farm-fixture.js';
 

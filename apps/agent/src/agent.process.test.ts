@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { treeHash } from '@joblet/sandbox';
+import { treeHash } from '@joblet/artifact';
 import { NodeRuntimeStatus } from '@joblet/spec';
 import {
   DEBIAN_ROOT,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTrustedKeyFile } from '@joblet/spec';
+import { readTrustedKeyFile } from '@joblet/artifact';
 import { writeTestKeyPair } from '@joblet/testkit';
 import { nodeNameFromHostname, readAgentEnv } from './env.js';
 

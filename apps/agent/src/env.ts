@@ -12,8 +12,8 @@ import {
   configError,
   withoutEmptyValues,
   type Arch,
-  type TrustedKey,
 } from '@joblet/spec';
+import type { TrustedKey } from '@joblet/artifact';
 import { readTrustedKeys } from './trusted-keys-env.js';
 
 const MiB = 1024 * 1024;

@@ -9,7 +9,7 @@
  * SIGKILLed), the extraction is aborted (safeExtract removes its staging) and a tree already
  * extracted is removed, since nobody will rename it into place. SIGTERM aborts likewise.
  */
-import { removeTree } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import { createArtifactStore } from '@joblet/storage';
 import { ChildStart, runExtract, type ExtractOutcome } from './extract-job.js';
 

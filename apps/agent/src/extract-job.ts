@@ -8,7 +8,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ExtractError, ExtractErrorCode, safeExtract } from '@joblet/sandbox';
+import { ExtractError, ExtractErrorCode, safeExtract } from '@joblet/artifact';
 import { isRetryableError, isStorageError, withRetry, type ArtifactStore } from '@joblet/storage';
 
 export const ExtractRequest = z.object({

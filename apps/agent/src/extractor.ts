@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@joblet/logging';
-import { STAGING_INFIX, removeTree } from '@joblet/sandbox';
+import { STAGING_INFIX, removeTree } from '@joblet/artifact';
 import type { ArtifactStore } from '@joblet/storage';
 import { ExtractOutcome, runExtract, type ChildStart, type ExtractRequest } from './extract-job.js';
 

@@ -4,13 +4,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ArtifactManifest,
-  NodeRuntimeStatus,
-  RuntimeIndexEntry,
-  shortKeyId,
-  type TrustedKey,
-} from '@joblet/spec';
+import { NodeRuntimeStatus, RuntimeIndexEntry } from '@joblet/spec';
+import { ArtifactManifest, shortKeyId, type TrustedKey } from '@joblet/artifact';
 import { indexKey, runtimeArchiveKey, runtimeManifestKey } from '@joblet/storage';
 import { createAgent, type Agent } from './agent.js';
 import { InstallFailureCode } from './errors.js';

@@ -12,16 +12,17 @@
 import { rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@joblet/logging';
-import { ExtractErrorCode, acquireFileLock, removeTree, treeHash } from '@joblet/sandbox';
+import { acquireFileLock } from '@joblet/sandbox';
 import {
   ArtifactManifest,
+  ExtractErrorCode,
+  removeTree,
   shortKeyId,
+  treeHash,
   verifyManifestSignatures,
-  type Arch,
-  type IndexArch,
-  type RuntimeIndexEntry,
   type TrustedKey,
-} from '@joblet/spec';
+} from '@joblet/artifact';
+import type { Arch, IndexArch, RuntimeIndexEntry } from '@joblet/spec';
 import {
   isStorageError,
   runtimeArchiveKey,

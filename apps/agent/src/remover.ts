@@ -6,7 +6,8 @@
  */
 import { rename, rmdir } from 'node:fs/promises';
 import type { Logger } from '@joblet/logging';
-import { acquireFileLock, removeTree } from '@joblet/sandbox';
+import { acquireFileLock } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import { deleteInstallRecord } from './install-record.js';
 import { exists, runtimeKey, type RuntimeLayout } from './layout.js';
 import { liveLeases, removeEmptyLeaseDir, withGate } from './leases.js';

@@ -10,7 +10,8 @@
  */
 import type { Logger } from '@joblet/logging';
 import type { Keys, RedisClient } from '@joblet/queue';
-import { RuntimeIndexEntry, type Arch, type FarmEvent, type TrustedKey } from '@joblet/spec';
+import { RuntimeIndexEntry, type Arch, type FarmEvent } from '@joblet/spec';
+import type { TrustedKey } from '@joblet/artifact';
 import {
   indexKey,
   indexPrefix,

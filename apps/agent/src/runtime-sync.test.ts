@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { treeHash } from '@joblet/sandbox';
+import { treeHash } from '@joblet/artifact';
 import { NodeRuntimeStatus } from '@joblet/spec';
 import { indexKey } from '@joblet/storage';
 import { startS3Server, type S3TestServer } from '@joblet/testkit';

@@ -7,7 +7,8 @@ import { chown, mkdir, mkdtemp } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@joblet/logging';
-import { NOBODY, removeTree } from '@joblet/sandbox';
+import { NOBODY } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import {
   LANGUAGE_DEFAULTS,
   builtinCatalog,

@@ -6,7 +6,8 @@
  */
 import { readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LockError, acquireFileLock, cleanupStaging, removeTree } from '@joblet/sandbox';
+import { LockError, acquireFileLock } from '@joblet/sandbox';
+import { cleanupStaging, removeTree } from '@joblet/artifact';
 import { LOCKS_DIR, TEMP_DIR, type RuntimeLayout } from './layout.js';
 import { cleanStaleLeases } from './leases.js';
 

@@ -16,18 +16,21 @@ import {
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Keys, appendEvent, createRedis, type RedisClient } from '@joblet/queue';
-import { packTree, walkTree } from '@joblet/sandbox';
 import {
-  MOUNT_DIRS,
   generateSigningKeyPair,
+  packTree,
   parseSigningKey,
   parseTrustedKey,
-  serializeRuntimeYml,
+  walkTree,
   withManifestSignatures,
-  type Arch,
   type ArtifactManifest,
   type SigningKey,
   type TrustedKey,
+} from '@joblet/artifact';
+import {
+  MOUNT_DIRS,
+  serializeRuntimeYml,
+  type Arch,
   type FarmEvent,
   type RuntimeIndexEntry,
   type RuntimeYml,

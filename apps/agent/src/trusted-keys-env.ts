@@ -3,7 +3,7 @@
  * artifact manifests. Secure by default: an agent without one refuses to start, since it could
  * install nothing (and must never install unsigned artifacts).
  */
-import { readTrustedKeyFile, type TrustedKey } from '@joblet/spec';
+import { readTrustedKeyFile, type TrustedKey } from '@joblet/artifact';
 
 const VAR = 'AGENT_TRUSTED_KEYS';
 

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSigningKeyFile, readTrustedKeyFile } from '@joblet/spec';
+import { readSigningKeyFile, readTrustedKeyFile } from '@joblet/artifact';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
 import { farmSigningEnv } from './farm/farm-signing-key.js';
 import { main } from './index.js';

@@ -7,7 +7,8 @@
  * builds cannot reach it. `host` is allowed but logged as unsafe.
  */
 import type { Logger } from '@joblet/logging';
-import { egressDnsProblem, hostAptMirror, probeEgress } from '@joblet/sandbox';
+import { egressDnsProblem, probeEgress } from '@joblet/sandbox';
+import { hostAptMirror } from './base-root/index.js';
 import type { WorkerConfig } from './env.js';
 
 /** Isolated build networking is configured but unusable on this host (exit 78). */

@@ -9,7 +9,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ArtifactManifest,
   BuildPointer,
   BuildStore,
   FarmEvent,
@@ -18,8 +17,14 @@ import {
   readAfter,
   type BuildEvent,
 } from '@joblet/queue';
-import { runInSandbox, safeExtract } from '@joblet/sandbox';
-import { parseRuntimeYml, readTrustedKeyFile, verifyManifestSignatures } from '@joblet/spec';
+import {
+  ArtifactManifest,
+  readTrustedKeyFile,
+  safeExtract,
+  verifyManifestSignatures,
+} from '@joblet/artifact';
+import { runInSandbox } from '@joblet/sandbox';
+import { parseRuntimeYml } from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
 import { enqueueBuild, logLines, waitForEvent, type Enqueued } from './test-support/flow.js';
 import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readSigningKeyFile } from '@joblet/spec';
+import { readSigningKeyFile } from '@joblet/artifact';
 import { writeTestKeyPair } from '@joblet/testkit';
 import { readWorkerEnv } from './env.js';
 

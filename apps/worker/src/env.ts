@@ -13,8 +13,8 @@ import {
   configError,
   withoutEmptyValues,
   type Arch,
-  type SigningKey,
 } from '@joblet/spec';
+import type { SigningKey } from '@joblet/artifact';
 import { readSigningKeys } from './signing-key-env.js';
 
 const seconds = (def: number, max = 7 * 24 * 3600) =>

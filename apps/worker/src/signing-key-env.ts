@@ -3,7 +3,7 @@
  * promotes, so one without a usable key refuses to start rather than publish what agents refuse.
  * Only publishing workers hold the private key; arch build workers never need it.
  */
-import { readSigningKeyFile, type SigningKey } from '@joblet/spec';
+import { readSigningKeyFile, type SigningKey } from '@joblet/artifact';
 
 const VAR = 'WORKER_SIGNING_KEY_FILE';
 

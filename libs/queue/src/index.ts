@@ -13,7 +13,6 @@ export {
   ArchState,
   ArchStatus,
   ArtifactInfo,
-  ArtifactManifest,
   BUILD_ERROR_CODES,
   BUILD_STATES,
   BuildError,

@@ -13,7 +13,7 @@ import { ArchUnsupportedError, ensureArchSupport } from './arch-support.js';
 import { BINFMT_DIR } from './binfmt.js';
 import { ELF_MACHINE, PROBE_EXIT_CODE, elfMachine, probeElf, readElfMachine } from './elf.js';
 import { binfmtHandler, hostDebArch, qemuBinfmtName } from './host-probe.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from './testing.js';
 
 afterAll(cleanupTemps);
 

@@ -6,7 +6,7 @@ import { NOBODY, bwrapArgs, runInSandbox, type SandboxSpec } from './bwrap.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { run } from './exec.js';
 import { hasCommand, hasUnprivilegedUserns, isRoot } from './host-probe.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from './testing.js';
 
 afterAll(cleanupTemps);
 

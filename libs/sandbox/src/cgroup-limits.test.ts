@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkLimits } from './cgroup-limits.js';
 import type { CgroupLimits, CgroupSupport } from './cgroup-types.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from './testing.js';
 
 afterAll(cleanupTemps);
 

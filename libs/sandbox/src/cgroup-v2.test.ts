@@ -11,7 +11,7 @@ import type { CgroupLayout } from './cgroups.js';
 import { SandboxErrorCode } from './errors.js';
 import { spawnProcess } from './exec.js';
 import { processStartTime } from './file-lock.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from './testing.js';
 
 afterAll(cleanupTemps);
 

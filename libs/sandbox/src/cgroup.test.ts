@@ -16,7 +16,7 @@ import { SandboxErrorCode } from './errors.js';
 import { run, spawnProcess } from './exec.js';
 import { processStartTime } from './file-lock.js';
 import { hasCommand, hasUnprivilegedUserns, isRoot } from './host-probe.js';
-import { cleanupTemps, tempDir, x } from './test-support.js';
+import { cleanupTemps, tempDir, x } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TSX = join(here, '../../../node_modules/.bin/tsx');

@@ -12,7 +12,7 @@ import { egressProcesses } from './egress-processes.js';
 import { SandboxErrorCode } from './errors.js';
 import { run } from './exec.js';
 import { hasCommand, isRoot } from './host-probe.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 afterAll(cleanupTemps);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LockError, LockErrorCode } from './errors.js';
 import { run } from './exec.js';
 import { acquireFileLock, processStartTime, withFileLock, type LockOwner } from './file-lock.js';
-import { cleanupTemps, ls, tempDir } from './test-support.js';
+import { cleanupTemps, ls, tempDir } from './testing.js';
 
 afterAll(cleanupTemps);
 

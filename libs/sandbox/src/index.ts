@@ -1,42 +1,13 @@
-// @joblet/sandbox: processes, deterministic tar.zst artifacts, safe extraction, debootstrap base
-// roots, bubblewrap sandboxes, and cgroups (layout detection, one group per job or build with
-// enforced limits) for the runtime farm's workers and agents.
+// @joblet/sandbox: processes (exec), file locks keyed to a process's start time, bubblewrap
+// sandboxes, egress (slirp4netns), cgroups (layout detection, one group per job or build with
+// enforced limits), host probes and foreign-arch support (binfmt, ELF) for the runtime farm's
+// workers and agents. The artifact format (pack, extract, tree hash) is @joblet/artifact's;
+// debootstrap base roots are the worker's.
 export * from './errors.js';
 export { run, spawnProcess, succeeded, commandError } from './exec.js';
 export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './exec.js';
-export { packTree } from './pack.js';
-export type { PackOptions, PackResult } from './pack.js';
-export { treeHash, hashFile } from './tree-hash.js';
-export type { TreeHashOptions } from './tree-hash.js';
-export { walkTree } from './tree-walk.js';
-export type {
-  TreeEntry,
-  TreeEntryType,
-  TreeFilter,
-  TreeWalk,
-  SkippedEntry,
-  SpecialEntryKind,
-} from './tree-walk.js';
-export { safeExtract, cleanupStaging, STAGING_INFIX } from './extract.js';
-export type { ExtractOptions, ExtractResult } from './extract.js';
-export { ListingChecker, parseListingLine } from './tar-listing.js';
-export type { EntryViolation, ListedEntry, SymlinkPolicy } from './tar-listing.js';
-export { checkTree } from './tree-check.js';
-export { removeTree, unmountUnder, mountsUnder } from './fs-safe.js';
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
-export { hostAptMirror, readAptSources, pickDebianMirror } from './apt-sources.js';
-export type { AptSource } from './apt-sources.js';
-export {
-  DEFAULT_CACHE_DIR,
-  FALLBACK_MIRROR,
-  baseRootDir,
-  ensureBaseRoot,
-  packBaseRoot,
-  readBaseRoot,
-  unpackBaseRoot,
-} from './rootfs.js';
-export type { BaseRoot, BaseRootMeta, BaseRootSpec, EnsureBaseRootOptions } from './rootfs.js';
 export { NOBODY, bwrapArgs, runInSandbox, spawnInSandbox } from './bwrap.js';
 export type { BindMount, SandboxRunOptions, SandboxSpec, TmpfsMount } from './bwrap.js';
 export {

@@ -1,6 +1,7 @@
 /**
  * @joblet/spec — the runtime.yaml schema and validator, the base catalog, the generated
- * runtime.yml, runtime references, and the contracts shared by the API and the CLI.
+ * runtime.yml, runtime references, and the contracts shared by the API and the CLI. (The
+ * artifact manifest and its signing keys are @joblet/artifact's.)
  */
 export {
   ARCHITECTURES,
@@ -102,25 +103,3 @@ export * from './contracts/dashboard.js';
 export * from './contracts/health.js';
 export * from './env-secrets.js';
 export * from './env-dns.js';
-export {
-  SIGNATURE_ALG,
-  generateSigningKeyPair,
-  keyIdOf,
-  parseSigningKey,
-  parseTrustedKey,
-  readSigningKeyFile,
-  readTrustedKeyFile,
-  type GeneratedKeyPair,
-  type SigningKey,
-  type TrustedKey,
-} from './signing/signing-keys.js';
-export {
-  MANIFEST_SIGNATURE_TYPE,
-  manifestSigningPayload,
-  shortKeyId,
-  signManifest,
-  verifyManifestSignatures,
-  withManifestSignatures,
-  type ManifestVerification,
-  type SignedManifestFields,
-} from './signing/manifest-signature.js';

@@ -4,7 +4,8 @@
 // process left). Nothing of /work is kept after the job: uploads are transient.
 import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NOBODY, processStartTime, removeTree } from '@joblet/sandbox';
+import { NOBODY, processStartTime } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import { isJobId } from './job-errors.js';
 
 const OWNER_FILE = '.owner';

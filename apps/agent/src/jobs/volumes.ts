@@ -5,7 +5,8 @@
 import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Keys, RedisClient } from '@joblet/queue';
-import { NOBODY, removeTree, type BindMount } from '@joblet/sandbox';
+import { NOBODY, type BindMount } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import { VolumeName } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
 

@@ -3,7 +3,7 @@
  * roll it out. Rotation: give the agents the new public key (next to the old one) first, then
  * switch the publishing workers to the new private key, then drop the old public key.
  */
-import { shortKeyId } from '@joblet/spec';
+import { shortKeyId } from '@joblet/artifact';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';

@@ -7,7 +7,7 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSigningKeyFile } from '@joblet/spec';
+import { readSigningKeyFile } from '@joblet/artifact';
 import { keyPairPaths, writeKeyPairFiles } from '../signing/key-pair-files.js';
 
 const NAME = 'farm';

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generateSigningKeyPair } from '@joblet/spec';
+import { generateSigningKeyPair } from '@joblet/artifact';
 
 export interface KeyPairFiles {
   keyId: string;

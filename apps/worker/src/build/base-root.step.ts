@@ -14,7 +14,7 @@ import {
   unpackBaseRoot,
   type BaseRoot,
   type BaseRootSpec,
-} from '@joblet/sandbox';
+} from '../base-root/index.js';
 import { baseArchiveKey, baseManifestKey, withRetry } from '@joblet/storage';
 import { BuildFailure } from './build-failure.js';
 import type { BuildContext } from './context.js';

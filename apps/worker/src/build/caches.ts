@@ -24,7 +24,8 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeTree, run } from '@joblet/sandbox';
+import { run } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import { mountOverlay } from './mounts.js';
 
 export type CacheName = 'lists' | 'archives' | 'pip' | 'npm';

@@ -12,7 +12,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeTree, run, withFileLock } from '@joblet/sandbox';
+import { run, withFileLock } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 
 export class PackageLayers {
   readonly root: string;

@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILDER_VERSION, type ArtifactInfo, type ArtifactManifest } from '@joblet/queue';
-import { packTree, walkTree } from '@joblet/sandbox';
+import { BUILDER_VERSION, type ArtifactInfo } from '@joblet/queue';
+import { packTree, walkTree, type ArtifactManifest } from '@joblet/artifact';
 import { serializeRuntimeYml, type RuntimeYml } from '@joblet/spec';
 import {
   runtimeArchiveKey,

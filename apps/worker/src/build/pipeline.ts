@@ -3,14 +3,9 @@
  * the build child, inside its private mount namespace. Whatever happens, the `finally` kills and
  * removes the build's cgroup, unmounts and removes its work dir.
  */
-import {
-  CgroupManager,
-  FALLBACK_MIRROR,
-  hostAptMirror,
-  removeTree,
-  unmountUnder,
-  type Cgroup,
-} from '@joblet/sandbox';
+import { CgroupManager, type Cgroup } from '@joblet/sandbox';
+import { FALLBACK_MIRROR, hostAptMirror } from '../base-root/index.js';
+import { removeTree, unmountUnder } from '@joblet/artifact';
 import { findCatalogEntry, formatDiagnostic, validateRuntimeSpec } from '@joblet/spec';
 import type { ArtifactInfo } from '@joblet/queue';
 import { createArtifactStore } from '@joblet/storage';

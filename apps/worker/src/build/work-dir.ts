@@ -5,7 +5,8 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { processStartTime, removeTree } from '@joblet/sandbox';
+import { processStartTime } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import type { Logger } from '@joblet/logging';
 
 /** Sub-directories of a work dir. */

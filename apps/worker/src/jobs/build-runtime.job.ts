@@ -12,7 +12,7 @@
  */
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { BuildJobData, JOB_NAMES, observeHistogram, type BuildError } from '@joblet/queue';
-import { removeTree } from '@joblet/sandbox';
+import { removeTree } from '@joblet/artifact';
 import type { Logger } from '@joblet/logging';
 import type { ChildConfig, ChildMessage } from '../build/protocol.js';
 import { PHASE_ORDER } from '../build/phases.js';

@@ -18,20 +18,22 @@ import {
   createRedis,
   readAfter,
   type ArtifactInfo,
-  type ArtifactManifest,
   type PublishJobData,
 } from '@joblet/queue';
-import { hasCommand } from '@joblet/sandbox';
 import {
   ArtifactManifest as ManifestSchema,
-  builtinCatalog,
-  buildRuntimeYml,
-  findCatalogEntry,
   generateSigningKeyPair,
   parseSigningKey,
   parseTrustedKey,
-  validateRuntimeSpec,
   verifyManifestSignatures,
+  type ArtifactManifest,
+} from '@joblet/artifact';
+import { hasCommand } from '@joblet/sandbox';
+import {
+  builtinCatalog,
+  buildRuntimeYml,
+  findCatalogEntry,
+  validateRuntimeSpec,
 } from '@joblet/spec';
 import {
   createArtifactStore,

@@ -9,7 +9,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
   ArtifactInfo,
-  ArtifactManifest,
   JOB_NAMES,
   PublishJobData,
   appendEvent,
@@ -19,7 +18,8 @@ import {
   type IndexArch,
   type RuntimeIndexEntry,
 } from '@joblet/queue';
-import { withManifestSignatures, type Arch } from '@joblet/spec';
+import { ArtifactManifest, withManifestSignatures } from '@joblet/artifact';
+import type { Arch } from '@joblet/spec';
 import {
   buildPointerKey,
   indexKey,

@@ -3,7 +3,8 @@
  * slirp4netns processes of its isolated sandboxes (labelled with the build's cgroup name).
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { CgroupManager, egressProcesses, mountsUnder } from '@joblet/sandbox';
+import { CgroupManager, egressProcesses } from '@joblet/sandbox';
+import { mountsUnder } from '@joblet/artifact';
 import { stagingPrefix, type ArtifactStore } from '@joblet/storage';
 import { BUILD_CGROUP_NAMESPACE, buildCgroupName } from '../build/sandbox-setup.js';
 

@@ -8,7 +8,7 @@ import { chmod, lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ExtractError, ExtractErrorCode } from './errors.js';
-import { commandError, spawnProcess, type RunResult } from './exec.js';
+import { commandError, spawnProcess, type RunResult } from '@joblet/sandbox';
 import { removeTree } from './fs-safe.js';
 import { ListingChecker, type SymlinkPolicy } from './tar-listing.js';
 import { tarExtractArgs, tarListArgs, toolEnv, zstdDecompressArgs } from './tar-flags.js';

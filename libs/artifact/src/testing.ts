@@ -1,47 +1,11 @@
-// Helpers shared by this package's tests (not exported from the package): temp dirs that clean
-// up after themselves and a synchronous argv runner for building fixtures with real tools.
-import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Test helpers of @joblet/artifact, exported as `@joblet/artifact/testing`: a sample tree that
+// exercises what packing must get right, plus the temp-dir and argv helpers of
+// `@joblet/sandbox/testing` (re-exported so artifact tests need one import).
+import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { x } from '@joblet/sandbox/testing';
 
-const made: string[] = [];
-
-/** A fresh directory under the OS temp dir; removed by {@link cleanupTemps}. */
-export function tempDir(prefix = 'sandbox-test'): string {
-  const dir = mkdtempSync(join(tmpdir(), `joblet-${prefix}-`));
-  made.push(dir);
-  return dir;
-}
-
-/** Removes every directory made by {@link tempDir}; call from `afterAll`. */
-export async function cleanupTemps(): Promise<void> {
-  for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
-}
-
-/** Runs `cmd args` synchronously (argv, no shell), returns stdout; throws on failure. */
-export function x(cmd: string, args: readonly string[], cwd?: string): string {
-  return execFileSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, LC_ALL: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** Names in `dir`, sorted. */
-export function ls(dir: string): string[] {
-  return readdirSync(dir).sort();
-}
+export { cleanupTemps, ls, tempDir, x } from '@joblet/sandbox/testing';
 
 /**
  * Writes a small tree exercising what packing must get right: nested dirs, an executable, a

@@ -3,7 +3,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RootfsError, RootfsErrorCode } from './errors.js';
-import { hasCommand, isRoot, binfmtHandler } from './host-probe.js';
+import { treeHash } from '@joblet/artifact';
+import { hasCommand, isRoot, binfmtHandler } from '@joblet/sandbox';
+import { cleanupTemps, ls, tempDir } from '@joblet/sandbox/testing';
 import {
   DEFAULT_CACHE_DIR,
   baseRootDir,
@@ -12,8 +14,6 @@ import {
   readBaseRoot,
   unpackBaseRoot,
 } from './rootfs.js';
-import { cleanupTemps, ls, tempDir } from './test-support.js';
-import { treeHash } from './tree-hash.js';
 
 afterAll(cleanupTemps);
 

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PackError, PackErrorCode } from './errors.js';
-import { commandError, spawnProcess, succeeded, type RunResult } from './exec.js';
+import { commandError, spawnProcess, succeeded, type RunResult } from '@joblet/sandbox';
 import { tarCreateArgs, toolEnv, zstdCompressArgs } from './tar-flags.js';
 import { hashTreeEntries } from './tree-hash.js';
 import { walkTree, type SpecialEntryKind, type TreeFilter, type TreeWalk } from './tree-walk.js';

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemps, tempDir, x } from './test-support.js';
+import { cleanupTemps, tempDir, x } from './testing.js';
 import { hashFile, treeHash } from './tree-hash.js';
 
 afterAll(cleanupTemps);

@@ -7,12 +7,24 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { hostAptMirror } from './apt-sources.js';
 import { RootfsError, RootfsErrorCode } from './errors.js';
-import { commandError, run, succeeded, type RunResult } from './exec.js';
-import { safeExtract } from './extract.js';
-import { withFileLock } from './file-lock.js';
-import { removeTree, unmountUnder } from './fs-safe.js';
-import { binfmtHandler, hostDebArch, qemuBinfmtName } from './host-probe.js';
-import { packTree, type PackOptions, type PackResult } from './pack.js';
+import {
+  packTree,
+  removeTree,
+  safeExtract,
+  unmountUnder,
+  type PackOptions,
+  type PackResult,
+} from '@joblet/artifact';
+import {
+  binfmtHandler,
+  commandError,
+  hostDebArch,
+  qemuBinfmtName,
+  run,
+  succeeded,
+  withFileLock,
+  type RunResult,
+} from '@joblet/sandbox';
 
 /** Default cache directory for base roots: on the host, never inside the repository. */
 export const DEFAULT_CACHE_DIR = '/var/cache/joblet-farm';

@@ -11,7 +11,7 @@
  * key. Ed25519 (node:crypto) signs the payload itself (no pre-hash).
  */
 import { sign, verify } from 'node:crypto';
-import type { ArtifactManifest, ManifestSignature } from '../contracts/artifacts.js';
+import type { ArtifactManifest, ManifestSignature } from './manifest.js';
 import { SIGNATURE_ALG, type SigningKey, type TrustedKey } from './signing-keys.js';
 
 export const MANIFEST_SIGNATURE_TYPE = 'joblet-runtime-manifest/v1';

@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PackError, PackErrorCode } from './errors.js';
 import { packTree } from './pack.js';
-import { buildSampleTree, cleanupTemps, ls, tempDir, x } from './test-support.js';
+import { buildSampleTree, cleanupTemps, ls, tempDir, x } from './testing.js';
 import { treeHash } from './tree-hash.js';
 
 afterAll(cleanupTemps);

@@ -1,7 +1,7 @@
 import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemps, tempDir, x } from './test-support.js';
+import { cleanupTemps, tempDir, x } from './testing.js';
 import { checkTree } from './tree-check.js';
 
 afterAll(cleanupTemps);

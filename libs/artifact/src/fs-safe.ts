@@ -3,7 +3,7 @@
 // would descend into the mount and delete the host's files. So: unmount first, then delete.
 import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { run } from './exec.js';
+import { run } from '@joblet/sandbox';
 
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
 export async function mountsUnder(dir: string): Promise<string[]> {

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mountsUnder, removeTree } from './fs-safe.js';
-import { isRoot } from './host-probe.js';
-import { cleanupTemps, tempDir, x } from './test-support.js';
+import { isRoot } from '@joblet/sandbox';
+import { cleanupTemps, tempDir, x } from './testing.js';
 
 afterAll(cleanupTemps);
 

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ExtractError, ExtractErrorCode } from './errors.js';
 import { cleanupStaging, safeExtract } from './extract.js';
 import { packTree } from './pack.js';
-import { buildSampleTree, cleanupTemps, ls, tempDir, x } from './test-support.js';
+import { buildSampleTree, cleanupTemps, ls, tempDir, x } from './testing.js';
 import { treeHash } from './tree-hash.js';
 
 afterAll(cleanupTemps);

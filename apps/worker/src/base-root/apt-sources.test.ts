@@ -7,7 +7,7 @@ import {
   parseOneLineSources,
   pickDebianMirror,
 } from './apt-sources.js';
-import { cleanupTemps, tempDir } from './test-support.js';
+import { cleanupTemps, tempDir } from '@joblet/sandbox/testing';
 
 afterAll(cleanupTemps);
 
