@@ -1,8 +1,9 @@
 /**
  * The agent: the start-up arch check, registration + heartbeat, runtime sync, the job runner
  * (jobs-<arch>, pinned jobs, volumes) and the node's own queue (runtime tests, pinned jobs,
- * volumes), wired from an AgentConfig. Tests construct it directly — no signals, no process
- * exit — and may pass their own Redis, store, sandbox or logger.
+ * volumes — all handled by the job runner), wired from an AgentConfig. Tests construct it
+ * directly — no signals, no process exit — and may pass their own Redis, store, job sandbox or
+ * logger.
  */
 import { mkdir } from 'node:fs/promises';
 import { silentLogger, type Logger } from '@joblet/logging';
@@ -27,9 +28,7 @@ import { HeartbeatService } from './heartbeat.service.js';
 import { JobRunner } from './jobs/job-runner.service.js';
 import type { JobSandbox } from './jobs/job-sandbox.js';
 import { NodeQueueWorker } from './node-queue.worker.js';
-import { BwrapRuntimeSandbox, type RuntimeSandbox } from './runtime-sandbox.js';
 import { RuntimeSync } from './runtime-sync.service.js';
-import { RuntimeTester } from './runtime-tester.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentDeps {
@@ -38,8 +37,7 @@ export interface AgentDeps {
   redis?: RedisClient;
   /** Default `createArtifactStore(config.storageUrl)`. Not closed if given. */
   store?: ArtifactStore;
-  sandbox?: RuntimeSandbox;
-  /** Serve the node queue (runtime tests). Default true. */
+  /** Serve the node queue (runtime tests, pinned jobs, volumes; needs `jobs`). Default true. */
   nodeQueue?: boolean;
   /** Where extractions run; default a child process (dist/extract-child.js) when built. */
   extractor?: Extractor;
@@ -56,7 +54,6 @@ export interface Agent {
   readonly keys: Keys;
   readonly sync: RuntimeSync;
   readonly heartbeat: HeartbeatService;
-  readonly tester: RuntimeTester;
   readonly store: ArtifactStore;
   /** The job runner (undefined when `deps.jobs` is false). */
   readonly jobs: JobRunner | undefined;
@@ -143,12 +140,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     runtimesDir: config.runtimesDir,
     intervalMs: config.heartbeatIntervalMs,
   });
-  const tester = new RuntimeTester({
-    layout: sync.layout,
-    sandbox: deps.sandbox ?? new BwrapRuntimeSandbox(),
-    workDir: config.workDir,
-    log,
-  });
   const jobs =
     (deps.jobs ?? true)
       ? new JobRunner({
@@ -171,16 +162,17 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           ...(config.egressDns && { egressDns: config.egressDns }),
         })
       : undefined;
+  // Every kind on the node queue is the job runner's: without it there is nothing to serve.
   const nodeQueue =
-    (deps.nodeQueue ?? true)
+    (deps.nodeQueue ?? true) && jobs
       ? new NodeQueueWorker({
           node: config.name,
           connection: createRedisConnection({ ...redisConfig, forWorker: true }),
           prefix: config.queuePrefix,
-          tester,
           log,
+          handlers: jobs.nodeQueueHandlers(),
           // Pinned jobs run here too: room for them beside runtime tests.
-          ...(jobs && { handlers: jobs.nodeQueueHandlers(), concurrency: config.capacity + 2 }),
+          concurrency: config.capacity + 2,
         })
       : undefined;
 
@@ -191,7 +183,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     keys,
     sync,
     heartbeat,
-    tester,
     store,
     jobs,
     async start() {
@@ -218,7 +209,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         // 1. No new work: events, reconciles and the node queue stop; running tests drain.
-        const queueStopped = nodeQueue?.stop(Math.min(deadlineMs, 10_000));
+        const queueStopped = nodeQueue?.stop();
         // Jobs: no new ones; running ones get the deadline, then are stopped ("agent stopped").
         const jobsStopped = jobs?.stop(deadlineMs);
         // 2. Installs in progress finish within the deadline, else are aborted (staging removed).

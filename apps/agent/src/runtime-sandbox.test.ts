@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +15,7 @@ import {
   runtimeSandboxSpec,
   sandboxSetupFailed,
   type RuntimeRunRequest,
-  type RuntimeSandbox,
 } from './runtime-sandbox.js';
-import { RuntimeTester } from './runtime-tester.js';
 import {
   DEBIAN_ROOT,
   buildArtifact,
@@ -172,28 +170,6 @@ describe.skipIf(!canSandbox)(
       const err = await resolveMounts(dir, broken).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AgentError);
       expect((err as AgentError).code).toBe(AgentErrorCode.InvalidRuntime);
-    });
-
-    it('RuntimeTester runs the catalog command under a lease', async () => {
-      const leases: string[][] = [];
-      const spy: RuntimeSandbox = {
-        start: (req) => {
-          leases.push(readdirSync(join(a.config.runtimesDir, '.leases/debian-py@3.11.2')));
-          return sandbox.start(req);
-        },
-      };
-      const tester = new RuntimeTester({
-        layout: a.sync.layout,
-        sandbox: spy,
-        workDir: w.dir('tests'),
-        log: (await import('@joblet/logging')).silentLogger(),
-      });
-      const r = await tester.test('debian-py', '3.11.2');
-      expect(r).toMatchObject({ command: ['python3', '--version'], exitCode: 0 });
-      expect(r.output).toBe('Python 3.11.2');
-      expect(leases[0]).toHaveLength(1);
-      expect(leases[0]![0]).toMatch(/^test-[0-9a-f]+\.lease$/);
-      expect(readdirSync(join(a.config.runtimesDir, '.leases/debian-py@3.11.2'))).toEqual([]);
     });
 
     it('answers runtime-test jobs on its node queue', async () => {

@@ -1,15 +1,43 @@
-// `rnx runtime test` through the job path: the runtime's version command (runtime-tester.ts's
-// `versionCommand`: `python3 --version`, `java -version`, ...) runs as a real job on this node —
+// `rnx runtime test` through the job path: the runtime's version command (`versionCommand`:
+// `python3 --version`, `java -version`, ...) runs as a real job on this node —
 // a job record (listed by `rnx job list`, its output kept like any job's), the job sandbox, a
 // cgroup, a timeout — and the answer is the shape the API expects of a runtime test.
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { readAfter, type JobStore, type Keys, type RedisClient } from '@joblet/queue';
-import { JobEvent, type Arch, type JobRecord } from '@joblet/spec';
+import {
+  JobEvent,
+  LANGUAGE_DEFAULTS,
+  builtinCatalog,
+  findCatalogEntry,
+  type Arch,
+  type BaseCatalog,
+  type JobRecord,
+  type RuntimeYml,
+} from '@joblet/spec';
 import { isRuntimeId, type RuntimeLayout } from '../layout.js';
-import type { RuntimeTestJobResult } from '../node-queue.worker.js';
 import { loadRuntimeYml } from '../runtime-files.js';
-import { versionCommand } from '../runtime-tester.js';
+
+/** What `rnx runtime test` shows (the node-queue job's return value). */
+export interface RuntimeTestJobResult {
+  /** argv run inside the job's sandbox. */
+  command: string[];
+  /** The job's exit code (1 when it failed without one). */
+  exitCode: number;
+  /** stdout and stderr lines in the order they came (capped). */
+  output: string;
+  durationMs: number;
+  /** The node that ran the test. */
+  node: string;
+}
+
+/** The command that proves a runtime works: the catalog's, else the language default. */
+export function versionCommand(yml: RuntimeYml, catalog: BaseCatalog = builtinCatalog): string[] {
+  const entry =
+    findCatalogEntry(catalog, yml.language, yml.language_version) ??
+    LANGUAGE_DEFAULTS[yml.language];
+  return [entry.binary, ...entry.versionArgs];
+}
 
 /** Output kept in the answer (bytes); the job's stream has all of it. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
