@@ -16,19 +16,19 @@ import {
 } from '@joblet/queue';
 import type { ArchSupport } from '@joblet/sandbox';
 import { createArtifactStore, type ArtifactStore } from '@joblet/storage';
-import { ensureAgentArch } from './arch-check.js';
+import { ensureAgentArch } from './node/arch-check.js';
 import type { AgentConfig } from './env.js';
 import {
   ChildProcessExtractor,
   InProcessExtractor,
   findExtractChild,
   type Extractor,
-} from './extractor.js';
-import { HeartbeatService } from './heartbeat.service.js';
+} from './runtimes/extractor.js';
+import { HeartbeatService } from './node/heartbeat.service.js';
 import { JobRunner } from './jobs/job-runner.service.js';
 import type { JobSandbox } from './jobs/job-sandbox.js';
-import { NodeQueueWorker } from './node-queue.worker.js';
-import { RuntimeSync } from './runtime-sync.service.js';
+import { NodeQueueWorker } from './node/node-queue.worker.js';
+import { RuntimeSync } from './runtimes/runtime-sync.service.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentDeps {

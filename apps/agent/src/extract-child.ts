@@ -11,7 +11,7 @@
  */
 import { removeTree } from '@joblet/artifact';
 import { createArtifactStore } from '@joblet/storage';
-import { ChildStart, runExtract, type ExtractOutcome } from './extract-job.js';
+import { ChildStart, runExtract, type ExtractOutcome } from './runtimes/extract-job.js';
 
 const abort = new AbortController();
 let answered = false;

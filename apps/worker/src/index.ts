@@ -6,8 +6,8 @@
  */
 import { createLogger } from '@joblet/logging';
 import { RedisConfigError } from '@joblet/queue';
-import { ArchUnsupportedError } from './arch-check.js';
-import { BuildNetworkUnavailableError } from './build-network-check.js';
+import { ArchUnsupportedError } from './startup-checks/arch-check.js';
+import { BuildNetworkUnavailableError } from './startup-checks/build-network-check.js';
 import { readWorkerEnv } from './env.js';
 import { createWorker } from './worker.js';
 

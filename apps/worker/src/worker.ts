@@ -30,18 +30,18 @@ import {
 import { CgroupManager, qemuBinfmtName } from '@joblet/sandbox';
 import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
 import { createArtifactStore, withRetry } from '@joblet/storage';
-import { ensureArchSupport, type ArchSupport } from './arch-check.js';
-import { checkBuildNetwork } from './build-network-check.js';
+import { ensureArchSupport, type ArchSupport } from './startup-checks/arch-check.js';
+import { checkBuildNetwork } from './startup-checks/build-network-check.js';
 import { BUILD_CGROUP_NAMESPACE } from './build/sandbox-setup.js';
 import { removeDeadWorkDirs } from './build/work-dir.js';
-import { CancelListener } from './cancel-listener.js';
+import { CancelListener } from './jobs/cancel-listener.js';
 import type { WorkerConfig } from './env.js';
 import { failArch } from './jobs/build-outcome.js';
 import { buildRuntimeJob } from './jobs/build-runtime.job.js';
 import { EventSink } from './jobs/event-sink.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
 import { JobRegistry, type JobName } from './jobs/registry.js';
-import type { RunningBuild, WorkerDeps } from './worker-deps.js';
+import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
 
 export interface CreateWorkerOptions {
   log?: Logger;

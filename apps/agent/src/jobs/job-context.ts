@@ -2,8 +2,8 @@
 import type { Logger } from '@joblet/logging';
 import type { JobStore, Keys, RedisClient } from '@joblet/queue';
 import type { CgroupManager } from '@joblet/sandbox';
-import type { RuntimeLayout } from '../layout.js';
-import type { ConvergeResult } from '../runtime-sync.service.js';
+import type { RuntimeLayout } from '../runtimes/layout.js';
+import type { ConvergeResult } from '../runtimes/runtime-sync.service.js';
 import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
 import type { SharedRuntimeLeases } from './runtime-leases.js';
 import type { VolumeManager } from './volumes.js';

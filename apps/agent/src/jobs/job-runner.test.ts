@@ -10,7 +10,7 @@ import { JOB_NAMES } from '@joblet/queue';
 import { egressProcesses, egressResolvConf, hasCommand } from '@joblet/sandbox';
 import { sandboxReachableHost } from '@joblet/testkit';
 import { publish, waitFor } from '../test-support.js';
-import { loadRuntimeYml } from '../runtime-files.js';
+import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { BwrapJobSandbox } from './job-sandbox.js';
 import {
   RUNTIME,

@@ -23,14 +23,14 @@ import {
   type EgressLink,
 } from '@joblet/sandbox';
 import type { JobNetwork, RuntimeYml } from '@joblet/spec';
-import { loadRuntimeYml } from '../runtime-files.js';
+import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { JobFailure } from './job-errors.js';
 import {
   resolveMounts,
   runtimeSandboxArgv,
   runtimeSandboxSpec,
   type ResolvedMount,
-} from '../runtime-sandbox.js';
+} from './runtime-sandbox.js';
 
 export interface JobSandboxRequest {
   /** `RUNTIMES_DIR/<name>/<version>` (the caller holds a lease on it). */

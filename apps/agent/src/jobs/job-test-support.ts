@@ -16,7 +16,7 @@ import {
   type JobRecord,
   type UploadFile,
 } from '@joblet/spec';
-import { RuntimeSync } from '../runtime-sync.service.js';
+import { RuntimeSync } from '../runtimes/runtime-sync.service.js';
 import {
   DEBIAN_ROOT,
   REDIS_URL,

@@ -6,8 +6,8 @@
 // A removal already pending (RUNTIME_REMOVING) is still refused to new jobs, as leases.ts does.
 import { randomBytes } from 'node:crypto';
 import { AgentError, AgentErrorCode } from '../errors.js';
-import { exists, runtimeKey, type RuntimeLayout } from '../layout.js';
-import { acquireRuntimeLease, type RuntimeLease } from '../leases.js';
+import { exists, runtimeKey, type RuntimeLayout } from '../runtimes/layout.js';
+import { acquireRuntimeLease, type RuntimeLease } from '../runtimes/leases.js';
 
 interface Entry {
   users: number;

@@ -15,8 +15,8 @@ import {
   type JobRecord,
   type RuntimeYml,
 } from '@joblet/spec';
-import { isRuntimeId, type RuntimeLayout } from '../layout.js';
-import { loadRuntimeYml } from '../runtime-files.js';
+import { isRuntimeId, type RuntimeLayout } from '../runtimes/layout.js';
+import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 
 /** What `rnx runtime test` shows (the node-queue job's return value). */
 export interface RuntimeTestJobResult {

@@ -8,7 +8,7 @@
 import { withRetry, stagingPrefix } from '@joblet/storage';
 import type { BuildError, BuildEvent, BuildJobData, BuildState } from '@joblet/queue';
 import type { Logger } from '@joblet/logging';
-import type { WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from './worker-deps.js';
 import type { EventSink } from './event-sink.js';
 
 /** Claims the one-time emission of `what` for a build; true for exactly one caller. */

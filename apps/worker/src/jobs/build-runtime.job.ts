@@ -18,7 +18,7 @@ import type { ChildConfig, ChildMessage } from '../build/protocol.js';
 import { PHASE_ORDER } from '../build/phases.js';
 import { buildCgroupName } from '../build/sandbox-setup.js';
 import { workDirLayout } from '../build/work-dir.js';
-import type { RunningBuild, WorkerDeps } from '../worker-deps.js';
+import type { RunningBuild, WorkerDeps } from './worker-deps.js';
 import { failArch } from './build-outcome.js';
 import { startBuildChild, type ChildOutcome, type ChildRun } from './child-runner.js';
 import { ArchStatusWriter, EventSink } from './event-sink.js';

@@ -47,7 +47,7 @@ import {
 } from '@joblet/storage';
 import { makeTempDir, uniqueName, type TempDir } from '@joblet/testkit';
 import { deleteKeys, buildEvents } from '../test-support/flow.js';
-import type { WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from './worker-deps.js';
 import { publishRuntimeJob } from './publish-runtime.job.js';
 
 const hasRedis = hasCommand('redis-cli', ['ping']);

@@ -28,7 +28,7 @@ import {
   withRetry,
 } from '@joblet/storage';
 import type { Logger } from '@joblet/logging';
-import type { WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from './worker-deps.js';
 import { archError, claimOnce, deleteStaging, finishBuild } from './build-outcome.js';
 import { EventSink } from './event-sink.js';
 import { defineJob } from './registry.js';

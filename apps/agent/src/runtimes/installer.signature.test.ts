@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeRuntimeStatus, RuntimeIndexEntry } from '@joblet/spec';
 import { ArtifactManifest, shortKeyId, type TrustedKey } from '@joblet/artifact';
 import { indexKey, runtimeArchiveKey, runtimeManifestKey } from '@joblet/storage';
-import { createAgent, type Agent } from './agent.js';
-import { InstallFailureCode } from './errors.js';
+import { createAgent, type Agent } from '../agent.js';
+import { InstallFailureCode } from '../errors.js';
 import type { ConvergeResult } from './runtime-sync.service.js';
 import {
   TEST_KEY,
@@ -18,7 +18,7 @@ import {
   publish,
   type Packed,
   type World,
-} from './test-support.js';
+} from '../test-support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

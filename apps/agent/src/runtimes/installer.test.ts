@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeRuntimeStatus } from '@joblet/spec';
 import { runtimeManifestKey } from '@joblet/storage';
 import { silentLogger } from '@joblet/logging';
-import { createAgent, type Agent, type AgentDeps } from './agent.js';
-import { InstallFailureCode } from './errors.js';
+import { createAgent, type Agent, type AgentDeps } from '../agent.js';
+import { InstallFailureCode } from '../errors.js';
 import { InProcessExtractor, findExtractChild } from './extractor.js';
 import type { ConvergeResult } from './runtime-sync.service.js';
 import {
@@ -17,7 +17,7 @@ import {
   x,
   type Packed,
   type World,
-} from './test-support.js';
+} from '../test-support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -26,8 +26,13 @@ import {
 import { runInSandbox } from '@joblet/sandbox';
 import { parseRuntimeYml } from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
-import { enqueueBuild, logLines, waitForEvent, type Enqueued } from './test-support/flow.js';
-import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
+import { enqueueBuild, logLines, waitForEvent, type Enqueued } from '../test-support/flow.js';
+import {
+  E2E_MISSING,
+  doneEvent,
+  pySpec,
+  useWorkerFixture,
+} from '../test-support/worker-fixture.js';
 
 describe.skipIf(E2E_MISSING.length > 0)('successful builds', () => {
   const fx = useWorkerFixture('wks');

@@ -29,7 +29,7 @@ import {
   type SandboxSpec,
 } from '@joblet/sandbox';
 import type { JobNetwork, RuntimeYml } from '@joblet/spec';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 
 /** What to run, where. */
 export interface RuntimeRunRequest {

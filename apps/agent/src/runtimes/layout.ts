@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSemver } from '@joblet/spec';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 
 export const STATE_DIR = '.state';
 export const LEASES_DIR = '.leases';

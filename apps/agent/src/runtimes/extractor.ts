@@ -41,10 +41,10 @@ export interface ChildProcessExtractorOptions {
   log: Logger;
 }
 
-/** The bundled child next to this module (dist/) or in ../dist (tests run from src/). */
+/** The bundled child next to this module (dist/) or in ../../dist (tests run from src/runtimes/). */
 export function findExtractChild(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
-  return [join(here, 'extract-child.js'), join(here, '../dist/extract-child.js')].find((p) =>
+  return [join(here, 'extract-child.js'), join(here, '../../dist/extract-child.js')].find((p) =>
     existsSync(p),
   );
 }

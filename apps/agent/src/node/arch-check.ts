@@ -10,7 +10,7 @@
  */
 import type { Logger } from '@joblet/logging';
 import { ensureArchSupport, qemuBinfmtName, type ArchSupport } from '@joblet/sandbox';
-import type { AgentConfig } from './env.js';
+import type { AgentConfig } from '../env.js';
 
 /**
  * Checks (and with `config.registerBinfmt` arranges) that this host executes the agent's arch.

@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egressResolvConf } from '@joblet/sandbox';
 import { sandboxReachableHost } from '@joblet/testkit';
-import { logLines } from './test-support/flow.js';
-import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
+import { logLines } from '../test-support/flow.js';
+import {
+  E2E_MISSING,
+  doneEvent,
+  pySpec,
+  useWorkerFixture,
+} from '../test-support/worker-fixture.js';
 
 /** Something of the worker's own environment that must never reach a sandbox. */
 const CANARY = 'JOBLET_TEST_CANARY_7f3a';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NODE_OFFLINE_AFTER_MS, NodeInfo } from '@joblet/spec';
-import { createAgent } from './agent.js';
-import { makeWorld, waitFor, type World } from './test-support.js';
+import { createAgent } from '../agent.js';
+import { makeWorld, waitFor, type World } from '../test-support.js';
 
 let w: World | undefined;
 afterEach(async () => {

@@ -2,7 +2,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_RUNTIME_YML_BYTES, parseRuntimeYml, type Arch, type RuntimeYml } from '@joblet/spec';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 
 /** Parses `<dir>/runtime.yml`; AgentError INVALID_RUNTIME naming every problem. */
 export async function loadRuntimeYml(dir: string): Promise<RuntimeYml> {

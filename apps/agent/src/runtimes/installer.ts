@@ -31,8 +31,8 @@ import {
   type ArtifactStore,
 } from '@joblet/storage';
 import type { Semaphore } from './concurrency.js';
-import { diskShortfall, diskUsage } from './disk.js';
-import { AgentError, InstallFailure, InstallFailureCode } from './errors.js';
+import { diskShortfall, diskUsage } from '../node/disk.js';
+import { AgentError, InstallFailure, InstallFailureCode } from '../errors.js';
 import type { ExtractFailureData } from './extract-job.js';
 import type { Extractor } from './extractor.js';
 import { readInstallRecord, writeInstallRecord } from './install-record.js';

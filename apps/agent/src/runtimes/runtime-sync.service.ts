@@ -21,7 +21,7 @@ import {
 } from '@joblet/storage';
 import { KeyedRunner, Semaphore } from './concurrency.js';
 import { EventFollower } from './event-follower.js';
-import { InstallFailure, InstallFailureCode } from './errors.js';
+import { InstallFailure, InstallFailureCode } from '../errors.js';
 import { InProcessExtractor, type Extractor } from './extractor.js';
 import { Installer, type InstallOutcome } from './installer.js';
 import { RuntimeLayout, isRuntimeId, runtimeKey, splitRuntimeKey } from './layout.js';

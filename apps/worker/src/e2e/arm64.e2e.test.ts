@@ -21,10 +21,15 @@ import {
   unregisterBinfmt,
 } from '@joblet/sandbox';
 import { indexKey } from '@joblet/storage';
-import { readWorkerEnv } from './env.js';
-import { enqueueBuild, waitForEvent } from './test-support/flow.js';
-import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
-import { createWorker, type FarmWorker } from './worker.js';
+import { readWorkerEnv } from '../env.js';
+import { enqueueBuild, waitForEvent } from '../test-support/flow.js';
+import {
+  E2E_MISSING,
+  doneEvent,
+  pySpec,
+  useWorkerFixture,
+} from '../test-support/worker-fixture.js';
+import { createWorker, type FarmWorker } from '../worker.js';
 
 const HANDLER = 'qemu-aarch64';
 

@@ -8,8 +8,8 @@
  */
 import type { Logger } from '@joblet/logging';
 import { egressDnsProblem, probeEgress } from '@joblet/sandbox';
-import { hostAptMirror } from './base-root/index.js';
-import type { WorkerConfig } from './env.js';
+import { hostAptMirror } from '../base-root/index.js';
+import type { WorkerConfig } from '../env.js';
 
 /** Isolated build networking is configured but unusable on this host (exit 78). */
 export class BuildNetworkUnavailableError extends Error {

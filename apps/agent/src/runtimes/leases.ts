@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processStartTime, withFileLock } from '@joblet/sandbox';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 import { LEASES_DIR, RuntimeLayout, assertRuntimeId, exists, splitRuntimeKey } from './layout.js';
 
 const HOLDER = /^[A-Za-z0-9._-]{1,128}$/;

@@ -10,10 +10,10 @@ import { FarmEvent, Keys, createRedis, readAfter } from '@joblet/queue';
 import { createArtifactStore, indexKey, type ArtifactStore } from '@joblet/storage';
 import { makeTempDir, type TempDir, freePort, writeTestKeyPair } from '@joblet/testkit';
 import type { Redis } from 'ioredis';
-import { readWorkerEnv } from './env.js';
-import { createWorker, type FarmWorker } from './worker.js';
-import { buildEvents, enqueueBuild, waitForEvent } from './test-support/flow.js';
-import { E2E_MISSING, pySpec } from './test-support/worker-fixture.js';
+import { readWorkerEnv } from '../env.js';
+import { createWorker, type FarmWorker } from '../worker.js';
+import { buildEvents, enqueueBuild, waitForEvent } from '../test-support/flow.js';
+import { E2E_MISSING, pySpec } from '../test-support/worker-fixture.js';
 
 describe.skipIf(E2E_MISSING.length > 0)(
   `Redis restart with builds queued (needs ${E2E_MISSING.join(', ') || 'nothing missing'})`,

@@ -5,7 +5,7 @@ import type { CgroupManager } from '@joblet/sandbox';
 import type { BaseCatalog } from '@joblet/spec';
 import type { ArtifactStore } from '@joblet/storage';
 import type { CancelListener } from './cancel-listener.js';
-import type { WorkerConfig } from './env.js';
+import type { WorkerConfig } from '../env.js';
 
 /** A build running in this process, as the shutdown path sees it. */
 export interface RunningBuild {

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAMES, createRedis, nodeQueueName } from '@joblet/queue';
 import { NOBODY, hasCommand, hasUnprivilegedUserns, type RunResult } from '@joblet/sandbox';
 import type { RuntimeYml } from '@joblet/spec';
-import { createAgent, type Agent } from './agent.js';
-import { AgentError, AgentErrorCode } from './errors.js';
-import { loadRuntimeYml } from './runtime-files.js';
+import { createAgent, type Agent } from '../agent.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
+import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import {
   BwrapRuntimeSandbox,
   resolveMounts,
@@ -25,7 +25,7 @@ import {
   publish,
   waitFor,
   type World,
-} from './test-support.js';
+} from '../test-support.js';
 
 const canSandbox =
   existsSync(DEBIAN_ROOT) && hasCommand('bwrap', ['--version']) && hasUnprivilegedUserns();

@@ -38,8 +38,8 @@ import {
   logLines,
   waitForEvent,
   type Enqueued,
-} from './test-support/flow.js';
-import { NOTHING_LEFT, leftovers } from './test-support/leftovers.js';
+} from '../test-support/flow.js';
+import { NOTHING_LEFT, leftovers } from '../test-support/leftovers.js';
 import { buildWheel, startPipIndex, type PipIndex } from '@joblet/testkit';
 
 const missing = [
@@ -50,7 +50,7 @@ const missing = [
 
 const isPhase = (name: string) => (e: BuildEvent) => e.type === 'phase' && e.name === name;
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
+const ENTRY = join(dirname(fileURLToPath(import.meta.url)), '../../dist/index.js');
 
 interface WorkerProcess {
   name: string;

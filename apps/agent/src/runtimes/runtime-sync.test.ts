@@ -6,8 +6,8 @@ import { treeHash } from '@joblet/artifact';
 import { NodeRuntimeStatus } from '@joblet/spec';
 import { indexKey } from '@joblet/storage';
 import { startS3Server, type S3TestServer } from '@joblet/testkit';
-import { createAgent, type Agent } from './agent.js';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { createAgent, type Agent } from '../agent.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 import { acquireRuntimeLease } from './leases.js';
 import {
   buildArtifact,
@@ -16,7 +16,7 @@ import {
   unpublish,
   waitFor,
   type World,
-} from './test-support.js';
+} from '../test-support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
-import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
 import { RuntimeLayout } from './layout.js';
 import { acquireRuntimeLease, liveLeases, releaseRuntimeLease } from './leases.js';
 import { cleanupLeftovers } from './startup-cleanup.js';

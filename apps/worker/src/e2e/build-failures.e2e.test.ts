@@ -6,9 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { BuildStore, Keys } from '@joblet/queue';
 import { uniqueName } from '@joblet/testkit';
-import { createWorker } from './worker.js';
-import { cancelBuild, enqueueBuild, logLines, waitForEvent } from './test-support/flow.js';
-import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';
+import { createWorker } from '../worker.js';
+import { cancelBuild, enqueueBuild, logLines, waitForEvent } from '../test-support/flow.js';
+import {
+  E2E_MISSING,
+  doneEvent,
+  pySpec,
+  useWorkerFixture,
+} from '../test-support/worker-fixture.js';
 
 describe.skipIf(E2E_MISSING.length > 0)('failing builds', () => {
   const fx = useWorkerFixture('wkf');
