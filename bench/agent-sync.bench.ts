@@ -35,7 +35,7 @@ import {
   x,
   type Packed,
   type World,
-} from '../apps/agent/src/test-support.js';
+} from '@joblet/agent/testing';
 import { round } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

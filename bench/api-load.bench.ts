@@ -10,14 +10,9 @@
  */
 import http from 'node:http';
 import autocannon, { type Result } from 'autocannon';
-import { appendEvent } from '../libs/queue/src/index.js';
-import type { BuildMeta } from '../libs/spec/src/index.js';
-import {
-  publishFakeRuntime,
-  registerNode,
-  startTestApi,
-  type TestApi,
-} from '../apps/api/src/testing.js';
+import { appendEvent } from '@joblet/queue';
+import type { BuildMeta } from '@joblet/spec';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '@joblet/api/testing';
 import { percentiles, round } from './stats.js';
 
 const DURATION_S = 5;

@@ -20,10 +20,16 @@ import { BuildEvent, Keys, createRedis, readAfter } from '@joblet/queue';
 import { binfmtHandler, hostDebArch, registerQemuBinfmt, unregisterBinfmt } from '@joblet/sandbox';
 import type { Arch } from '@joblet/spec';
 import { writeTestKeyPair } from '@joblet/testkit';
-import { readBaseRoot } from '@joblet/worker/testing';
-import { readWorkerEnv, type WorkerConfig } from '../apps/worker/src/env.js';
-import { deleteKeys, enqueueBuild, waitForEvent } from '../apps/worker/src/test-support/flow.js';
-import { createWorker, type FarmWorker } from '../apps/worker/src/worker.js';
+import {
+  createWorker,
+  deleteKeys,
+  enqueueBuild,
+  readBaseRoot,
+  readWorkerEnv,
+  waitForEvent,
+  type FarmWorker,
+  type WorkerConfig,
+} from '@joblet/worker/testing';
 
 const WARM_RUNS = Number(process.env.BENCH_ARCH_WARM_RUNS ?? 3);
 /** Also time one build per arch on an empty cache dir (debootstrap, language layer, downloads). */

@@ -10,10 +10,8 @@ import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { packTree } from '@joblet/artifact';
 import { makeTempDir, writeTestKeyPair } from '@joblet/testkit';
-import { startTestApi } from '../apps/api/src/testing.js';
-import { readWorkerEnv } from '../apps/worker/src/env.js';
-import { createWorker } from '../apps/worker/src/worker.js';
-import { enqueueBuild, waitForEvent } from '../apps/worker/src/test-support/flow.js';
+import { startTestApi } from '@joblet/api/testing';
+import { createWorker, enqueueBuild, readWorkerEnv, waitForEvent } from '@joblet/worker/testing';
 import { percentiles, round } from './stats.js';
 
 const exec = promisify(execFile);
@@ -93,8 +91,7 @@ async function cachedResubmit(n: number) {
 }
 
 async function startTestApiWithStore(storeUrl: string) {
-  const { createServices } = await import('../apps/api/src/services/services.js');
-  const { buildApp } = await import('../apps/api/src/app.js');
+  const { buildApp, createServices } = await import('@joblet/api/testing');
   const { createRedis } = await import('@joblet/queue');
   const { createArtifactStore } = await import('@joblet/storage');
   const { builtinCatalog } = await import('@joblet/spec');

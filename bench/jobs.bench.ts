@@ -25,21 +25,24 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { createAgent, type Agent } from '../apps/agent/src/agent.js';
-import { BwrapJobSandbox, RuntimeMounts } from '../apps/agent/src/jobs/job-sandbox.js';
-import { createJobDir, removeJobDir } from '../apps/agent/src/jobs/job-dirs.js';
 import {
-  DEBIAN_ROOT,
   buildArtifact,
+  BwrapJobSandbox,
+  createAgent,
+  createJobDir,
+  DEBIAN_ROOT,
   makeDebianTree,
   makeWorld,
   publish,
+  removeJobDir,
+  RuntimeMounts,
   waitFor,
   x,
+  type Agent,
   type TreeOptions,
   type World,
-} from '../apps/agent/src/test-support.js';
-import { startTestApi, type TestApi } from '../apps/api/src/testing.js';
+} from '@joblet/agent/testing';
+import { startTestApi, type TestApi } from '@joblet/api/testing';
 import { JOB_NAMES, JobStore, Keys, createRedis, jobQueueName } from '@joblet/queue';
 import { CgroupManager } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, type JobRecord, type JobRequest, type RuntimeYml } from '@joblet/spec';

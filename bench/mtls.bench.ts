@@ -11,16 +11,17 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { AuthKeys } from '../apps/api/src/auth/auth-keys.js';
-import type { SecurityOptions } from '../apps/api/src/auth/security.js';
-import { TokenService } from '../apps/api/src/services/token-service.js';
 import {
+  AuthKeys,
+  makeTestPki,
   publishFakeRuntime,
   registerNode,
   startTestApi,
+  TokenService,
   type TestApi,
-} from '../apps/api/src/testing.js';
-import { makeTestPki, type TestPki } from '../apps/api/src/testing-pki.js';
+  type TestPki,
+} from '@joblet/api/testing';
+import type { SecurityOptions } from '@joblet/api/testing';
 import { percentiles, round } from './stats.js';
 
 const OFF = { requests: 0, windowS: 10 };

@@ -20,7 +20,7 @@ import {
   type TempDir,
   type TestRedisServer,
 } from '@joblet/testkit';
-import { readAgentEnv } from '../../apps/agent/src/env.js';
+import { readAgentEnv } from '@joblet/agent/testing';
 import { runHealthcheck } from '../../infra/docker/healthcheck.js';
 import { exerciseFarm, startRedisFarm, type RedisFarm } from './redis-farm.js';
 

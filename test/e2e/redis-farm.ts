@@ -12,13 +12,9 @@ import { expect } from 'vitest';
 import { silentLogger } from '@joblet/logging';
 import { BuildStore, buildQueueName } from '@joblet/queue';
 import { makeTempDir, writeTestKeyPair, type TempDir } from '@joblet/testkit';
-import { createAgent, type Agent } from '../../apps/agent/src/agent.js';
-import { readAgentEnv } from '../../apps/agent/src/env.js';
-import { readApiEnv } from '../../apps/api/src/env.js';
-import { startTestApi, type TestApi } from '../../apps/api/src/testing.js';
-import { childJobId } from '../../apps/api/src/services/build-service.js';
-import { readWorkerEnv } from '../../apps/worker/src/env.js';
-import { createWorker, type FarmWorker } from '../../apps/worker/src/worker.js';
+import { createAgent, readAgentEnv, type Agent } from '@joblet/agent/testing';
+import { childJobId, readApiEnv, startTestApi, type TestApi } from '@joblet/api/testing';
+import { createWorker, readWorkerEnv, type FarmWorker } from '@joblet/worker/testing';
 
 /** Each app's own environment (its Redis URL and credentials); the rest is filled in here. */
 export interface FarmEnvs {

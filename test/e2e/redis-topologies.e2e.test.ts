@@ -17,9 +17,9 @@ import {
   type TestSentinel,
 } from '@joblet/testkit';
 import { scanKeys } from '@joblet/queue';
-import { readAgentEnv } from '../../apps/agent/src/env.js';
-import { readApiEnv } from '../../apps/api/src/env.js';
-import { readWorkerEnv } from '../../apps/worker/src/env.js';
+import { readAgentEnv } from '@joblet/agent/testing';
+import { readApiEnv } from '@joblet/api/testing';
+import { readWorkerEnv } from '@joblet/worker/testing';
 import { exerciseFarm, startRedisFarm, type RedisFarm } from './redis-farm.js';
 
 const each = (env: Record<string, string>) => ({ api: env, worker: env, agent: env });

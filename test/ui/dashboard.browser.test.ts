@@ -14,12 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '@joblet/queue';
 import type { Arch, BuildEvent, JobRecord } from '@joblet/spec';
-import {
-  publishFakeRuntime,
-  registerNode,
-  startTestApi,
-  type TestApi,
-} from '../../apps/api/src/testing.js';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '@joblet/api/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HERE = dirname(fileURLToPath(import.meta.url));

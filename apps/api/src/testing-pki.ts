@@ -10,8 +10,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
-import { certsInit, type CertsInitResult } from '../../cli/src/certs/certs-init.js';
-import { createCa, issueLeaf, type KeyPair } from '../../cli/src/certs/pki.js';
+import { certsInit, createCa, issueLeaf, type CertsInitResult, type KeyPair } from '@joblet/pki';
 import type { TlsMaterial } from './auth/security.js';
 
 export interface TestPki extends CertsInitResult {

@@ -31,6 +31,18 @@ import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
 import type { FarmRetention } from './services/retention.js';
 import { createServices, type Services } from './services/services.js';
 
+// For tests and benchmarks outside this package (`@joblet/api/testing`): what they build an API
+// or its security from, so they never reach into this package by relative paths.
+export { buildApp } from './app.js';
+export { readApiEnv } from './env.js';
+export { AuthKeys } from './auth/auth-keys.js';
+export type { SecurityOptions } from './auth/security.js';
+export { childJobId } from './services/build-service.js';
+export { DEFAULT_RETENTION } from './services/retention.js';
+export { createServices } from './services/services.js';
+export { TokenService } from './services/token-service.js';
+export * from './testing-pki.js';
+
 export interface TestApi {
   app: FastifyInstance;
   services: Services;

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '@joblet/queue';
 import type { BuildError, BuildEvent } from '@joblet/spec';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
-import { startTestApi, type TestApi } from '../../api/src/testing.js';
+import { startTestApi, type TestApi } from '@joblet/api/testing';
 
 const exec = promisify(execFile);
 const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));

@@ -11,8 +11,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcResponse } from '@joblet/spec';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
-import { publishFakeRuntime, startTestApi, type TestApi } from '../../api/src/testing.js';
-import { DEFAULT_RETENTION } from '../../api/src/services/retention.js';
+import {
+  DEFAULT_RETENTION,
+  publishFakeRuntime,
+  startTestApi,
+  type TestApi,
+} from '@joblet/api/testing';
 
 const exec = promisify(execFile);
 const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
-import { startTestApi, type TestApi } from '../../api/src/testing.js';
+import { startTestApi, type TestApi } from '@joblet/api/testing';
 
 const exec = promisify(execFile);
 const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));

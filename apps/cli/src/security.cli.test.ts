@@ -12,10 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
-import { startTestApi, type TestApi } from '../../api/src/testing.js';
-import { makeTestPki, type TestPki } from '../../api/src/testing-pki.js';
-import { AuthKeys } from '../../api/src/auth/auth-keys.js';
-import { TokenService } from '../../api/src/services/token-service.js';
+import {
+  AuthKeys,
+  makeTestPki,
+  startTestApi,
+  TokenService,
+  type TestApi,
+  type TestPki,
+} from '@joblet/api/testing';
 
 const exec = promisify(execFile);
 const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, roleSatisfies, type Role } from '@joblet/spec';
-import { issueLeaf, type KeyPair } from '../../../cli/src/certs/pki.js';
+import { issueLeaf, type KeyPair } from '@joblet/pki';
 import { startTestApi, type TestApi } from '../testing.js';
 import { makeTestPki, request, type RawResponse, type TestPki } from '../testing-pki.js';
 import { AuthKeys } from './auth-keys.js';

@@ -1,6 +1,7 @@
 /** `rnx admin certs init`: make the farm's certificates and say how to use them. */
 import { ROLES } from '@joblet/spec';
-import { certsInit, type CertsInitOptions } from '../certs/certs-init.js';
+import { PkiError, PkiErrorCode, certsInit, type CertsInitOptions } from '@joblet/pki';
+import { CliError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 
@@ -8,7 +9,9 @@ export async function adminCertsInit(
   o: CertsInitOptions & { port?: number },
   io: Io,
 ): Promise<number> {
-  const r = await certsInit(o);
+  const r = await certsInit(o).catch((err: unknown) => {
+    throw cliErrorOf(err);
+  });
   const host = o.serverName ?? 'localhost';
   const port = o.port ?? 7070;
   io.out(`${paint(io, 'green', '✓')} certificates in ${r.dir}`);
@@ -36,4 +39,11 @@ export async function adminCertsInit(
   io.out('');
   io.out('CI: RNX_SERVER, RNX_CA and RNX_TOKEN (rnx token create), or RNX_CERT and RNX_KEY.');
   return EXIT.OK;
+}
+
+/** @joblet/pki's errors as the CLI's: a bad flag is a usage error (exit 2), openssl failing exit 1. */
+function cliErrorOf(err: unknown): unknown {
+  if (!(err instanceof PkiError)) return err;
+  if (err.code === PkiErrorCode.InvalidArgument) return new UsageError(err.message, { cause: err });
+  return new CliError(err.message, EXIT.FAILED, { cause: err });
 }

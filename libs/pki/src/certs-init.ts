@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ROLES, type Role } from '@joblet/spec';
-import { UsageError } from '../errors.js';
+import { PkiError, PkiErrorCode } from './errors.js';
 import { createCa, issueLeaf, parseSan, type KeyPair } from './pki.js';
 
 export interface CertsInitOptions {
@@ -32,9 +32,12 @@ export async function certsInit(o: CertsInitOptions): Promise<CertsInitResult> {
   const dir = resolve(o.dir);
   const days = o.days ?? 365;
   if (!Number.isInteger(days) || days < 1 || days > 3650)
-    throw new UsageError('--days: a whole number of days, 1 to 3650');
+    throw new PkiError('--days: a whole number of days, 1 to 3650', PkiErrorCode.InvalidArgument);
   if (!o.force && existsSync(join(dir, 'ca.crt')))
-    throw new UsageError(`${join(dir, 'ca.crt')} exists; use --force to replace the whole set`);
+    throw new PkiError(
+      `${join(dir, 'ca.crt')} exists; use --force to replace the whole set`,
+      PkiErrorCode.InvalidArgument,
+    );
   const serverName = o.serverName ?? 'localhost';
   const sans = (o.sans?.length ? o.sans : ['dns:localhost', 'ip:127.0.0.1']).map(parseSan);
   const nameSan = parseSan(

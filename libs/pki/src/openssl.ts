@@ -3,11 +3,7 @@
  * interpreted. The crypto is openssl's; this module only arranges files.
  */
 import { execFile } from 'node:child_process';
-import { CliError } from '../errors.js';
-
-export class OpensslError extends CliError {
-  override name = 'OpensslError';
-}
+import { PkiError, PkiErrorCode } from './errors.js';
 
 export function openssl(args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -15,11 +11,11 @@ export function openssl(args: string[], timeoutMs = 30_000): Promise<string> {
       if (!err) return resolve(stdout);
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       reject(
-        new OpensslError(
+        new PkiError(
           missing
             ? 'the openssl command is not installed (apt-get install openssl)'
             : `openssl ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || err.message}`,
-          undefined,
+          PkiErrorCode.OpensslFailed,
           { cause: err },
         ),
       );

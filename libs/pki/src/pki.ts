@@ -9,7 +9,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { PkiError, PkiErrorCode } from './errors.js';
 import { openssl } from './openssl.js';
 
 export interface KeyPair {
@@ -23,7 +23,10 @@ export const ORG = 'Joblet Runtime Farm';
 /** A DN component: no `/`, `=`, `+`, `\` or control characters (openssl's -subj syntax). */
 function dnValue(label: string, v: string): string {
   if (!/^[A-Za-z0-9 ._@-]{1,64}$/.test(v))
-    throw new UsageError(`${label} "${v}": use letters, digits, space, ".", "_", "@", "-"`);
+    throw new PkiError(
+      `${label} "${v}": use letters, digits, space, ".", "_", "@", "-"`,
+      PkiErrorCode.InvalidArgument,
+    );
   return v;
 }
 
@@ -62,7 +65,10 @@ export function parseSan(s: string): string {
     /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*$/.test(value)
   )
     return `DNS:${value}`;
-  throw new UsageError(`--san ${s}: use dns:<hostname> or ip:<address>`);
+  throw new PkiError(
+    `--san ${s}: use dns:<hostname> or ip:<address>`,
+    PkiErrorCode.InvalidArgument,
+  );
 }
 
 export interface LeafOptions {
