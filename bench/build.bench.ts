@@ -93,7 +93,6 @@ async function cachedResubmit(n: number) {
 }
 
 async function startTestApiWithStore(storeUrl: string) {
-  const { createServices } = await import('../apps/api/src/services/services.js');
   const { buildApp } = await import('../apps/api/src/app.js');
   const { createRedis } = await import('@joblet/queue');
   const { createArtifactStore } = await import('@joblet/storage');
@@ -103,21 +102,20 @@ async function startTestApiWithStore(storeUrl: string) {
   const redis = createRedis({ url: 'redis://127.0.0.1:6379' });
   const store = createArtifactStore(storeUrl);
   await store.ensureReady();
-  const services = createServices({
+  const app = await buildApp({
     redis,
     store,
     prefix,
     catalog: builtinCatalog,
     architectures: ['amd64'],
+    logger: false,
   });
-  const app = await buildApp({ services, logger: false });
   return {
     app,
     redis,
     prefix,
     async close() {
-      await app.close();
-      await services.close();
+      await app.close(); // and the queues it opened
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       redis.disconnect();

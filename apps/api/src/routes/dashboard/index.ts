@@ -2,20 +2,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DashboardResponse } from '@joblet/spec';
-import { dashboardView } from '../services/dashboard-service.js';
-import type { Services } from '../services/services.js';
+import { dashboardView } from '../../services/dashboard-service.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    const view = dashboardView(s);
-    app
-      .withTypeProvider<ZodTypeProvider>()
-      .get(
-        '/v1/dashboard',
-        { config: { role: 'reader' }, schema: { response: { 200: DashboardResponse } } },
-        async () => view(),
-      );
-  };
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  const view = dashboardView(app);
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get(
+      '/v1/dashboard',
+      { config: { role: 'reader' }, schema: { response: { 200: DashboardResponse } } },
+      async () => view(),
+    );
+};
 export default route;

@@ -6,26 +6,23 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ReadyResponse } from '@joblet/spec';
-import type { Services } from '../services/services.js';
-import { readiness } from '../services/readiness.js';
+import { readiness } from '../../services/readiness.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    const r = app.withTypeProvider<ZodTypeProvider>();
-    const ready = readiness(s);
-    r.get('/healthz', { config: { role: 'public' } }, () => ({ status: 'ok' }));
-    r.get(
-      '/readyz',
-      {
-        config: { role: 'public' },
-        schema: { response: { 200: ReadyResponse, 503: ReadyResponse } },
-      },
-      async (_request, reply) => {
-        const res = await ready();
-        return reply.status(res.status === 'ready' ? 200 : 503).send(res);
-      },
-    );
-  };
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const ready = readiness(app);
+  r.get('/healthz', { config: { role: 'public' } }, () => ({ status: 'ok' }));
+  r.get(
+    '/readyz',
+    {
+      config: { role: 'public' },
+      schema: { response: { 200: ReadyResponse, 503: ReadyResponse } },
+    },
+    async (_request, reply) => {
+      const res = await ready();
+      return reply.status(res.status === 'ready' ? 200 : 503).send(res);
+    },
+  );
+};
 export default route;

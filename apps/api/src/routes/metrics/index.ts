@@ -5,20 +5,17 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { renderRedisMetrics } from '@joblet/queue';
-import { registerFarmGauges } from '../metrics/farm-gauges.js';
-import type { Services } from '../services/services.js';
+import { registerFarmGauges } from '../../metrics/farm-gauges.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    registerFarmGauges(app.metrics, s);
-    app.get('/metrics', { config: { role: 'reader' } }, async (_request, reply) => {
-      const [local, farm] = await Promise.all([
-        app.metrics.metrics(),
-        renderRedisMetrics(s.redis, s.keys),
-      ]);
-      return reply.type(app.metrics.contentType).send(`${local.trimEnd()}\n${farm}`);
-    });
-  };
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  registerFarmGauges(app.metrics, app);
+  app.get('/metrics', { config: { role: 'reader' } }, async (_request, reply) => {
+    const [local, farm] = await Promise.all([
+      app.metrics.metrics(),
+      renderRedisMetrics(app.redis, app.keys),
+    ]);
+    return reply.type(app.metrics.contentType).send(`${local.trimEnd()}\n${farm}`);
+  });
+};
 export default route;

@@ -2,18 +2,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ListNodesResponse } from '@joblet/spec';
-import type { Services } from '../../services/services.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    app
-      .withTypeProvider<ZodTypeProvider>()
-      .get(
-        '/v1/nodes',
-        { config: { role: 'reader' }, schema: { response: { 200: ListNodesResponse } } },
-        async () => ({ nodes: await s.nodes.list() }),
-      );
-  };
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get(
+      '/v1/nodes',
+      { config: { role: 'reader' }, schema: { response: { 200: ListNodesResponse } } },
+      async () => ({ nodes: await app.nodes.list() }),
+    );
+};
 export default route;
