@@ -12,7 +12,7 @@ export default tseslint.config(
       '**/bin/*.js',
       'eslint.config.js',
       'scripts/**',
-      'apps/api/src/ui/static/**',
+      'apps/api/src/routes/ui/static/**',
       '**/vitest.config.ts',
     ],
   },

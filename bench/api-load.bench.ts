@@ -66,8 +66,8 @@ async function finishedBuild(api: TestApi, i: number): Promise<string> {
     allowPartial: false,
     createdAt: new Date().toISOString(),
   };
-  await api.services.buildStore.create(meta, { amd64: { state: 'succeeded' } });
-  const key = api.services.keys.buildEvents(id);
+  await api.app.buildStore.create(meta, { amd64: { state: 'succeeded' } });
+  const key = api.app.keys.buildEvents(id);
   for (let n = 1; n <= 11; n++) {
     await appendEvent(api.redis, key, {
       type: 'phase',
@@ -85,7 +85,7 @@ async function finishedBuild(api: TestApi, i: number): Promise<string> {
       });
   }
   await appendEvent(api.redis, key, { type: 'done', state: 'succeeded' });
-  await api.services.buildStore.finish(id, 'succeeded');
+  await api.app.buildStore.finish(id, 'succeeded');
   return id;
 }
 
@@ -125,7 +125,7 @@ async function liveFanOut(api: TestApi) {
       allowPartial: false,
       createdAt: new Date().toISOString(),
     };
-    await api.services.buildStore.create(meta, { amd64: { state: 'running' } });
+    await api.app.buildStore.create(meta, { amd64: { state: 'running' } });
     return meta.id;
   })();
   const samples: number[] = [];
@@ -143,7 +143,7 @@ async function liveFanOut(api: TestApi) {
   const deadline = setTimeout(() => undefined, 30_000);
   while (clients.length < FOLLOWERS) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200)); // every follower is blocked in XREAD
-  const key = api.services.keys.buildEvents(id);
+  const key = api.app.keys.buildEvents(id);
   for (let i = 0; i < LIVE_EVENTS; i++) {
     await appendEvent(api.redis, key, {
       type: 'log',
@@ -153,7 +153,7 @@ async function liveFanOut(api: TestApi) {
     });
     await new Promise((r) => setTimeout(r, 10));
   }
-  await api.services.buildStore.finish(id, 'succeeded');
+  await api.app.buildStore.finish(id, 'succeeded');
   await appendEvent(api.redis, key, { type: 'done', state: 'succeeded' });
   await Promise.race([allDone, new Promise((r) => setTimeout(r, 15_000))]);
   clearTimeout(deadline);

@@ -91,7 +91,7 @@ async function cachedResubmit(n: number) {
 }
 
 async function startTestApiWithStore(storeUrl: string) {
-  const { buildApp, createServices } = await import('@joblet/api/testing');
+  const { buildApp } = await import('@joblet/api/testing');
   const { createRedis } = await import('@joblet/queue');
   const { createArtifactStore } = await import('@joblet/storage');
   const { builtinCatalog } = await import('@joblet/spec');
@@ -100,21 +100,20 @@ async function startTestApiWithStore(storeUrl: string) {
   const redis = createRedis({ url: 'redis://127.0.0.1:6379' });
   const store = createArtifactStore(storeUrl);
   await store.ensureReady();
-  const services = createServices({
+  const app = await buildApp({
     redis,
     store,
     prefix,
     catalog: builtinCatalog,
     architectures: ['amd64'],
+    logger: false,
   });
-  const app = await buildApp({ services, logger: false });
   return {
     app,
     redis,
     prefix,
     async close() {
-      await app.close();
-      await services.close();
+      await app.close(); // and the queues it opened
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       redis.disconnect();

@@ -153,7 +153,7 @@ export async function exerciseFarm(farm: RedisFarm): Promise<void> {
   expect(submitted.statusCode, submitted.body).toBe(202);
   const buildId = submitted.json<{ build: { id: string } }>().build.id;
   // Canceled behind the queue's back (the API's own cancel would also remove the waiting job).
-  await new BuildStore(api.redis, api.services.keys).finish(buildId, 'canceled', {
+  await new BuildStore(api.redis, api.app.keys).finish(buildId, 'canceled', {
     code: 'CANCELED',
     message: 'canceled by the test',
   });

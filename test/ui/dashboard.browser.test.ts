@@ -48,7 +48,7 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
     await registerNode(t, 'node-amd', 'amd64', ['python-3.11@1.0.0', 'openjdk-21@1.0.0']);
     await registerNode(t, 'node-arm', 'arm64', []);
     await t.redis.hset(
-      t.services.keys.nodeRuntimes('node-arm'),
+      t.app.keys.nodeRuntimes('node-arm'),
       'python-3.11@1.0.0',
       JSON.stringify({
         name: 'python-3.11',
@@ -95,10 +95,10 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
 
     // The worker takes it: phase 1, some output.
     const arch: Arch = 'amd64';
-    const events = t.services.keys.buildEvents(id);
+    const events = t.app.keys.buildEvents(id);
     const emit = (e: BuildEvent) => appendEvent(t.redis, events, e);
     const phase = { n: 1, total: 11, name: 'Preparing base root' };
-    await t.services.buildStore.updateArch(id, arch, {
+    await t.app.buildStore.updateArch(id, arch, {
       state: 'running',
       phase,
       startedAt: new Date().toISOString(),
@@ -118,11 +118,11 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
     await log.filter({ hasText: 'Setting up python3-yaml (5/5)' }).waitFor({ timeout: 5_000 });
 
     // The build finishes as a worker and the publisher finish it.
-    await t.services.buildStore.updateArch(id, arch, {
+    await t.app.buildStore.updateArch(id, arch, {
       state: 'succeeded',
       finishedAt: new Date().toISOString(),
     });
-    await t.services.buildStore.finish(id, 'succeeded');
+    await t.app.buildStore.finish(id, 'succeeded');
     await emit({ type: 'done', state: 'succeeded' });
     await page.locator(`#builds tr[data-build-id="${id}"][data-state="succeeded"]`).waitFor({
       timeout: 10_000,
@@ -150,7 +150,7 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
       uploads: [],
       createdAt: new Date().toISOString(),
     };
-    const jobs = t.services.jobs.jobs;
+    const jobs = t.app.jobs.jobs;
     await jobs.create(job);
     await jobs.transition(job.id, 'INITIALIZING', { node: 'node-amd' });
     await jobs.transition(job.id, 'RUNNING', { startLatencyMs: 20 });

@@ -10,33 +10,17 @@ import { AuthKeys } from './auth/auth-keys.js';
 import { DEFAULT_SECURITY, httpsOptions, type SecurityOptions } from './auth/security.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import { StreamSlots } from './limits/stream-slots.js';
+import requestMetrics from './metrics/request-metrics.js';
 import auth from './plugins/auth.js';
 import { bullBoard } from './plugins/bull-board.js';
 import errors from './plugins/errors.js';
-import requestMetrics from './metrics/request-metrics.js';
+import farmClients, { type FarmOptions } from './plugins/farm-clients.js';
+import farmServices from './plugins/farm-services.js';
 import roles from './plugins/roles.js';
-import cancelBuild from './routes/builds/cancel.js';
-import buildEvents from './routes/builds/events.js';
-import readBuilds from './routes/builds/read.js';
-import submitBuild from './routes/builds/submit.js';
-import dashboard from './routes/dashboard.js';
-import gc from './routes/gc.js';
-import health from './routes/health.js';
-import metrics from './routes/metrics.js';
-import validate from './routes/runtimes/validate.js';
-import readRuntimes from './routes/runtimes/read.js';
-import manageRuntimes from './routes/runtimes/manage.js';
-import readNodes from './routes/nodes/read.js';
-import jobs from './routes/jobs/jobs.js';
-import volumes from './routes/volumes.js';
-import pools from './routes/pools.js';
-import tokenRoutes from './routes/tokens.js';
-import type { Services } from './services/services.js';
-import { TokenService } from './services/token-service.js';
-import ui from './ui/ui-routes.js';
+import { ROUTES } from './routes/index.js';
 
-export interface BuildAppOptions {
-  services: Services;
+/** The farm's clients and settings (the caller closes Redis and the store after the app). */
+export interface BuildAppOptions extends FarmOptions {
   logger?: Logger | false;
   /** Auth mode, TLS and bounds; default: plain HTTP, `API_AUTH=none` (loopback only). */
   security?: SecurityOptions;
@@ -61,9 +45,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const s = opts.services;
-  const authKeys = new AuthKeys(s.prefix);
-  const tokens = new TokenService(s.redis, authKeys);
+  // The farm's clients, then the services made from them: app decorators every route reads.
+  const { logger: _logger, security: _security, ...farm } = opts;
+  await app.register(farmClients, { farm });
+  await app.register(farmServices);
 
   // Order matters: error handling, the role check and authentication must wrap every route
   // registered after them.
@@ -71,29 +56,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(roles);
   await app.register(auth, {
     mode: security.mode,
-    tokens,
-    rate: new RateLimiter(s.redis, authKeys, security.rateLimit),
+    tokens: app.tokens,
+    rate: new RateLimiter(app.redis, new AuthKeys(app.settings.prefix), security.rateLimit),
     streams: new StreamSlots(security.streams),
   });
   await app.register(requestMetrics);
 
-  await app.register(health(s));
-  await app.register(validate(s));
-  await app.register(submitBuild(s));
-  await app.register(readBuilds(s));
-  await app.register(cancelBuild(s));
-  await app.register(buildEvents(s));
-  await app.register(readRuntimes(s));
-  await app.register(manageRuntimes(s));
-  await app.register(readNodes(s));
-  await app.register(jobs(s));
-  await app.register(volumes(s));
-  await app.register(pools(s));
-  await app.register(tokenRoutes(tokens));
-  await app.register(gc(s));
-  await app.register(metrics(s));
-  await app.register(dashboard(s));
-  await app.register(ui);
-  await app.register(bullBoard(s));
+  for (const routes of ROUTES) await app.register(routes);
+  await app.register(bullBoard);
   return app;
 }

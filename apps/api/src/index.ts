@@ -1,7 +1,9 @@
 /**
- * The API process: configuration, logger, clients, listen, and one shutdown path.
- * Everything else is in `buildApp()`.
+ * The API process: configuration, logger, clients, listen, and the one shutdown path (the shared
+ * lifecycle of `@joblet/logging`). Everything else is in `buildApp()`. A bad variable, an
+ * unreadable TLS or catalog file, or wrong Redis credentials exit 78 (EX_CONFIG) naming it.
  */
+import { configOrExit, exitOnStartFailure, onShutdown } from '@joblet/logging';
 import {
   Keys,
   RedisConfigError,
@@ -19,44 +21,66 @@ import { readApiEnv } from './env.js';
 import { createApiLogger, redactUrl } from './logger.js';
 import { scheduleGc } from './services/gc-schedule.js';
 import { retentionFromEnv } from './services/retention.js';
-import { createServices } from './services/services.js';
 
-const env = readApiEnv();
+const env = configOrExit(() => readApiEnv());
 // `index.js create-token …` makes a first admin token and exits instead of serving.
 if (await runTokenCommand(process.argv.slice(2), env)) process.exit();
 const logger = createApiLogger(env.LOG_LEVEL);
-const security = securityFromEnv(env);
-const catalog = env.CATALOG_FILE
-  ? mergeCatalogs(builtinCatalog, loadCatalogFile(env.CATALOG_FILE))
-  : builtinCatalog;
+// The files the variables name: their errors name the variable.
+const { security, catalog } = configOrExit(() => ({
+  security: securityFromEnv(env),
+  catalog: env.CATALOG_FILE ? readCatalog(env.CATALOG_FILE) : builtinCatalog,
+}));
 const store = createArtifactStore(env.STORAGE_URL, {
   accessKey: env.STORAGE_ACCESS_KEY,
   secretKey: env.STORAGE_SECRET_KEY,
 });
-await store.ensureReady();
-const redisConfig = { ...env.redis, prefix: env.QUEUE_PREFIX };
-// Wrong credentials or an ACL without the farm's keys: refuse to start, saying which (EX_CONFIG).
-await verifyRedis(redisConfig).catch((err: unknown) => {
-  if (!(err instanceof RedisConfigError)) throw err;
-  logger.fatal({ code: err.code }, err.message);
-  process.stderr.write(`${err.message}\n`);
-  process.exit(78);
-});
-const redis = createRedisConnection(redisConfig);
 const retention = retentionFromEnv(env);
-// Workers and agents finish builds and jobs too: they read the TTLs from here.
-await publishRetentionPolicy(redis, new Keys(env.QUEUE_PREFIX), retention);
-const services = createServices({
-  redis,
-  store,
-  prefix: env.QUEUE_PREFIX,
-  catalog,
-  architectures: env.FARM_ARCHITECTURES,
-  retention,
+// Wrong Redis credentials or an ACL without the farm's keys are configuration (exit 78); any other
+// failure to start is a crash (exit 1).
+const failStart = (err: unknown) =>
+  exitOnStartFailure(logger, err, { app: 'api', configErrors: [RedisConfigError] });
+
+const redisConfig = { ...env.redis, prefix: env.QUEUE_PREFIX };
+const redis = await (async () => {
+  await store.ensureReady();
+  await verifyRedis(redisConfig);
+  return createRedisConnection(redisConfig);
+})().catch(failStart);
+const app = await (async () => {
+  // Workers and agents finish builds and jobs too: they read the TTLs from here.
+  await publishRetentionPolicy(redis, new Keys(env.QUEUE_PREFIX), retention);
+  const built = await buildApp({
+    redis,
+    store,
+    prefix: env.QUEUE_PREFIX,
+    catalog,
+    architectures: env.FARM_ARCHITECTURES,
+    retention,
+    logger,
+    security,
+  });
+  await built.listen({ host: env.API_HOST, port: env.API_PORT });
+  return built;
+})().catch(failStart);
+const stopGc = scheduleGc(app.gc, env.GC_INTERVAL_S, logger);
+
+onShutdown({
+  log: logger,
+  // Requests in flight get up to 10 s; SSE streams are cut at once (clients resume elsewhere).
+  deadlineMs: 10_000,
+  steps: [
+    // 1. Stop taking work: no new garbage collection.
+    { name: 'stop gc', run: stopGc },
+    // 2. Stop accepting requests and let those in flight finish (SSE streams end with them);
+    //    the app's onClose hooks then close the BullMQ queues it opened.
+    { name: 'close http server and queues', run: () => app.close() },
+    // 3. Close the clients everything used: the store, then Redis.
+    { name: 'close store', run: () => store.close() },
+    { name: 'close redis', run: () => redis.disconnect() },
+  ],
 });
-const app = await buildApp({ services, logger, security });
-await app.listen({ host: env.API_HOST, port: env.API_PORT });
-const stopGc = scheduleGc(services.gc, env.GC_INTERVAL_S, logger);
+
 logger.info(
   {
     scheme: security.tls ? 'https' : 'http',
@@ -70,24 +94,10 @@ logger.info(
   'api ready',
 );
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  const deadline = setTimeout(() => {
-    logger.error('shutdown deadline passed; exiting');
-    process.exit(1);
-  }, 10_000);
-  deadline.unref();
-  // 0. no new garbage collection; 1. stop accepting requests and let those in flight finish (SSE
-  // streams end with them); 2. close queues; 3. close the store and Redis, which all used.
-  stopGc();
-  await app.close();
-  await services.close();
-  await store.close();
-  redis.disconnect();
-  clearTimeout(deadline);
+function readCatalog(path: string) {
+  try {
+    return mergeCatalogs(builtinCatalog, loadCatalogFile(path));
+  } catch (err) {
+    throw new Error(`CATALOG_FILE: ${(err as Error).message}`, { cause: err });
+  }
 }
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));

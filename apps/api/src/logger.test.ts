@@ -50,7 +50,7 @@ describe('API logging', () => {
   it('request logs of a token-authenticated API carry no token', async () => {
     const { lines, logger } = capture();
     const app = await buildApp({
-      services: t.services,
+      ...t.farm,
       logger,
       security: {
         mode: 'token',

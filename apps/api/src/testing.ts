@@ -28,8 +28,8 @@ import { makeTempDir, uniqueName } from '@joblet/testkit';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
+import type { FarmOptions } from './plugins/farm-clients.js';
 import type { FarmRetention } from './services/retention.js';
-import { createServices, type Services } from './services/services.js';
 
 // For tests and benchmarks outside this package (`@joblet/api/testing`): what they build an API
 // or its security from, so they never reach into this package by relative paths.
@@ -39,13 +39,14 @@ export { AuthKeys } from './auth/auth-keys.js';
 export type { SecurityOptions } from './auth/security.js';
 export { childJobId } from './services/build-service.js';
 export { DEFAULT_RETENTION } from './services/retention.js';
-export { createServices } from './services/services.js';
 export { TokenService } from './services/token-service.js';
 export * from './testing-pki.js';
 
 export interface TestApi {
+  /** The app; its decorators (`keys`, `buildStore`, `jobs`, `buildQueues`…) are the services. */
   app: FastifyInstance;
-  services: Services;
+  /** The clients and settings `app` was built with: another `buildApp()` over the same farm. */
+  farm: FarmOptions;
   redis: RedisClient;
   store: ArtifactStore;
   prefix: string;
@@ -77,16 +78,16 @@ export async function startTestApi(
   const dir = await makeTempDir('api-store-');
   const store = createArtifactStore(`file://${dir.path}`);
   await store.ensureReady();
-  const services = createServices({
+  const security = { ...DEFAULT_SECURITY, ...opts.security };
+  const farm: FarmOptions = {
     redis,
     store,
     prefix,
     catalog: builtinCatalog,
     architectures,
     retention: opts.retention,
-  });
-  const security = { ...DEFAULT_SECURITY, ...opts.security };
-  const app = await buildApp({ services, logger: false, security });
+  };
+  const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();
   let url: string | undefined;
   if (opts.listen) {
@@ -97,13 +98,12 @@ export async function startTestApi(
   return {
     app,
     url,
-    services,
+    farm,
     redis,
     store,
     prefix,
     async close() {
-      await app.close();
-      await services.close();
+      await app.close(); // and the queues it opened
       await deleteKeys(redis, `${prefix}:*`);
       redis.disconnect();
       await store.close();
@@ -188,12 +188,12 @@ export async function registerNode(
     lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
     disk: { freeBytes: 10e9, totalBytes: 20e9 },
   };
-  await t.redis.sadd(t.services.keys.nodes, name);
-  await t.redis.set(t.services.keys.node(name), JSON.stringify(info));
+  await t.redis.sadd(t.app.keys.nodes, name);
+  await t.redis.set(t.app.keys.node(name), JSON.stringify(info));
   for (const ref of installed) {
     const [n, v] = ref.split('@') as [string, string];
     await t.redis.hset(
-      t.services.keys.nodeRuntimes(name),
+      t.app.keys.nodeRuntimes(name),
       ref,
       JSON.stringify({
         name: n,

@@ -49,7 +49,7 @@ const HOOK_FAILED: BuildError = {
 
 /** Plays both arch pools and the publisher for one build: amd64 succeeds, arm64 fails. */
 async function answer(buildId: string): Promise<void> {
-  const s = api.services;
+  const s = api.app;
   const emit = (e: BuildEvent) => appendEvent(s.redis, s.keys.buildEvents(buildId), e);
   const m = (await s.buildStore.getMeta(buildId))!;
   meta.set(buildId, { allowPartial: m.allowPartial });
@@ -84,7 +84,7 @@ beforeAll(async () => {
   home = await makeTempDir('rnx-build-');
   api = await startTestApi(['amd64', 'arm64'], { listen: true });
   pools = setInterval(() => {
-    void api.services.buildStore.list().then(async (builds) => {
+    void api.app.buildStore.list().then(async (builds) => {
       for (const b of builds) {
         if (answered.has(b.id)) continue;
         answered.add(b.id);

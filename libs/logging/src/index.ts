@@ -1,6 +1,7 @@
 /**
  * pino setup shared by every process: JSON lines by default, pretty only on a TTY when pino-pretty
- * is installed, secrets redacted. Bind ids with `logger.child({ buildId, arch })`.
+ * is installed, secrets redacted. Bind ids with `logger.child({ buildId, arch })`. And the process
+ * lifecycle (`lifecycle.ts`): exit 78 on a bad configuration, one shutdown path on SIGTERM/SIGINT.
  */
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
@@ -42,3 +43,16 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+export {
+  EX_CONFIG,
+  EX_INTERRUPTED,
+  configOrExit,
+  exitOnStartFailure,
+  onShutdown,
+  type ErrorClass,
+  type ShutdownHandle,
+  type ShutdownOptions,
+  type ShutdownStep,
+  type StartFailureOptions,
+} from './lifecycle.js';

@@ -4,17 +4,26 @@
  * listing a large S3 index on every scrape would cost more than it tells), nodes and what each
  * reports per runtime.
  */
+import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
-import type { PoolView } from '@joblet/spec';
-import { poolViews } from '../routes/pools.js';
+import type { Arch, PoolView } from '@joblet/spec';
 import { cached } from '../services/cached.js';
-import type { Services } from '../services/services.js';
+import type { NodeService } from '../services/node-service.js';
+import { poolViews } from '../services/pools.js';
+import type { RuntimeService } from '../services/runtime-service.js';
 
 export const ARTIFACT_BYTES_CACHE_MS = 30_000;
 
-export function registerFarmGauges(registry: Registry, s: Services): void {
+/** Where the gauges read the farm. */
+export interface FarmGaugeSources {
+  buildQueues: ReadonlyMap<Arch, Queue>;
+  nodes: Pick<NodeService, 'list'>;
+  runtimes: Pick<RuntimeService, 'entries'>;
+}
+
+export function registerFarmGauges(registry: Registry, s: FarmGaugeSources): void {
   // One read of the queues per scrape, shared by the four queue gauges.
-  const pools = cached(1_000, () => poolViews(s));
+  const pools = cached(1_000, () => poolViews(s.buildQueues));
   const nodes = cached(1_000, () => s.nodes.list());
   const artifactBytes = cached(ARTIFACT_BYTES_CACHE_MS, async () => {
     let n = 0;

@@ -12,56 +12,55 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { PUBLISH_QUEUE, buildQueueName, jobQueueName, nodeQueueName } from '@joblet/queue';
-import type { Services } from '../services/services.js';
 import { defaultRouteRole } from './roles.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 /** How often the list of node queues is refreshed from the registered nodes (ms). */
 const NODE_REFRESH_MS = 30_000;
 
-export function bullBoard(s: Services) {
-  return async (scope: FastifyInstance): Promise<void> => {
-    defaultRouteRole(scope, 'admin');
-    const apiErrors = scope.errorHandler;
-    scope.addHook('onRoute', (route) => {
-      route.errorHandler = apiErrors;
-    });
+/** Registered in a scope of its own (its default route role); uses the app's farm clients. */
+export async function bullBoard(scope: FastifyInstance): Promise<void> {
+  const { redis, keys, settings } = scope;
+  defaultRouteRole(scope, 'admin');
+  const apiErrors = scope.errorHandler;
+  scope.addHook('onRoute', (route) => {
+    route.errorHandler = apiErrors;
+  });
 
-    const queues = new Map<string, Queue>();
-    const queue = (name: string) => {
-      let q = queues.get(name);
-      if (!q) {
-        q = new Queue(name, { connection: s.redis, prefix: s.prefix });
-        queues.set(name, q);
-      }
-      return new BullMQAdapter(q);
-    };
-    const serverAdapter = new FastifyAdapter();
-    serverAdapter.setBasePath(BULL_BOARD_PATH);
-    const board = createBullBoard({
-      queues: [
-        ...s.architectures.map((a) => queue(buildQueueName(a))),
-        queue(PUBLISH_QUEUE),
-        ...s.architectures.map((a) => queue(jobQueueName(a))),
-      ],
-      serverAdapter,
-      options: { uiConfig: { boardTitle: 'Joblet farm queues' } },
-    });
-
-    // Nodes come and go: their queues are added when the board is used, at most every 30 s.
-    let refreshedAt = 0;
-    scope.addHook('onRequest', async () => {
-      if (Date.now() - refreshedAt < NODE_REFRESH_MS) return;
-      refreshedAt = Date.now();
-      for (const node of (await s.redis.smembers(s.keys.nodes)).sort()) {
-        const name = nodeQueueName(node);
-        if (!queues.has(name)) board.addQueue(queue(name));
-      }
-    });
-    scope.addHook('onClose', async () => {
-      await Promise.all([...queues.values()].map((q) => q.close()));
-    });
-
-    await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+  const queues = new Map<string, Queue>();
+  const queue = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: redis, prefix: settings.prefix });
+      queues.set(name, q);
+    }
+    return new BullMQAdapter(q);
   };
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  const board = createBullBoard({
+    queues: [
+      ...settings.architectures.map((a) => queue(buildQueueName(a))),
+      queue(PUBLISH_QUEUE),
+      ...settings.architectures.map((a) => queue(jobQueueName(a))),
+    ],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Joblet farm queues' } },
+  });
+
+  // Nodes come and go: their queues are added when the board is used, at most every 30 s.
+  let refreshedAt = 0;
+  scope.addHook('onRequest', async () => {
+    if (Date.now() - refreshedAt < NODE_REFRESH_MS) return;
+    refreshedAt = Date.now();
+    for (const node of (await redis.smembers(keys.nodes)).sort()) {
+      const name = nodeQueueName(node);
+      if (!queues.has(name)) board.addQueue(queue(name));
+    }
+  });
+  scope.addHook('onClose', async () => {
+    await Promise.all([...queues.values()].map((q) => q.close()));
+  });
+
+  await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
 }

@@ -5,7 +5,7 @@
  * with one child per architecture on `build-<arch>`.
  */
 import { randomUUID } from 'node:crypto';
-import { Job } from 'bullmq';
+import { Job, type FlowProducer, type Queue } from 'bullmq';
 import {
   computeBuildKey,
   findCatalogEntry,
@@ -13,6 +13,7 @@ import {
   specArchitectures,
   validateRuntimeSpec,
   type Arch,
+  type BaseCatalog,
   type RuntimeSpec,
 } from '@joblet/spec';
 import {
@@ -26,14 +27,32 @@ import {
   submissionKey,
   type ArchStatus,
   type BuildEvent,
+  type BuildStore,
   type BuildJobData,
   type BuildMeta,
   type BuildRecord,
+  type Keys,
   type PublishJobData,
+  type RedisClient,
 } from '@joblet/queue';
-import { indexKey, stagingPrefix } from '@joblet/storage';
+import { indexKey, stagingPrefix, type ArtifactStore } from '@joblet/storage';
 import { ApiError } from '../plugins/errors.js';
-import type { Services } from './services.js';
+
+/** What submitting and cancelling builds uses. */
+export interface BuildServiceDeps {
+  redis: RedisClient;
+  keys: Keys;
+  store: ArtifactStore;
+  /** The server's catalog: the one that builds. */
+  catalog: BaseCatalog;
+  /** Architectures a spec that names none is built for. */
+  architectures: Arch[];
+  buildStore: BuildStore;
+  /** One `build-<arch>` queue per pool this farm has. */
+  buildQueues: ReadonlyMap<Arch, Queue>;
+  publishQueue: Queue;
+  flows: FlowProducer;
+}
 
 export interface SubmitBuildInput {
   spec: string;
@@ -54,7 +73,7 @@ export const BUILD_ATTEMPTS = 3;
 const KEEP_JOBS_S = 24 * 3600;
 
 export class BuildService {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: BuildServiceDeps) {}
 
   async submit(input: SubmitBuildInput): Promise<SubmitBuildResult> {
     const file = input.filename ?? 'runtime.yaml';

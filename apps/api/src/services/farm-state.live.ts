@@ -4,7 +4,10 @@ import type { Arch } from '@joblet/spec';
 import { indexKey, type ArtifactStore } from '@joblet/storage';
 import type { FarmState } from './farm-state.js';
 
-export function liveFarmState(store: ArtifactStore, buildQueues: Map<Arch, Queue>): FarmState {
+export function liveFarmState(
+  store: ArtifactStore,
+  buildQueues: ReadonlyMap<Arch, Queue>,
+): FarmState {
   return {
     runtimeVersionExists: (name, version) => store.exists(indexKey(name, version)),
     async workersByArch() {

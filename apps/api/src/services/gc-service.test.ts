@@ -98,7 +98,7 @@ beforeAll(async () => {
     uploads: [],
     createdAt: new Date().toISOString(),
   };
-  await t.services.jobs.jobs.create(job);
+  await t.app.jobs.jobs.create(job);
 
   // Orphans under runtimes/: an unpublished version (old), a stray file in a live version (old),
   // and an upload in progress (new: within the grace, kept).
@@ -119,9 +119,9 @@ beforeAll(async () => {
   );
   await put('builds/junk.json', { something: 'else' }, 2 * HOUR);
   // Staging: a finished build's, an in-flight build's, and two of builds without a record.
-  await t.services.buildStore.create(meta(ID.finished), { amd64: { state: 'queued' } });
-  await t.services.buildStore.finish(ID.finished, 'failed');
-  await t.services.buildStore.create(meta(ID.inflight), { amd64: { state: 'running' } });
+  await t.app.buildStore.create(meta(ID.finished), { amd64: { state: 'queued' } });
+  await t.app.buildStore.finish(ID.finished, 'failed');
+  await t.app.buildStore.create(meta(ID.inflight), { amd64: { state: 'running' } });
   for (const [id, age] of [
     [ID.finished, 0],
     [ID.inflight, 5 * HOUR],
@@ -207,7 +207,7 @@ describe('garbage collection of the artifact store', () => {
       'bases/debian/trixie/amd64/base.tar.zst',
     ])
       expect(after).toContain(k);
-    const events = await readAfter(t.redis, t.services.keys.farmEvents, FarmEvent);
+    const events = await readAfter(t.redis, t.app.keys.farmEvents, FarmEvent);
     expect(events.map((e) => e.event)).toContainEqual({
       type: 'runtime.removed',
       name: 'alpha',
@@ -218,14 +218,14 @@ describe('garbage collection of the artifact store', () => {
   });
 
   it('refuses a second collection while one holds the lock; a dry run still answers', async () => {
-    await t.redis.set(t.services.keys.gcLock, 'someone-else', 'EX', 60);
+    await t.redis.set(t.app.keys.gcLock, 'someone-else', 'EX', 60);
     try {
       const res = await gc(false);
       expect(res.statusCode).toBe(409);
       expect(res.json().message).toMatch(/already running/);
       expect((await gc(true)).statusCode).toBe(200);
     } finally {
-      await t.redis.del(t.services.keys.gcLock);
+      await t.redis.del(t.app.keys.gcLock);
     }
   });
 });

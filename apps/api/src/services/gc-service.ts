@@ -7,10 +7,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FINAL_JOB_STATES, type GcResponse, type JobState } from '@joblet/spec';
-import { StorePrefix, type ObjectInfo } from '@joblet/storage';
+import type { BuildStore, Keys, RedisClient } from '@joblet/queue';
+import { StorePrefix, type ArtifactStore, type ObjectInfo } from '@joblet/storage';
 import { ApiError } from '../plugins/errors.js';
 import { parsePointer, planGc, type GcPlanItem, type GcSnapshot } from './gc-plan.js';
-import type { Services } from './services.js';
+import type { FarmRetention } from './retention.js';
+import type { RuntimeService } from './runtime-service.js';
+
+/** What the collector reads and deletes. */
+export interface GcServiceDeps {
+  redis: RedisClient;
+  keys: Keys;
+  store: ArtifactStore;
+  buildStore: Pick<BuildStore, 'getMeta'>;
+  /** Published versions, and their removal the way `rnx runtime remove` does it. */
+  runtimes: Pick<RuntimeService, 'entries' | 'remove'>;
+  retention: Pick<FarmRetention, 'keepVersions' | 'baseUnusedDays'>;
+}
 
 /** Objects younger than this are never orphans (a publish in progress writes them first). */
 export const GC_GRACE_S = 3600;
@@ -32,7 +45,7 @@ export interface CollectOptions {
 
 export class GcService {
   constructor(
-    private readonly s: Services,
+    private readonly s: GcServiceDeps,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -17,9 +17,29 @@ import {
   type NodeView,
   type RunJobData,
 } from '@joblet/spec';
-import { JOB_NAMES, JobStore, jobQueueName, nodeQueueName } from '@joblet/queue';
+import {
+  JOB_NAMES,
+  JobStore,
+  jobQueueName,
+  nodeQueueName,
+  type Keys,
+  type RedisClient,
+} from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
-import type { Services } from './services.js';
+import type { NodeService } from './node-service.js';
+import type { RuntimeService } from './runtime-service.js';
+
+/** What submitting, stopping and cancelling jobs uses. */
+export interface JobServiceDeps {
+  redis: RedisClient;
+  keys: Keys;
+  /** BullMQ prefix of the `jobs-<arch>` and `node-<name>` queues this service opens. */
+  prefix: string;
+  /** Seconds a finished job's record stays in Redis. */
+  jobRetentionS: number;
+  runtimes: Pick<RuntimeService, 'resolve'>;
+  nodes: Pick<NodeService, 'list' | 'get'>;
+}
 
 /** Operator bounds on what a job may ask for. */
 export interface JobBounds {
@@ -40,10 +60,10 @@ export class JobService {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly s: Services,
+    private readonly s: JobServiceDeps,
     private readonly bounds: JobBounds = DEFAULT_JOB_BOUNDS,
   ) {
-    this.jobs = new JobStore(s.redis, s.keys, s.retention.jobS);
+    this.jobs = new JobStore(s.redis, s.keys, s.jobRetentionS);
   }
 
   private queue(name: string): Queue {

@@ -3,12 +3,17 @@
  * runtime tests and volume management, which must happen on a particular node.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { duplicateRedis, nodeQueueName } from '@joblet/queue';
+import { duplicateRedis, nodeQueueName, type RedisClient } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
-import type { Services } from './services.js';
+
+/** The connection node queues are opened on, and their BullMQ prefix. */
+export interface NodeQueueConnection {
+  redis: RedisClient;
+  prefix: string;
+}
 
 export async function callNode(
-  s: Services,
+  s: NodeQueueConnection,
   node: string,
   jobName: string,
   data: Record<string, unknown>,

@@ -4,7 +4,8 @@
  * one check per second) and errors are reduced to a short code, never a URL or a credential.
  */
 import type { ReadyResponse } from '@joblet/spec';
-import type { Services } from './services.js';
+import type { RedisClient } from '@joblet/queue';
+import type { ArtifactStore } from '@joblet/storage';
 
 const TIMEOUT_MS = 2_000;
 const CACHE_MS = 1_000;
@@ -34,7 +35,10 @@ async function timed(what: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-export function readiness(s: Services): () => Promise<ReadyResponse> {
+export function readiness(s: {
+  redis: RedisClient;
+  store: ArtifactStore;
+}): () => Promise<ReadyResponse> {
   let last: { at: number; value: Promise<ReadyResponse> } | undefined;
   const check = async (): Promise<ReadyResponse> => {
     const [redis, store] = await Promise.all([

@@ -6,8 +6,15 @@ import { z } from 'zod';
 import type { Arch, RuntimeTestResponse } from '@joblet/spec';
 import { JOB_NAMES } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
-import { callNode } from './node-call.js';
-import type { Services } from './services.js';
+import { callNode, type NodeQueueConnection } from './node-call.js';
+import type { NodeService } from './node-service.js';
+import type { RuntimeService } from './runtime-service.js';
+
+/** What a runtime test uses: the runtime's entry, the nodes that have it, and their queues. */
+export interface RuntimeTestDeps extends NodeQueueConnection {
+  runtimes: Pick<RuntimeService, 'resolve'>;
+  nodes: Pick<NodeService, 'list'>;
+}
 
 const AgentTestResult = z.object({
   exitCode: z.number(),
@@ -20,7 +27,7 @@ const AgentTestResult = z.object({
 export const RUNTIME_TEST_TIMEOUT_MS = 60_000;
 
 export async function testRuntime(
-  s: Services,
+  s: RuntimeTestDeps,
   ref: string,
   opts: { node?: string; arch?: Arch },
 ): Promise<RuntimeTestResponse> {

@@ -1,9 +1,12 @@
 /** `rnx admin certs init`: make the farm's certificates and say how to use them. */
+import { InvalidArgumentError } from 'commander';
 import { ROLES } from '@joblet/spec';
 import { PkiError, PkiErrorCode, certsInit, type CertsInitOptions } from '@joblet/pki';
 import { CliError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
+import type { CommandDef } from '../command.js';
+import { collect } from './parsers.js';
 
 export async function adminCertsInit(
   o: CertsInitOptions & { port?: number },
@@ -47,3 +50,43 @@ function cliErrorOf(err: unknown): unknown {
   if (err.code === PkiErrorCode.InvalidArgument) return new UsageError(err.message, { cause: err });
   return new CliError(err.message, EXIT.FAILED, { cause: err });
 }
+
+function days(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError('1 to 3650 days');
+  return n;
+}
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'admin certs init',
+    define: (cmd, { io, state }) =>
+      cmd
+        .description(
+          'create a CA, a server certificate and one client certificate per role (openssl)',
+        )
+        .requiredOption('--dir <dir>', 'where to write them')
+        .option('--server-name <host>', 'the server certificate’s name', 'localhost')
+        .option(
+          '--san <entry>',
+          'subject alternative name, dns:<host> or ip:<addr> (repeatable; default dns:localhost, ip:127.0.0.1)',
+          collect,
+          [] as string[],
+        )
+        .option('--days <n>', 'validity of the server and client certificates', days, 365)
+        .option('--port <port>', 'API port, for the printed config', (v) => Number(v), 7070)
+        .option('--force', 'replace an existing set in --dir')
+        .action(
+          async (o: {
+            dir: string;
+            serverName: string;
+            san: string[];
+            days: number;
+            port: number;
+            force?: boolean;
+          }) => {
+            state.exitCode = await adminCertsInit({ ...o, sans: o.san }, io);
+          },
+        ),
+  },
+];

@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { writeKeyPairFiles } from '../signing/key-pair-files.js';
+import type { CommandDef } from '../command.js';
 
 export interface SigningKeyInitOptions {
   out: string;
@@ -44,3 +45,20 @@ export function adminSigningKeyInit(o: SigningKeyInitOptions, io: Io): number {
   io.out('key, 3. once nothing signed only by the old key is needed, drop it from the agents.');
   return EXIT.OK;
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'admin signing-key init',
+    define: (cmd, { io, state }) =>
+      cmd
+        .description(
+          'create an Ed25519 key pair: <name>.pem (publishers) and <name>.pub.pem (agents)',
+        )
+        .requiredOption('--out <dir>', 'where to write them')
+        .option('--name <name>', 'file name of the pair', 'signing')
+        .option('--force', 'replace an existing pair of that name')
+        .action((o: { out: string; name: string; force?: boolean }) => {
+          state.exitCode = adminSigningKeyInit(o, io);
+        }),
+  },
+];

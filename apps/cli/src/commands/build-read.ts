@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { table } from '../render/format.js';
 import { followBuild } from './runtime-build.js';
+import type { CommandDef } from '../command.js';
 
 export async function buildList(
   client: ApiClient,
@@ -68,3 +69,45 @@ export async function buildCancel(client: ApiClient, id: string, io: Io): Promis
   io.out(`Build ${b.id}: ${b.state}`);
   return EXIT.OK;
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'build list',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('recent builds, newest first')
+        .option('--json', 'print JSON')
+        .option('--limit <n>', 'how many', (v) => Number(v), 20)
+        .action(async (o: { json?: boolean; limit: number }) => {
+          state.exitCode = await buildList(client(), o, io);
+        }),
+  },
+  {
+    path: 'build status',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .argument('<build-id>')
+        .option('--json', 'print JSON')
+        .action(async (id: string, o: { json?: boolean }) => {
+          state.exitCode = await buildStatus(client(), id, o, io);
+        }),
+  },
+  {
+    path: 'build logs',
+    define: (cmd, { io, state, client, interactive }) =>
+      cmd
+        .description('the build’s phases and log lines; follows until it ends')
+        .argument('<build-id>')
+        .option('-f, --follow', 'follow (the default; kept for familiarity)')
+        .action(async (id: string) => {
+          state.exitCode = await buildLogs(client(), id, { interactive }, io);
+        }),
+  },
+  {
+    path: 'build cancel',
+    define: (cmd, { io, state, client }) =>
+      cmd.argument('<build-id>').action(async (id: string) => {
+        state.exitCode = await buildCancel(client(), id, io);
+      }),
+  },
+];

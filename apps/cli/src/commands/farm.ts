@@ -8,11 +8,15 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arch as nodeArch } from 'node:os';
+import { Option } from 'commander';
+import type { CommandDef } from '../command.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
 import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
+import { supervise } from '../farm/supervisor.js';
+import { port } from './parsers.js';
 
 export interface FarmUpOptions {
   dir: string;
@@ -144,3 +148,89 @@ export async function farmStatus(dir: string, opts: { json?: boolean }, io: Io):
   for (const l of table([['COMPONENT', 'STATE', 'RESTARTS', 'LOG'], ...rows])) io.out(`  ${l}`);
   return EXIT.OK;
 }
+
+/** `--dir`, defaulting to JOBLET_FARM_DIR. */
+const dirOption = (defaultDir: string) =>
+  new Option('--dir <path>', 'state directory').default(defaultDir);
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'farm up',
+    define: (cmd, { env, io, state }) =>
+      cmd
+        .description(
+          'start Redis (if none answers), the API, a worker and the local agent in the background',
+        )
+        .addOption(dirOption(env.JOBLET_FARM_DIR))
+        .option('--port <port>', 'API port (127.0.0.1 only)', port, 7070)
+        .option(
+          '--redis-url <url>',
+          'Redis to use, or to start when none answers',
+          'redis://127.0.0.1:6379',
+        )
+        .option('--storage-url <url>', 'artifact store (default: a directory under --dir)')
+        .option('--prefix <prefix>', 'queue and key prefix', 'joblet')
+        .option(
+          '--cache-dir <path>',
+          'base roots and package caches (default /var/cache/joblet-farm)',
+        )
+        .option(
+          '--runtimes-dir <path>',
+          'where the local agent installs runtimes (default /opt/joblet/runtimes)',
+        )
+        .option('--node-name <name>', 'name of the local node (default: from the hostname)')
+        .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
+        .action(async (o: Omit<FarmUpOptions, 'timeoutS'> & { timeout: number }) => {
+          state.exitCode = await farmUp({ ...o, timeoutS: o.timeout }, io);
+        }),
+  },
+  {
+    path: 'farm down',
+    define: (cmd, { env, io, state }) =>
+      cmd
+        .description('stop what `rnx farm up` started, keeping the data')
+        .addOption(dirOption(env.JOBLET_FARM_DIR))
+        .action(async (o: { dir: string }) => {
+          state.exitCode = await farmDown(o.dir, io);
+        }),
+  },
+  {
+    path: 'farm status',
+    define: (cmd, { env, io, state }) =>
+      cmd
+        .addOption(dirOption(env.JOBLET_FARM_DIR))
+        .option('--json', 'print JSON')
+        .action(async (o: { dir: string; json?: boolean }) => {
+          state.exitCode = await farmStatus(o.dir, o, io);
+        }),
+  },
+  {
+    // What `farm up` runs in the background: the supervisor of the farm's processes.
+    path: 'farm supervise',
+    hidden: true,
+    define: (cmd, { env }) =>
+      cmd
+        .addOption(dirOption(env.JOBLET_FARM_DIR))
+        .requiredOption('--port <port>', 'API port', port)
+        .requiredOption('--redis-url <url>', 'Redis URL')
+        .requiredOption('--prefix <prefix>', 'queue prefix')
+        .option('--storage-url <url>', 'artifact store')
+        .option('--cache-dir <path>', 'cache dir')
+        .option('--runtimes-dir <path>', 'runtimes dir')
+        .option('--node-name <name>', 'node name')
+        .action(
+          async (o: {
+            dir: string;
+            port: number;
+            redisUrl: string;
+            prefix: string;
+            storageUrl?: string;
+            cacheDir?: string;
+            runtimesDir?: string;
+            nodeName?: string;
+          }) => {
+            await supervise({ ...o, arch: hostArch() });
+          },
+        ),
+  },
+];

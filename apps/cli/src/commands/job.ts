@@ -2,13 +2,25 @@
  * `rnx job run|list|status|log|stop|cancel`. `run` follows the job's output by default and exits
  * with its exit code, like `docker run`: stdout lines to stdout, stderr lines to stderr.
  */
-import { JobEvent, JobRecord, ListJobsResponse, type JobRequest } from '@joblet/spec';
+import { InvalidArgumentError, Option } from 'commander';
+import {
+  JOB_NETWORKS,
+  JobEvent,
+  JobRecord,
+  ListJobsResponse,
+  parseDuration,
+  type JobNetwork,
+  type JobRequest,
+} from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { formatBytes, formatDuration, table } from '../render/format.js';
 import { followSse } from '../sse-client.js';
+import type { CommandDef } from '../command.js';
+import { collect, positiveInt } from './parsers.js';
+import { collectUploads } from './uploads.js';
 
 /** Exit code of `rnx job run` for a job that ended: its own, or a conventional one. */
 export function jobExitCode(job: JobRecord): number {
@@ -177,3 +189,135 @@ export async function jobCancel(client: ApiClient, id: string, io: Io): Promise<
   io.out(`job ${j.id}: ${j.state}`);
   return EXIT.OK;
 }
+
+interface JobRunFlags {
+  runtime: string;
+  upload: string[];
+  uploadDir: string[];
+  maxMemory?: number;
+  maxCpu?: number;
+  cpuCores?: string;
+  maxIobps?: number;
+  timeout?: string;
+  env: string[];
+  schedule?: string;
+  node?: string;
+  network: JobNetwork;
+  volume: string[];
+  detach?: boolean;
+  json?: boolean;
+}
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'job run',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('run a command in a runtime; follows its output and exits with its exit code')
+        .requiredOption('--runtime <ref>', 'name, name@1.2.3, name@latest or language:version')
+        .option('--upload <file>', 'copy a file into /work (repeatable)', collect, [])
+        .option('--upload-dir <dir>', 'copy a directory into /work/<dir> (repeatable)', collect, [])
+        .option('--max-memory <MB>', 'memory limit in MB', positiveInt('--max-memory'))
+        .option('--max-cpu <percent>', 'CPU limit, 100 = one core', positiveInt('--max-cpu'))
+        .option('--cpu-cores <list>', 'pin to CPUs, e.g. 0-3 or 1,3')
+        .option(
+          '--max-iobps <bytes>',
+          'disk read/write limit in bytes per second',
+          positiveInt('--max-iobps'),
+        )
+        .option('--timeout <duration>', 'kill the job after this long, e.g. 30s, 10m')
+        .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
+        .option('--schedule <when>', 'start later: 30s, 30min, 1hour, or an RFC3339 time')
+        .option('--node <name>', 'run on this node')
+        .addOption(
+          new Option(
+            '--network <mode>',
+            "none (loopback only), egress (outside world, not the node's loopback) or host",
+          )
+            .choices([...JOB_NETWORKS])
+            .default('none'),
+        )
+        .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
+        .option('-d, --detach', 'print the job id and return')
+        .option('--json', 'print the job record as JSON and return')
+        .argument('<command>', 'the command to run')
+        .argument('[args...]', 'its arguments (put -- before them if they start with -)')
+        .passThroughOptions()
+        .action(async (command: string, args: string[], o: JobRunFlags) => {
+          const timeoutS = o.timeout === undefined ? undefined : parseDuration(o.timeout);
+          if (o.timeout !== undefined && !timeoutS)
+            throw new InvalidArgumentError(`--timeout ${o.timeout}: use e.g. 30s, 10m, 1h`);
+          state.exitCode = await jobRun(
+            client(),
+            {
+              command,
+              args,
+              runtime: o.runtime,
+              uploads: collectUploads(o.upload, o.uploadDir),
+              env: parseEnv(o.env),
+              limits: {
+                maxMemoryMB: o.maxMemory,
+                maxCpuPercent: o.maxCpu,
+                cpuCores: o.cpuCores,
+                maxIoBps: o.maxIobps,
+                timeoutS,
+              },
+              schedule: o.schedule,
+              node: o.node,
+              network: o.network,
+              volumes: o.volume,
+            },
+            o,
+            io,
+          );
+        }),
+  },
+  {
+    path: 'job list',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .option('--json', 'print JSON')
+        .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
+        .action(async (o: { json?: boolean; limit: number }) => {
+          state.exitCode = await jobList(client(), o, io);
+        }),
+  },
+  {
+    path: 'job status',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .argument('<job-id>')
+        .option('--json', 'print JSON')
+        .action(async (id: string, o: { json?: boolean }) => {
+          state.exitCode = await jobStatus(client(), id, o, io);
+        }),
+  },
+  {
+    path: 'job log',
+    define: (cmd, { io, client }) =>
+      cmd
+        .description('the job’s output: history, then live until it ends')
+        .argument('<job-id>')
+        .option('-f, --follow', 'follow (the default)')
+        .action(async (id: string) => {
+          await followJob(client(), id, io, { quietEnd: true });
+        }),
+  },
+  {
+    path: 'job stop',
+    define: (cmd, { io, state, client }) =>
+      cmd.argument('<job-id>').action(async (id: string) => {
+        state.exitCode = await jobStop(client(), id, io);
+      }),
+  },
+  {
+    path: 'job cancel',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('cancel a scheduled or queued job')
+        .argument('<job-id>')
+        .action(async (id: string) => {
+          state.exitCode = await jobCancel(client(), id, io);
+        }),
+  },
+];

@@ -23,6 +23,7 @@ import { formatBytes, formatDuration, table } from '../render/format.js';
 import { readSpecBytes, resolveSpecPath } from '../spec-file.js';
 import { followSse } from '../sse-client.js';
 import { waitDeploy } from './runtime-manage.js';
+import type { CommandDef } from '../command.js';
 
 export interface BuildOptions {
   verbose?: boolean;
@@ -256,3 +257,53 @@ export function parseArchList(value: string): Arch[] {
   }
   return arches as Arch[];
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'runtime build',
+    define: (cmd, { io, state, client, interactive }) =>
+      cmd
+        .description('build a runtime for every architecture it names, and follow the build')
+        .argument('<file-or-dir>', 'a runtime.yaml, or a directory holding one')
+        .option('-v, --verbose', 'show every log line of the build')
+        .option('--force', 'rebuild even when cached; replace an existing version')
+        .option(
+          '--arch <list>',
+          'architectures to build, e.g. amd64,arm64 (default: the spec’s)',
+          parseArchList,
+        )
+        .option('--no-wait', 'return once the build is queued')
+        .option(
+          '--allow-partial',
+          'publish the architectures that succeeded even if another failed',
+        )
+        .option('--json', 'print the result as JSON (no progress lines)')
+        .option(
+          '--wait-deploy',
+          'then wait until every online node of each built arch has it installed',
+        )
+        .option('--deploy-timeout <s>', 'seconds to wait for --wait-deploy', (v) => Number(v), 300)
+        .action(
+          async (
+            target: string,
+            o: {
+              verbose?: boolean;
+              force?: boolean;
+              arch?: ('amd64' | 'arm64')[];
+              wait: boolean;
+              allowPartial?: boolean;
+              json?: boolean;
+              waitDeploy?: boolean;
+              deployTimeout: number;
+            },
+          ) => {
+            const c = client();
+            state.exitCode = await runtimeBuild(
+              target,
+              { ...o, deployTimeoutS: o.deployTimeout, server: c.config, interactive },
+              io,
+            );
+          },
+        ),
+  },
+];

@@ -9,6 +9,7 @@ import { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { formatBytes, table } from '../render/format.js';
+import type { CommandDef } from '../command.js';
 
 /** A large store takes a while to list: more than the client's usual 30 s. */
 export const GC_TIMEOUT_MS = 10 * 60_000;
@@ -63,3 +64,19 @@ export async function runtimeGc(
   }
   return EXIT.OK;
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'runtime gc',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description(
+          'remove what the artifact store holds that nothing needs (old versions, orphans, unused bases)',
+        )
+        .option('--dry-run', 'only show what would go and how much space it frees')
+        .option('--json', 'print JSON')
+        .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+          state.exitCode = await runtimeGc(client(), o, io);
+        }),
+  },
+];

@@ -6,6 +6,7 @@ import { CliError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { formatDuration } from '../render/format.js';
+import type { CommandDef } from '../command.js';
 
 export async function runtimeRemove(
   client: ApiClient,
@@ -104,3 +105,31 @@ export async function waitDeploy(
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'runtime test',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('run the runtime’s language binary on a node that has it installed')
+        .argument('<ref>', 'name, name@1.2.3, name@latest or language:version')
+        .option('--node <name>', 'run on this node')
+        .option('--json', 'print JSON')
+        .action(async (ref: string, o: { node?: string; json?: boolean }) => {
+          state.exitCode = await runtimeTest(client(), ref, o, io);
+        }),
+  },
+  {
+    path: 'runtime remove',
+    define: (cmd, { io, state, client, interactive }) =>
+      cmd
+        .description(
+          'remove a runtime (all versions, or name@version) from the farm and every node',
+        )
+        .argument('<ref>', 'name or name@version')
+        .option('-y, --yes', 'do not ask for confirmation')
+        .action(async (ref: string, o: { yes?: boolean }) => {
+          state.exitCode = await runtimeRemove(client(), ref, { ...o, interactive }, io);
+        }),
+  },
+];

@@ -9,6 +9,7 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { formatBytes, table } from '../render/format.js';
+import type { CommandDef } from '../command.js';
 
 function maxTree(r: RuntimeSummary): number {
   return Math.max(0, ...Object.values(r.treeBytes).map((n) => n ?? 0));
@@ -128,3 +129,39 @@ export async function nodeList(
   io.out(`Total nodes: ${nodes.length}`);
   return EXIT.OK;
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'runtime list',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('published runtimes, with architectures and the nodes that have them')
+        .option('--json', 'print JSON')
+        .action(async (o: { json?: boolean }) => {
+          state.exitCode = await runtimeList(client(), o, io);
+        }),
+  },
+  {
+    path: 'runtime info',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description(
+          'everything about a runtime: packages, artifacts, environment, where installed',
+        )
+        .argument('<ref>', 'name, name@1.2.3, name@latest or language:version')
+        .option('--json', 'print JSON')
+        .action(async (ref: string, o: { json?: boolean }) => {
+          state.exitCode = await runtimeInfo(client(), ref, o, io);
+        }),
+  },
+  {
+    path: 'node list',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('nodes, their architecture, state, heartbeat, runtimes and free disk')
+        .option('--json', 'print JSON')
+        .action(async (o: { json?: boolean }) => {
+          state.exitCode = await nodeList(client(), o, io);
+        }),
+  },
+];

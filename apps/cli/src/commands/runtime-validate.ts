@@ -3,6 +3,7 @@
  * answer (its catalog is the one that builds) replaces the offline one.
  * Exit codes: 0 valid, 1 invalid, 2 usage error, 3 server unreachable.
  */
+import { Option } from 'commander';
 import { summarizeSpec, validateRuntimeSpec, ValidateResponse, builtinCatalog } from '@joblet/spec';
 import type { DiagnosticBody, SpecSummary } from '@joblet/spec';
 import { basename } from 'node:path';
@@ -12,6 +13,7 @@ import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { countLine, renderDiagnostic, renderSummary } from '../render/diagnostics.js';
 import { readSpecBytes, resolveSpecPath } from '../spec-file.js';
+import type { CommandDef } from '../command.js';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -110,3 +112,27 @@ function printReport(io: Io, r: ValidateReport): void {
   for (const e of r.errors) io.out(renderDiagnostic(io, e, '  '));
   for (const w of r.warnings) io.out(renderDiagnostic(io, w, '  '));
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'runtime validate',
+    define: (cmd, { io, state, server }) =>
+      cmd
+        .description(
+          'validate a runtime.yaml (offline; also server-side when a server is configured)',
+        )
+        .argument(
+          '<file-or-dir>',
+          'a runtime.yaml, or a directory holding runtime.yaml / runtime.yml',
+        )
+        .option('--json', 'print the report as JSON')
+        .addOption(new Option('--offline', 'do not ask the server even when one is configured'))
+        .action(async (target: string, opts: { json?: boolean; offline?: boolean }) => {
+          state.exitCode = await runtimeValidate(
+            target,
+            { ...opts, server: opts.offline ? undefined : server() },
+            io,
+          );
+        }),
+  },
+];

@@ -1,9 +1,18 @@
 /** `rnx token create | list | revoke`: API tokens for CI and scripts (admin). */
-import { CreateTokenResponse, ListTokensResponse, TokenView, type Role } from '@joblet/spec';
+import { InvalidArgumentError, Option } from 'commander';
+import {
+  CreateTokenResponse,
+  ListTokensResponse,
+  ROLES,
+  TokenView,
+  parseTokenTtl,
+  type Role,
+} from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
+import type { CommandDef } from '../command.js';
 
 export interface TokenCreateOptions {
   role: Role;
@@ -66,3 +75,56 @@ export async function tokenRevoke(client: ApiClient, id: string, io: Io): Promis
   io.out(`Token ${t.id} (${t.name}) revoked at ${t.revokedAt ?? 'an earlier time'}`);
   return EXIT.OK;
 }
+
+function ttl(v: string): string {
+  if (parseTokenTtl(v) === undefined)
+    throw new InvalidArgumentError('a lifetime such as 30d, 12h, 90m');
+  return v;
+}
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'token create',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('create a token; it is printed once and never again')
+        .addOption(
+          new Option('--role <role>', 'what the token may do').choices(ROLES).makeOptionMandatory(),
+        )
+        .option('--ttl <lifetime>', 'lifetime, e.g. 30d, 12h (at most 365d)', ttl, '30d')
+        .option('--name <name>', 'a name to recognise it by (e.g. ci)')
+        .option('-q, --quiet', 'print only the token')
+        .option('--json', 'print JSON (includes the token)')
+        .action(
+          async (o: {
+            role: Role;
+            ttl: string;
+            name?: string;
+            quiet?: boolean;
+            json?: boolean;
+          }) => {
+            state.exitCode = await tokenCreate(client(), o, io);
+          },
+        ),
+  },
+  {
+    path: 'token list',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('tokens: id, name, role, state, expiry (never the secret)')
+        .option('--json', 'print JSON')
+        .action(async (o: { json?: boolean }) => {
+          state.exitCode = await tokenList(client(), o, io);
+        }),
+  },
+  {
+    path: 'token revoke',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .description('revoke a token at once, on every API replica')
+        .argument('<id>', 'the token id (rnx token list)')
+        .action(async (id: string) => {
+          state.exitCode = await tokenRevoke(client(), id, io);
+        }),
+  },
+];

@@ -4,6 +4,7 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { table } from '../render/format.js';
+import type { CommandDef } from '../command.js';
 
 export async function volumeCreate(
   client: ApiClient,
@@ -46,3 +47,33 @@ export async function volumeRemove(
   io.out(`volume ${v.name} removed from ${v.node}`);
   return EXIT.OK;
 }
+
+export const commands: readonly CommandDef[] = [
+  {
+    path: 'volume create',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .argument('<name>')
+        .option('--node <name>', 'the node (required when several are online)')
+        .action(async (name: string, o: { node?: string }) => {
+          state.exitCode = await volumeCreate(client(), name, o, io);
+        }),
+  },
+  {
+    path: 'volume list',
+    define: (cmd, { io, state, client }) =>
+      cmd.option('--json', 'print JSON').action(async (o: { json?: boolean }) => {
+        state.exitCode = await volumeList(client(), o, io);
+      }),
+  },
+  {
+    path: 'volume remove',
+    define: (cmd, { io, state, client }) =>
+      cmd
+        .argument('<name>')
+        .option('--node <name>', 'the node')
+        .action(async (name: string, o: { node?: string }) => {
+          state.exitCode = await volumeRemove(client(), name, o, io);
+        }),
+  },
+];

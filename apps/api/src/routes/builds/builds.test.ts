@@ -65,15 +65,12 @@ describe('/v1/builds', () => {
       arm64: { state: 'queued' },
     });
     for (const arch of ['amd64', 'arm64'] as Arch[]) {
-      const job = await Job.fromId(
-        t.services.buildQueues.get(arch)!,
-        childJobId(body.build.id, arch),
-      );
+      const job = await Job.fromId(t.app.buildQueues.get(arch)!, childJobId(body.build.id, arch));
       expect(job?.data).toMatchObject({ buildId: body.build.id, arch, specText: SPEC });
       expect(job?.opts.attempts).toBe(3);
       expect(await job?.getState()).toBe('waiting');
     }
-    const parent = await Job.fromId(t.services.publishQueue, body.build.id);
+    const parent = await Job.fromId(t.app.publishQueue, body.build.id);
     expect(await parent?.getState()).toBe('waiting-children');
 
     // An identical submission in flight joins it instead of building twice.
@@ -83,7 +80,7 @@ describe('/v1/builds', () => {
       deduplicated: true,
       build: { id: body.build.id },
     });
-    expect(await t.services.buildQueues.get('amd64')!.getWaitingCount()).toBe(1);
+    expect(await t.app.buildQueues.get('amd64')!.getWaitingCount()).toBe(1);
 
     const pools = (await t.app.inject({ method: 'GET', url: '/v1/pools' })).json().pools;
     expect(
@@ -115,9 +112,9 @@ describe('/v1/builds', () => {
       archStatus: { amd64: { state: 'canceled' } },
     });
     expect(
-      await Job.fromId(t.services.buildQueues.get('amd64')!, childJobId(build.id, 'amd64')),
+      await Job.fromId(t.app.buildQueues.get('amd64')!, childJobId(build.id, 'amd64')),
     ).toBeUndefined();
-    expect(await Job.fromId(t.services.publishQueue, build.id)).toBeUndefined();
+    expect(await Job.fromId(t.app.publishQueue, build.id)).toBeUndefined();
     expect(await t.store.exists(stagingArchiveKey(build.id, 'amd64'))).toBe(false);
     const again = await t.app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel` });
     expect(again.statusCode).toBe(409);
@@ -130,7 +127,7 @@ describe('/v1/builds', () => {
   it('replays the event stream over SSE and resumes after Last-Event-ID', async () => {
     const spec = SPEC.replace('version: 1.0.0', 'version: 1.0.2');
     const { build } = (await submit({ spec, architectures: ['amd64'] })).json();
-    const key = t.services.keys.buildEvents(build.id);
+    const key = t.app.keys.buildEvents(build.id);
     await appendEvent(t.redis, key, {
       type: 'phase',
       arch: 'amd64',

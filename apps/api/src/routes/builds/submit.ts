@@ -6,45 +6,42 @@ import {
   SubmitBuildRequest,
   SubmitBuildResponse,
 } from '@joblet/spec';
-import type { Services } from '../../services/services.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    app.withTypeProvider<ZodTypeProvider>().post(
-      '/v1/builds',
-      {
-        config: { role: 'maintainer' },
-        bodyLimit: SPEC_REQUEST_BODY_LIMIT_BYTES,
-        schema: {
-          body: SubmitBuildRequest,
-          response: { 200: SubmitBuildResponse, 202: SubmitBuildResponse },
-        },
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/v1/builds',
+    {
+      config: { role: 'maintainer' },
+      bodyLimit: SPEC_REQUEST_BODY_LIMIT_BYTES,
+      schema: {
+        body: SubmitBuildRequest,
+        response: { 200: SubmitBuildResponse, 202: SubmitBuildResponse },
       },
-      async (request, reply) => {
-        const res = await s.builds.submit(request.body);
-        if (res.kind === 'cached') {
-          request.log.info(
-            { runtime: `${res.name}@${res.version}`, result: 'cached' },
-            'build submission answered from cache',
-          );
-          return reply
-            .status(200)
-            .send({ result: 'cached', name: res.name, version: res.version, index: res.index });
-        }
-        request.log.child({ buildId: res.build.id }).info(
-          {
-            runtime: `${res.build.name}@${res.build.version}`,
-            arches: res.build.arches,
-            deduplicated: res.deduplicated,
-          },
-          'build queued',
+    },
+    async (request, reply) => {
+      const res = await app.builds.submit(request.body);
+      if (res.kind === 'cached') {
+        request.log.info(
+          { runtime: `${res.name}@${res.version}`, result: 'cached' },
+          'build submission answered from cache',
         );
         return reply
-          .status(202)
-          .send({ result: 'queued', deduplicated: res.deduplicated, build: res.build });
-      },
-    );
-  };
+          .status(200)
+          .send({ result: 'cached', name: res.name, version: res.version, index: res.index });
+      }
+      request.log.child({ buildId: res.build.id }).info(
+        {
+          runtime: `${res.build.name}@${res.build.version}`,
+          arches: res.build.arches,
+          deduplicated: res.deduplicated,
+        },
+        'build queued',
+      );
+      return reply
+        .status(202)
+        .send({ result: 'queued', deduplicated: res.deduplicated, build: res.build });
+    },
+  );
+};
 export default route;

@@ -170,8 +170,8 @@ describe('/v1/jobs', () => {
 
   it('reports a job whose node went silent as FAILED (node lost), not RUNNING forever', async () => {
     const job = (await submit({ command: 'sleep', args: ['100'], runtime: 'python-3.11' })).json();
-    await t.services.jobs.jobs.transition(job.id, 'INITIALIZING', { node: 'node-gone' });
-    await t.services.jobs.jobs.transition(job.id, 'RUNNING', {
+    await t.app.jobs.jobs.transition(job.id, 'INITIALIZING', { node: 'node-gone' });
+    await t.app.jobs.jobs.transition(job.id, 'RUNNING', {
       startedAt: new Date().toISOString(),
     });
     const res = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
@@ -183,7 +183,7 @@ describe('/v1/jobs', () => {
     const job = (
       await submit({ command: 'seq', args: ['1', '500'], runtime: 'python-3.11' })
     ).json();
-    const store = t.services.jobs.jobs;
+    const store = t.app.jobs.jobs;
     await store.transition(job.id, 'INITIALIZING', { node: 'node-a' });
     await store.transition(job.id, 'RUNNING');
     for (let i = 1; i <= 500; i++)

@@ -8,37 +8,39 @@ import {
   RuntimeTestResponse,
 } from '@joblet/spec';
 import { testRuntime } from '../../services/runtime-test.js';
-import type { Services } from '../../services/services.js';
 
-const route =
-  (s: Services): FastifyPluginAsync =>
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async (app) => {
-    const r = app.withTypeProvider<ZodTypeProvider>();
-    r.delete(
-      '/v1/runtimes/:ref',
-      {
-        config: { role: 'admin' },
-        schema: { params: RuntimeRefParams, response: { 200: RemoveRuntimeResponse } },
+// eslint-disable-next-line @typescript-eslint/require-await
+const route: FastifyPluginAsync = async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.delete(
+    '/v1/runtimes/:ref',
+    {
+      config: { role: 'admin' },
+      schema: { params: RuntimeRefParams, response: { 200: RemoveRuntimeResponse } },
+    },
+    async (request) => {
+      const removed = await app.runtimes.remove(request.params.ref);
+      for (const r of removed)
+        request.log.info({ runtime: `${r.name}@${r.version}` }, 'runtime removed');
+      return { removed };
+    },
+  );
+  r.post(
+    '/v1/runtimes/:ref/test',
+    {
+      config: { role: 'developer' },
+      schema: {
+        params: RuntimeRefParams,
+        body: RuntimeTestRequest.optional(),
+        response: { 200: RuntimeTestResponse },
       },
-      async (request) => {
-        const removed = await s.runtimes.remove(request.params.ref);
-        for (const r of removed)
-          request.log.info({ runtime: `${r.name}@${r.version}` }, 'runtime removed');
-        return { removed };
-      },
-    );
-    r.post(
-      '/v1/runtimes/:ref/test',
-      {
-        config: { role: 'developer' },
-        schema: {
-          params: RuntimeRefParams,
-          body: RuntimeTestRequest.optional(),
-          response: { 200: RuntimeTestResponse },
-        },
-      },
-      async (request) => testRuntime(s, request.params.ref, request.body ?? {}),
-    );
-  };
+    },
+    async (request) =>
+      testRuntime(
+        { runtimes: app.runtimes, nodes: app.nodes, redis: app.redis, prefix: app.settings.prefix },
+        request.params.ref,
+        request.body ?? {},
+      ),
+  );
+};
 export default route;

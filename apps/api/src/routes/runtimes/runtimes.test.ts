@@ -98,7 +98,7 @@ describe('/v1/runtimes and /v1/nodes', () => {
     expect(await t.store.exists(indexKey('python-3.11', '1.2.0'))).toBe(true);
     const all = await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11' });
     expect(all.json().removed).toEqual([{ name: 'python-3.11', version: '1.2.0' }]);
-    const events = await readAfter(t.redis, t.services.keys.farmEvents, FarmEvent);
+    const events = await readAfter(t.redis, t.app.keys.farmEvents, FarmEvent);
     expect(events.map((e) => e.event)).toEqual([
       { type: 'runtime.removed', name: 'python-3.11', version: '1.0.0' },
       { type: 'runtime.removed', name: 'python-3.11', version: '1.2.0' },

@@ -1,6 +1,6 @@
 /**
  * `/ui` (reader): the farm dashboard — one HTML page, one script, one stylesheet, served from
- * memory with an ETag. The files live in `src/ui/static/` (run from source, as tests do) and are
+ * memory with an ETag. The files live in `static/` beside this file (run from source, as tests do) and are
  * copied to `dist/ui/` by the build (`scripts/copy-ui.mjs`), next to the bundled `index.js`.
  */
 import { createHash } from 'node:crypto';

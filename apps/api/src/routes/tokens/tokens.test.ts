@@ -1,7 +1,7 @@
 /** `/v1/tokens` through `app.inject()`, against real Redis: shown once, stored as a hash. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../testing.js';
+import { startTestApi, type TestApi } from '../../testing.js';
 
 describe('/v1/tokens', () => {
   let t: TestApi;

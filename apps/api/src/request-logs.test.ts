@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../app.js';
-import { createApiLogger } from '../logger.js';
-import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../testing.js';
+import { buildApp } from './app.js';
+import { createApiLogger } from './logger.js';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from './testing.js';
 
 const SPEC = readFileSync(
-  new URL('../../../../examples/python-3.11/runtime.yaml', import.meta.url),
+  new URL('../../../examples/python-3.11/runtime.yaml', import.meta.url),
   'utf8',
 );
 
@@ -30,7 +30,7 @@ describe('request and entity ids in the API log', () => {
         done();
       },
     });
-    const app = await buildApp({ services: t.services, logger: createApiLogger('info', sink) });
+    const app = await buildApp({ ...t.farm, logger: createApiLogger('info', sink) });
     try {
       const build = await app.inject({
         method: 'POST',

@@ -9,9 +9,8 @@ import { builtinCatalog } from '@joblet/spec';
 import { createRedis } from '@joblet/queue';
 import { createArtifactStore } from '@joblet/storage';
 import { makeTempDir, uniqueName, type TempDir } from '@joblet/testkit';
-import { buildApp } from '../app.js';
-import { createServices } from '../services/services.js';
-import { startTestApi, type TestApi } from '../testing.js';
+import { buildApp } from '../../app.js';
+import { startTestApi, type TestApi } from '../../testing.js';
 
 describe('/healthz and /readyz', () => {
   let t: TestApi;
@@ -41,14 +40,14 @@ describe('/healthz and /readyz', () => {
     await writeFile(blocker, 'x');
     const store = createArtifactStore(`file://${blocker}/store`);
     const redis = createRedis({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
-    const services = createServices({
+    const app = await buildApp({
       redis,
       store,
       prefix: uniqueName('readyz'),
       catalog: builtinCatalog,
       architectures: ['amd64'],
+      logger: false,
     });
-    const app = await buildApp({ services, logger: false });
     redis.disconnect(); // Redis is gone from here on: commands fail
     try {
       const started = Date.now();
@@ -62,8 +61,7 @@ describe('/healthz and /readyz', () => {
       expect(body.checks.store.error).toEqual(expect.any(String));
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     } finally {
-      await app.close();
-      await services.close().catch(() => undefined);
+      await app.close().catch(() => undefined);
       await store.close();
     }
   });

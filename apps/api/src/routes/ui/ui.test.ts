@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../testing.js';
-import { findUiDir } from './ui-routes.js';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
+import { findUiDir } from './index.js';
 
 const SPEC = readFileSync(
-  new URL('../../../../examples/python-3.11/runtime.yaml', import.meta.url),
+  new URL('../../../../../examples/python-3.11/runtime.yaml', import.meta.url),
   'utf8',
 );
 
@@ -46,7 +46,7 @@ describe('/ui and /v1/dashboard', () => {
     expect(total).toBeLessThan(32 * 1024);
     expect((await t.app.inject({ method: 'GET', url: '/ui/' })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/ui/nope.js' })).statusCode).toBe(404);
-    expect(findUiDir()).toMatch(/src\/ui\/static\/$/);
+    expect(findUiDir()).toMatch(/src\/routes\/ui\/static\/$/);
   });
 
   it('/v1/dashboard has the farm in one answer', async () => {

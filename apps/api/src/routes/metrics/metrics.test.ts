@@ -15,10 +15,10 @@ import {
 } from '@joblet/spec';
 import { BUILDER_VERSION, Keys, incrementCounter, observeHistogram } from '@joblet/queue';
 import { indexKey } from '@joblet/storage';
-import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../testing.js';
+import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
 
 const SPEC = readFileSync(
-  new URL('../../../../examples/python-3.11/runtime.yaml', import.meta.url),
+  new URL('../../../../../examples/python-3.11/runtime.yaml', import.meta.url),
   'utf8',
 );
 
@@ -80,7 +80,7 @@ describe('/metrics', () => {
     expect(cached.json().result).toBe('cached');
     // A finished build, as the publisher finishes one.
     const b = queued.json().build;
-    await t.services.buildStore.finish(b.id, 'succeeded');
+    await t.app.buildStore.finish(b.id, 'succeeded');
     // What workers and agents record.
     await observeHistogram(
       t.redis,
@@ -112,7 +112,7 @@ describe('/metrics', () => {
       uploads: [],
       createdAt: new Date().toISOString(),
     });
-    const jobs = t.services.jobs.jobs;
+    const jobs = t.app.jobs.jobs;
     await jobs.create(job('j1'));
     await jobs.create(job('j2'));
     await jobs.transition('j1', 'INITIALIZING', { node: 'node-a' });
@@ -122,7 +122,7 @@ describe('/metrics', () => {
     await registerNode(t, 'node-a', 'amd64', ['python-3.11@3.0.0', 'node-20@1.0.0']);
     await registerNode(t, 'node-b', 'arm64', []);
     await t.redis.hset(
-      t.services.keys.nodeRuntimes('node-b'),
+      t.app.keys.nodeRuntimes('node-b'),
       'node-20@1.0.0',
       JSON.stringify({
         name: 'node-20',

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '@joblet/spec';
-import roles from '../plugins/roles.js';
+import roles from './roles.js';
 import { startTestApi, type TestApi } from '../testing.js';
 
 describe('route role declarations', () => {

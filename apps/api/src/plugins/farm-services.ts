@@ -1,0 +1,74 @@
+/**
+ * The API's services as app decorators (the Fastify demo's "app" plugins). Each is constructed
+ * here with exactly the clients and services it uses — no shared bag — so a service's
+ * constructor says what it depends on, and services never import this file.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { BuildStore } from '@joblet/queue';
+import { AuthKeys } from '../auth/auth-keys.js';
+import { BuildService } from '../services/build-service.js';
+import type { FarmState } from '../services/farm-state.js';
+import { liveFarmState } from '../services/farm-state.live.js';
+import { GcService } from '../services/gc-service.js';
+import { JobService } from '../services/job-service.js';
+import { NodeService } from '../services/node-service.js';
+import { RuntimeService } from '../services/runtime-service.js';
+import { TokenService } from '../services/token-service.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Build records, events and the in-flight submissions, in Redis. */
+    buildStore: BuildStore;
+    /** Published runtimes and worker pools, for the server-side checks of `validate`. */
+    farmState: FarmState;
+    nodes: NodeService;
+    runtimes: RuntimeService;
+    builds: BuildService;
+    jobs: JobService;
+    gc: GcService;
+    tokens: TokenService;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await
+async function farmServices(app: FastifyInstance): Promise<void> {
+  const { redis, store, keys, settings, buildQueues, publishQueue, flows } = app;
+  const { retention } = settings;
+  const buildStore = new BuildStore(redis, keys, retention.buildS, retention.failedBuildS);
+  const nodes = new NodeService(redis, keys);
+  const runtimes = new RuntimeService(store, redis, keys, nodes);
+  const jobs = new JobService({
+    redis,
+    keys,
+    prefix: settings.prefix,
+    jobRetentionS: retention.jobS,
+    runtimes,
+    nodes,
+  });
+  app.decorate('buildStore', buildStore);
+  app.decorate('farmState', liveFarmState(store, buildQueues));
+  app.decorate('nodes', nodes);
+  app.decorate('runtimes', runtimes);
+  app.decorate(
+    'builds',
+    new BuildService({
+      redis,
+      keys,
+      store,
+      catalog: settings.catalog,
+      architectures: settings.architectures,
+      buildStore,
+      buildQueues,
+      publishQueue,
+      flows,
+    }),
+  );
+  app.decorate('jobs', jobs);
+  app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));
+  app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix)));
+  // The `jobs-<arch>` and `node-<name>` queues the job service opened on demand.
+  app.addHook('onClose', () => jobs.close());
+}
+
+export default fp(farmServices, { name: 'farm-services', dependencies: ['farm-clients'] });
