@@ -37,8 +37,10 @@ export {
   unpackBaseRoot,
 } from './rootfs.js';
 export type { BaseRoot, BaseRootMeta, BaseRootSpec, EnsureBaseRootOptions } from './rootfs.js';
-export { NOBODY, bwrapArgs, runInSandbox, spawnInSandbox } from './bwrap.js';
-export type { BindMount, SandboxRunOptions, SandboxSpec, TmpfsMount } from './bwrap.js';
+export { NOBODY, bwrapArgs } from './bwrap.js';
+export type { BindMount, SandboxNetwork, SandboxSpec, TmpfsMount } from './bwrap.js';
+export { launchSandbox, runInSandbox, sandboxSetupFailed } from './launcher.js';
+export type { LaunchOptions, SandboxProcess } from './launcher.js';
 export {
   EGRESS_LABEL_VAR,
   EGRESS_PIPES,
@@ -46,7 +48,6 @@ export {
   egressNamespaceArgs,
   egressResolvConfArgs,
   slirpArgs,
-  withEgress,
 } from './egress.js';
 export type { EgressLink, EgressOptions } from './egress.js';
 export {
