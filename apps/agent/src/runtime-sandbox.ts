@@ -16,16 +16,12 @@
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  EGRESS_PIPES,
   NOBODY,
-  bwrapArgs,
-  spawnProcess,
-  withEgress,
+  launchSandbox,
   type BindMount,
   type Cgroup,
   type OutputStreamName,
-  type ProcessHandle,
-  type RunResult,
+  type SandboxProcess,
   type SandboxSpec,
 } from '@joblet/sandbox';
 import type { JobNetwork, RuntimeYml } from '@joblet/spec';
@@ -58,13 +54,13 @@ export interface RuntimeRunRequest {
   /** Captured tail per stream (bytes). Default 1 MiB. */
   maxBufferBytes?: number;
   /** Start inside this cgroup (resource limits). */
-  cgroup?: Pick<Cgroup, 'wrap'>;
+  cgroup?: Pick<Cgroup, 'wrap' | 'kill'>;
 }
 
 /** The sandbox behind an interface: the job runner and the runtime tester depend on this only. */
 export interface RuntimeSandbox {
   /** Starts the command; rejects (INVALID_RUNTIME) when the runtime's mounts are unusable. */
-  start(req: RuntimeRunRequest): Promise<ProcessHandle>;
+  start(req: RuntimeRunRequest): Promise<SandboxProcess>;
 }
 
 /** Top-level entries of a merged-/usr tree that are symlinks into usr/. */
@@ -147,8 +143,8 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
     symlinks: mounts.flatMap((m) =>
       m.kind === 'symlink' ? [{ path: m.path, target: m.target }] : [],
     ),
-    unshare: { net: req.network !== 'host', ipc: true, uts: true, cgroup: true },
-    egress: req.network === 'egress',
+    network: req.network ?? 'none',
+    readonlyRoot: true,
     uid: NOBODY,
     gid: NOBODY,
     ...(req.hostname !== undefined && { hostname: req.hostname }),
@@ -156,17 +152,8 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
     env,
     dieWithParent: true,
     newSession: true,
-    capDrop: 'ALL',
     disableNestedUserns: true,
   };
-}
-
-/**
- * The full bwrap argv: the spec's, then `--remount-ro /` (the empty root becomes read-only once
- * every mount point exists; SandboxSpec has no field for it), then the command.
- */
-export function runtimeSandboxArgv(spec: SandboxSpec, command: string, args: readonly string[]) {
-  return [...bwrapArgs(spec), '--remount-ro', '/', '--', command, ...args];
 }
 
 export interface BwrapRuntimeSandboxOptions {
@@ -174,47 +161,20 @@ export interface BwrapRuntimeSandboxOptions {
   bwrapPath?: string;
 }
 
-/** {@link RuntimeSandbox} on bubblewrap. */
+/** {@link RuntimeSandbox} on the one launcher of @joblet/sandbox. */
 export class BwrapRuntimeSandbox implements RuntimeSandbox {
   constructor(private readonly o: BwrapRuntimeSandboxOptions = {}) {}
 
-  async start(req: RuntimeRunRequest): Promise<ProcessHandle> {
+  async start(req: RuntimeRunRequest): Promise<SandboxProcess> {
     const mounts = await resolveMounts(req.runtimeDir, req.runtimeYml);
-    const spec = runtimeSandboxSpec(req, mounts);
-    const argv = runtimeSandboxArgv(spec, req.command, req.args);
-    const uid = spec.uid ?? NOBODY;
-    const gid = spec.gid ?? uid;
-    // As root, bwrap itself runs as the sandbox uid: the host kernel then sees an unprivileged
-    // process, never root with a user namespace (as spawnInSandbox in @joblet/sandbox does).
-    const asUser = process.getuid?.() === 0;
-    let cmd = this.o.bwrapPath ?? 'bwrap';
-    let args = argv;
-    let drop: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
-    if (req.cgroup) {
-      // Joining the cgroup needs root; setpriv drops to the sandbox uid after it.
-      if (drop) {
-        args = ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', cmd, ...args];
-        cmd = 'setpriv';
-        drop = undefined;
-      }
-      ({ cmd, args } = req.cgroup.wrap(cmd, args));
-    }
-    const handle = spawnProcess(cmd, args, {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: '/',
-      ...(drop ?? {}),
+    return launchSandbox(runtimeSandboxSpec(req, mounts), req.command, req.args, {
+      ...(this.o.bwrapPath !== undefined && { bwrapPath: this.o.bwrapPath }),
+      ...(req.cgroup && { cgroup: req.cgroup }),
       ...(req.timeoutMs !== undefined && { timeoutMs: req.timeoutMs }),
       ...(req.signal && { signal: req.signal }),
       ...(req.onLine && { onLine: req.onLine }),
       ...(req.maxBufferBytes !== undefined && { maxBufferBytes: req.maxBufferBytes }),
-      ...(spec.egress && { extraPipes: EGRESS_PIPES }),
     });
-    // An egress sandbox runs its command once slirp4netns has its network up.
-    return spec.egress ? withEgress(handle) : handle;
   }
 }
 
-/** True when bwrap itself failed (a mount, a namespace): the command never ran. */
-export function sandboxSetupFailed(r: RunResult): boolean {
-  return r.code === 1 && /^bwrap: /m.test(r.stderr);
-}

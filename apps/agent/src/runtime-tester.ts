@@ -7,7 +7,7 @@ import { chown, mkdir, mkdtemp } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@joblet/logging';
-import { NOBODY, removeTree } from '@joblet/sandbox';
+import { NOBODY, removeTree, sandboxSetupFailed } from '@joblet/sandbox';
 import {
   LANGUAGE_DEFAULTS,
   builtinCatalog,
@@ -20,7 +20,7 @@ import { AgentError, AgentErrorCode } from './errors.js';
 import { assertRuntimeId, type RuntimeLayout } from './layout.js';
 import { acquireRuntimeLease } from './leases.js';
 import { loadRuntimeYml } from './runtime-files.js';
-import { sandboxSetupFailed, type RuntimeSandbox } from './runtime-sandbox.js';
+import { type RuntimeSandbox } from './runtime-sandbox.js';
 
 export interface RuntimeTestResult {
   /** argv run inside the sandbox. */
