@@ -23,6 +23,8 @@ describe('bwrapArgs', () => {
       '--dev',
       '/dev',
       '--clearenv',
+      '--seccomp',
+      '3',
       '--cap-drop',
       'ALL',
     ]);
@@ -54,9 +56,14 @@ describe('bwrapArgs', () => {
         '--hostname job-1 --ro-bind /opt/joblet/runtimes/py/1.0.0/isolated / --proc /proc --dev /dev ' +
         '--size 1048576 --perms 1777 --tmpfs /tmp --tmpfs /run --dir /volumes ' +
         '--bind /var/lib/jobs/1 /work --ro-bind-try /opt/x /x --symlink usr/bin /bin --remount-ro / ' +
-        '--chdir /work --clearenv --setenv PATH /usr/bin --setenv LANG C.UTF-8 ' +
+        '--chdir /work --clearenv --setenv PATH /usr/bin --setenv LANG C.UTF-8 --seccomp 3 ' +
         '--cap-drop ALL --cap-add CAP_NET_RAW',
     );
+  });
+
+  it('reads the seccomp filter after the egress pipes, or not at all when asked', () => {
+    expect(bwrapArgs({ network: 'egress' }).join(' ')).toContain('--seccomp 6');
+    expect(bwrapArgs({ seccomp: false })).not.toContain('--seccomp');
   });
 
   it('uses no user namespace for uid 0', () => {

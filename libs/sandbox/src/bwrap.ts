@@ -2,7 +2,7 @@
 // the safe ones (new PID/IPC/UTS/net namespaces, uid 65534, every capability dropped, cleared
 // environment, dies with its parent), so forgetting a field never widens what a job can do.
 // launcher.ts starts a sandbox from this description.
-import { egressNamespaceArgs, egressResolvConfArgs } from './egress.js';
+import { EGRESS_PIPES, egressNamespaceArgs, egressResolvConfArgs } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 
 /** A bind mount of a host path into the sandbox. */
@@ -91,6 +91,16 @@ export interface SandboxSpec {
   newSession?: boolean;
   /** Forbid creating user namespaces inside (needs a user namespace; uid ≠ 0). Default true. */
   disableNestedUserns?: boolean;
+  /**
+   * Load the farm's seccomp filter (seccomp.ts: what Docker's default profile refuses, namespaces
+   * and mounts included) before the command runs. Default true.
+   */
+  seccomp?: boolean;
+}
+
+/** The fd bwrap reads the seccomp program from: the first pipe after the egress ones. */
+export function seccompFd(spec: Pick<SandboxSpec, 'network'>): number {
+  return 3 + (spec.network === 'egress' ? EGRESS_PIPES : 0);
 }
 
 /** Default sandbox uid/gid: nobody/nogroup. */
@@ -182,6 +192,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     if (v.includes('\0')) throw invalid(`environment variable ${k} contains a NUL byte`);
     a.push('--setenv', k, v);
   }
+  if (spec.seccomp ?? true) a.push('--seccomp', String(seccompFd(spec)));
   a.push('--cap-drop', 'ALL');
   for (const c of spec.capabilities ?? []) {
     if (!/^CAP_[A-Z_]+$/.test(c)) throw invalid(`invalid capability '${c}'`);

@@ -8,16 +8,18 @@
  *    kernel never sees root holding a user namespace;
  * 3. the cgroup: joined before bwrap execs (root-owned `cgroup.procs`), then `setpriv` drops to
  *    the sandbox uid — nothing of the sandbox ever runs outside its cgroup;
- * 4. egress: bwrap waits on its block fd until slirp4netns has the sandbox's network up
+ * 4. seccomp: the filter (seccomp.ts) goes to bwrap on its own pipe, loaded right before exec;
+ * 5. egress: bwrap waits on its block fd until slirp4netns has the sandbox's network up
  *    (egress.ts); the command never runs without the network it was promised;
- * 5. the end: on a timeout, an abort or {@link SandboxProcess.stop} the whole cgroup is killed,
+ * 6. the end: on a timeout, an abort or {@link SandboxProcess.stop} the whole cgroup is killed,
  *    then the process group; slirp4netns is stopped; `result` settles only after all of it.
  */
 import type { Readable } from 'node:stream';
-import { NOBODY, bwrapArgs, type SandboxSpec } from './bwrap.js';
+import { NOBODY, bwrapArgs, seccompFd, type SandboxSpec } from './bwrap.js';
 import type { Cgroup } from './cgroup-types.js';
 import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from './egress.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
+import { seccompProgram } from './seccomp.js';
 
 /** How the sandboxed process is supervised (what it is, is the {@link SandboxSpec}). */
 export interface LaunchOptions {
@@ -111,6 +113,9 @@ export function launchSandbox(
   const command = wrapped(spec, argv, opts);
   const pipe = opts.stdio === 'pipe';
   const egress = spec.network === 'egress';
+  const seccomp = spec.seccomp ?? true;
+  // Built before anything starts: a host without a filter for its ABI refuses to launch.
+  const program = seccomp ? seccompProgram() : undefined;
   let stopped = false;
   const handle = spawnProcess(command.cmd, command.args, {
     // bwrap needs nothing from our environment; the sandbox gets exactly spec.env.
@@ -126,8 +131,9 @@ export function launchSandbox(
     ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
     ...(opts.signal && { signal: opts.signal }),
     ...(opts.killGraceMs !== undefined && { killGraceMs: opts.killGraceMs }),
-    ...(egress && { extraPipes: EGRESS_PIPES }),
+    extraPipes: (egress ? EGRESS_PIPES : 0) + (seccomp ? 1 : 0),
   });
+  if (program) handle.pipes[seccompFd(spec) - 3]?.end(program);
   const killCgroup = async (): Promise<void> => {
     await opts.cgroup?.kill().catch(() => undefined);
   };
