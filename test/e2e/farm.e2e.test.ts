@@ -125,7 +125,7 @@ describe('rnx runtime build (issue 3)', () => {
           tmpfs: ['/tmp'],
           proc: true,
           dev: true,
-          unshare: { net: true },
+          network: 'none',
           env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
         },
         '/usr/bin/python3',

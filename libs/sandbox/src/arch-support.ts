@@ -25,6 +25,7 @@ import {
 } from './binfmt.js';
 import { PROBE_EXIT_CODE, probeElf } from './elf.js';
 import { binfmtHandler, hasCommand, hostDebArch, isRoot, qemuBinfmtName } from './host-probe.js';
+import { runInSandbox } from './launcher.js';
 
 /** The daemon cannot execute its arch: the message says what is missing and how to fix it. */
 export class ArchUnsupportedError extends Error {
@@ -147,6 +148,14 @@ export async function ensureArchSupport(o: ArchCheckOptions): Promise<ArchSuppor
   };
 }
 
+/** How a probe run ended (spawnSync's shape). */
+interface ProbeRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string | Buffer | null;
+  error?: Error;
+}
+
 /** Writes the probe ELF and runs it directly and in an empty bubblewrap root. */
 async function runProbe(o: ArchCheckOptions): Promise<void> {
   const { arch } = o;
@@ -156,7 +165,7 @@ async function runProbe(o: ArchCheckOptions): Promise<void> {
   try {
     await writeFile(file, probeElf(arch));
     await chmod(file, 0o755);
-    const fail = (how: string, r: ReturnType<typeof spawnSync>) => {
+    const fail = (how: string, r: ProbeRun) => {
       const why = r.error ? r.error.message : `exit status ${r.status ?? r.signal}`;
       const stderr = r.stderr ? String(r.stderr).trim().slice(0, 300) : '';
       const name = qemuBinfmtName(arch);
@@ -170,14 +179,19 @@ async function runProbe(o: ArchCheckOptions): Promise<void> {
     if (direct.status !== PROBE_EXIT_CODE) throw fail('run on the host', direct);
     if (hasCommand('bwrap', ['--version'])) {
       // An empty root: only the probe. Works only when the interpreter was opened at registration.
-      const sandboxed = spawnSync(
-        'bwrap',
-        ['--ro-bind', file, '/probe', '--unshare-all', '--die-with-parent', '/probe'],
-        { timeout: 20_000, stdio: ['ignore', 'ignore', 'pipe'] },
+      // Run as nobody (its own user namespace): the probe's dir must be reachable.
+      await chmod(dir, 0o755);
+      const sandboxed = await runInSandbox(
+        { proc: false, dev: false, binds: [{ source: file, target: '/probe' }] },
+        '/probe',
+        [],
+        { timeoutMs: 20_000 },
+      ).then(
+        (r): ProbeRun => ({ status: r.code, signal: r.signal, stderr: r.stderr }),
+        (error: Error): ProbeRun => ({ status: null, signal: null, stderr: '', error }),
       );
-      if (sandboxed.status !== PROBE_EXIT_CODE) {
+      if (sandboxed.status !== PROBE_EXIT_CODE)
         throw fail('run in a bubblewrap sandbox', sandboxed);
-      }
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

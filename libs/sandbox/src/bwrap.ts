@@ -1,16 +1,9 @@
-// bubblewrap sandboxes from a declarative spec. Defaults are the safe ones (new PID/IPC/UTS/net
-// namespaces, uid 65534, every capability dropped, cleared environment, dies with its parent), so
-// forgetting a field never widens what a job can do.
-import type { Cgroup } from './cgroup-types.js';
-import {
-  EGRESS_PIPES,
-  egressNamespaceArgs,
-  egressResolvConfArgs,
-  withEgress,
-  type EgressOptions,
-} from './egress.js';
+// The declarative description of a bubblewrap sandbox and its bwrap argument list. Defaults are
+// the safe ones (new PID/IPC/UTS/net namespaces, uid 65534, every capability dropped, cleared
+// environment, dies with its parent), so forgetting a field never widens what a job can do.
+// launcher.ts starts a sandbox from this description.
+import { EGRESS_PIPES, egressNamespaceArgs, egressResolvConfArgs } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
-import { spawnProcess, type ProcessHandle, type RunOptions, type RunResult } from './exec.js';
 
 /** A bind mount of a host path into the sandbox. */
 export interface BindMount {
@@ -33,10 +26,25 @@ export interface TmpfsMount {
   mode?: number;
 }
 
+/**
+ * The network of a sandbox. `none`: its own namespace with only `lo`. `egress`: its own namespace
+ * connected to the outside by slirp4netns, never to the host's loopback (egress.ts), with
+ * /etc/resolv.conf naming slirp's DNS forwarder. `host`: the host's namespace (unsafe: every
+ * service on the host's loopback is reachable).
+ */
+export type SandboxNetwork = 'none' | 'egress' | 'host';
+
 /** What the sandbox looks like. Every field is optional; the defaults are the strict ones. */
 export interface SandboxSpec {
-  /** Host directory bound read-only as `/`. Without it `/` is an empty tmpfs to bind into. */
+  /** Host directory bound as `/` (read-only unless `rootfsWritable`). Without it `/` is an empty tmpfs to bind into. */
   rootfs?: string;
+  /** Bind `rootfs` read-write (a build's overlay root). Default false. */
+  rootfsWritable?: boolean;
+  /**
+   * Remount `/` read-only once every mount point exists (an empty root with binds): writing
+   * anywhere but writable binds and tmpfs mounts fails with EROFS. Default false.
+   */
+  readonlyRoot?: boolean;
   /** Bind mounts, applied after `rootfs`, `/proc`, `/dev`, tmpfs mounts and dirs. */
   binds?: BindMount[];
   /** tmpfs mounts (a string is a target with default size and mode). */
@@ -49,9 +57,9 @@ export interface SandboxSpec {
   proc?: boolean;
   /** Mount a minimal /dev (null, zero, full, random, urandom, tty, pts, shm). Default true. */
   dev?: boolean;
+  /** Default `none`. */
+  network?: SandboxNetwork;
   unshare?: {
-    /** New network namespace: only `lo`, no route out. Default true. */
-    net?: boolean;
     /** Default true. */
     ipc?: boolean;
     /** Default true (needed for `hostname`). */
@@ -59,12 +67,6 @@ export interface SandboxSpec {
     /** Default true (best effort: skipped where the kernel has no cgroup namespaces). */
     cgroup?: boolean;
   };
-  /**
-   * Connect the sandbox's own network namespace to the outside through slirp4netns, without
-   * access to the host's loopback (egress.ts); /etc/resolv.conf points at its DNS forwarder.
-   * Needs `unshare.net` and a start through {@link spawnInSandbox}. Default false.
-   */
-  egress?: boolean;
   /**
    * uid/gid inside the sandbox. Default 65534 (nobody). Any non-zero uid gets a user namespace,
    * and when we are root bwrap itself is started as that uid, so the host kernel sees an
@@ -80,12 +82,25 @@ export interface SandboxSpec {
   env?: Record<string, string>;
   /** SIGKILL the sandbox when bwrap's parent dies. Default true. */
   dieWithParent?: boolean;
-  /** Capabilities dropped: `'ALL'` (default) or a list such as `['CAP_NET_RAW']`. */
-  capDrop?: 'ALL' | string[];
+  /**
+   * Capabilities the sandboxed process keeps, e.g. `['CAP_CHOWN']`; every other one is dropped
+   * (bounding set included). Default none.
+   */
+  capabilities?: string[];
   /** setsid() inside, so the job cannot inject keystrokes into a terminal (TIOCSTI). Default true. */
   newSession?: boolean;
   /** Forbid creating user namespaces inside (needs a user namespace; uid ≠ 0). Default true. */
   disableNestedUserns?: boolean;
+  /**
+   * Load the farm's seccomp filter (seccomp.ts: what Docker's default profile refuses, namespaces
+   * and mounts included) before the command runs. Default true.
+   */
+  seccomp?: boolean;
+}
+
+/** The fd bwrap reads the seccomp program from: the first pipe after the egress ones. */
+export function seccompFd(spec: Pick<SandboxSpec, 'network'>): number {
+  return 3 + (spec.network === 'egress' ? EGRESS_PIPES : 0);
 }
 
 /** Default sandbox uid/gid: nobody/nogroup. */
@@ -109,7 +124,8 @@ function id(what: string, v: number): string {
 /**
  * The bubblewrap argument list for `spec` (everything before `--`), in this order: process
  * options, namespaces and ids, `rootfs` as `/`, /proc, /dev, tmpfs mounts, dirs, binds,
- * symlinks, chdir, environment, capabilities. Throws a {@link SandboxError} on an invalid spec.
+ * symlinks, the read-only remount of `/`, chdir, environment, capabilities. Pure: the one place
+ * that starts bwrap is launcher.ts. Throws a {@link SandboxError} on an invalid spec.
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
   const a: string[] = [];
@@ -122,10 +138,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (un.ipc ?? true) a.push('--unshare-ipc');
   if (un.uts ?? true) a.push('--unshare-uts');
   if (un.cgroup ?? true) a.push('--unshare-cgroup-try');
-  if (spec.egress) {
-    if (!(un.net ?? true)) throw invalid('egress needs a network namespace (unshare.net)');
-    a.push(...egressNamespaceArgs());
-  } else if (un.net ?? true) a.push('--unshare-net');
+  const network = spec.network ?? 'none';
+  if (network === 'egress') a.push(...egressNamespaceArgs());
+  else if (network === 'none') a.push('--unshare-net');
+  else if (network !== 'host') throw invalid(`invalid network '${String(network)}'`);
   if (uid !== 0 || gid !== 0) {
     a.push('--unshare-user', '--uid', id('uid', uid), '--gid', id('gid', gid));
     if (spec.disableNestedUserns ?? true) a.push('--disable-userns');
@@ -137,7 +153,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     }
     a.push('--hostname', spec.hostname);
   }
-  if (spec.rootfs !== undefined) a.push('--ro-bind', absolute('rootfs', spec.rootfs), '/');
+  if (spec.rootfs !== undefined) {
+    a.push(spec.rootfsWritable ? '--bind' : '--ro-bind', absolute('rootfs', spec.rootfs), '/');
+  }
   if (spec.proc ?? true) a.push('--proc', '/proc');
   if (spec.dev ?? true) a.push('--dev', '/dev');
   for (const t of spec.tmpfs ?? []) {
@@ -159,12 +177,13 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       absolute('bind target', b.target),
     );
   }
-  if (spec.egress) a.push(...egressResolvConfArgs());
+  if (network === 'egress') a.push(...egressResolvConfArgs());
   for (const l of spec.symlinks ?? []) {
     if (l.target === '' || l.target.includes('\0'))
       throw invalid(`invalid symlink target '${l.target}'`);
     a.push('--symlink', l.target, absolute('symlink path', l.path));
   }
+  if (spec.readonlyRoot) a.push('--remount-ro', '/');
   if (spec.chdir !== undefined) a.push('--chdir', absolute('chdir', spec.chdir));
   a.push('--clearenv');
   for (const [k, v] of Object.entries(spec.env ?? {})) {
@@ -173,79 +192,11 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     if (v.includes('\0')) throw invalid(`environment variable ${k} contains a NUL byte`);
     a.push('--setenv', k, v);
   }
-  const drop = spec.capDrop ?? 'ALL';
-  for (const c of drop === 'ALL' ? ['ALL'] : drop) {
-    if (!/^(ALL|CAP_[A-Z_]+)$/.test(c)) throw invalid(`invalid capability '${c}'`);
-    a.push('--cap-drop', c);
+  if (spec.seccomp ?? true) a.push('--seccomp', String(seccompFd(spec)));
+  a.push('--cap-drop', 'ALL');
+  for (const c of spec.capabilities ?? []) {
+    if (!/^CAP_[A-Z_]+$/.test(c)) throw invalid(`invalid capability '${c}'`);
+    a.push('--cap-add', c);
   }
   return a;
-}
-
-/** Options of {@link runInSandbox}: those of `run`, minus what the spec decides. */
-export interface SandboxRunOptions extends Omit<RunOptions, 'env' | 'uid' | 'gid' | 'cwd'> {
-  /** Path of the bwrap binary. Default `bwrap` from PATH. */
-  bwrapPath?: string;
-  /**
-   * Start the sandbox inside this cgroup (from `CgroupManager.create`): bwrap joins it before it
-   * execs, so nothing in the sandbox ever runs outside it.
-   */
-  cgroup?: Pick<Cgroup, 'wrap'>;
-  /** slirp4netns options of a `spec.egress` sandbox. */
-  egress?: EgressOptions;
-}
-
-/**
- * Starts `cmd args` in a sandbox described by `spec` (see {@link spawnProcess}). With
- * `spec.egress` the command starts once its network is up, and `result` settles once
- * slirp4netns is gone too (it rejects when the network cannot be set up).
- */
-export function spawnInSandbox(
-  spec: SandboxSpec,
-  cmd: string,
-  args: readonly string[],
-  opts: SandboxRunOptions = {},
-): ProcessHandle {
-  const argv = [...bwrapArgs(spec), '--', cmd, ...args];
-  const uid = spec.uid ?? NOBODY;
-  const gid = spec.gid ?? uid;
-  const asUser = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
-  const { bwrapPath, cgroup, egress, ...runOpts } = opts;
-  let command = { cmd: bwrapPath ?? 'bwrap', args: argv };
-  let dropTo: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
-  if (cgroup) {
-    // Joining writes root-owned cgroup.procs files, so the join runs as root and setpriv
-    // (util-linux) drops to the sandbox uid afterwards, as spawning with uid/gid would have.
-    if (dropTo) {
-      command = {
-        cmd: 'setpriv',
-        args: ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', command.cmd, ...argv],
-      };
-      dropTo = undefined;
-    }
-    command = cgroup.wrap(command.cmd, command.args);
-  }
-  const handle = spawnProcess(command.cmd, command.args, {
-    ...runOpts,
-    // bwrap needs nothing from our environment; the sandbox gets exactly spec.env.
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    // '/' so an unprivileged bwrap can always resolve its working directory.
-    cwd: '/',
-    ...(dropTo ?? {}),
-    ...(spec.egress && { extraPipes: EGRESS_PIPES }),
-  });
-  return spec.egress ? withEgress(handle, egress) : handle;
-}
-
-/**
- * Runs `cmd args` in a sandbox described by `spec` and returns how it ended. bwrap's own
- * failures (a bind source missing, a mount refused) end the run with its exit code 1 and the
- * reason on stderr: a failed read-only mount fails the run, it is never a warning.
- */
-export function runInSandbox(
-  spec: SandboxSpec,
-  cmd: string,
-  args: readonly string[],
-  opts: SandboxRunOptions = {},
-): Promise<RunResult> {
-  return spawnInSandbox(spec, cmd, args, opts).result;
 }

@@ -7,7 +7,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { blockDeviceOf } from './block-device.js';
-import { spawnInSandbox } from './bwrap.js';
 import { CgroupManager } from './cgroup.js';
 import { parseCpuList, parseProcs } from './cgroup-format.js';
 import type { Cgroup, CgroupLimits } from './cgroup-types.js';
@@ -15,7 +14,7 @@ import { detectCgroupLayout, type CgroupLayout } from './cgroups.js';
 import { SandboxErrorCode } from './errors.js';
 import { run, spawnProcess } from './exec.js';
 import { processStartTime } from './file-lock.js';
-import { hasCommand, hasUnprivilegedUserns, isRoot } from './host-probe.js';
+import { isRoot } from './host-probe.js';
 import { cleanupTemps, tempDir, x } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,7 +29,6 @@ function missing(l: CgroupLayout): string[] {
   return need.filter((c) => !l.controllers.includes(c)).map((c) => `the ${c} controller`);
 }
 const lacks = missing(layout);
-const canSandbox = lacks.length === 0 && hasCommand('bwrap') && hasUnprivilegedUserns();
 
 /** True while `pid` runs (a zombie counts as gone: it holds nothing). */
 async function alive(pid: number): Promise<boolean> {
@@ -287,30 +285,6 @@ describe.skipIf(lacks.length > 0)(
       expect(r.stdout).toBe(args.map((a) => `[${a}]`).join(''));
       expect(() => g.wrap('-i', [])).toThrow(/cannot wrap/);
     });
-
-    it.skipIf(!canSandbox)(
-      'starts a bubblewrap sandbox inside the group [requires bwrap and user namespaces]',
-      async () => {
-        const g = await make('bwrap', { pidsMax: 50, memoryBytes: 256 << 20 });
-        const spec = { rootfs: '/', tmpfs: ['/tmp'], env: { PATH: '/usr/bin:/bin' } };
-        const h = spawnInSandbox(spec, 'sleep', ['30'], { cgroup: g });
-        const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-        await waitFor('the sandboxed sleep', async () =>
-          Promise.resolve(procs(g).some((p) => comm(p) === 'sleep')),
-        );
-        const inside = procs(g);
-        expect(inside).toContain(h.pid); // bwrap itself, exec'd by the join script
-        for (const p of g.paths) {
-          expect(parseProcs(readFileSync(join(p, 'cgroup.procs'), 'utf8')).sort()).toEqual(
-            [...inside].sort(),
-          );
-        }
-        // setpriv dropped to nobody after the join, as spawning with a uid would have.
-        expect(readFileSync(`/proc/${h.pid}/status`, 'utf8')).toMatch(/^Uid:\t65534\t65534\t/m);
-        await g.kill();
-        expect((await h.result).signal).toBe('SIGKILL');
-      },
-    );
 
     it.skipIf(!existsSync(TSX))(
       'cleanupStale() removes a group left by a killed process, and only that [requires tsx]',

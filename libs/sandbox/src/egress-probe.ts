@@ -5,10 +5,10 @@
  * catches a slirp4netns that cannot join the namespace or whose seccomp filter the kernel
  * rejects, and names what to do.
  */
-import { runInSandbox } from './bwrap.js';
 import type { EgressOptions } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { hasCommand } from './host-probe.js';
+import { runInSandbox } from './launcher.js';
 
 export interface EgressProbeOptions extends EgressOptions {
   /** Default `bwrap` from PATH. */
@@ -31,7 +31,7 @@ export async function probeEgress(o: EgressProbeOptions = {}): Promise<void> {
     );
   }
   const r = await runInSandbox(
-    { rootfs: '/', egress: true, uid: o.uid ?? 65534, hostname: 'egress-probe' },
+    { rootfs: '/', network: 'egress', uid: o.uid ?? 65534, hostname: 'egress-probe' },
     '/bin/true',
     [],
     {

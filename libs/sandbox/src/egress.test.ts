@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, runInSandbox, type SandboxSpec } from './bwrap.js';
+import { bwrapArgs, type SandboxSpec } from './bwrap.js';
 import { slirpArgs } from './egress.js';
 import { EGRESS_RESOLV_CONF, egressDnsProblem, egressResolvConf } from './egress-resolv.js';
 import { probeEgress } from './egress-probe.js';
@@ -12,6 +12,7 @@ import { egressProcesses } from './egress-processes.js';
 import { SandboxErrorCode } from './errors.js';
 import { run } from './exec.js';
 import { hasCommand, isRoot } from './host-probe.js';
+import { runInSandbox } from './launcher.js';
 import { cleanupTemps, tempDir } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,10 +20,10 @@ afterAll(cleanupTemps);
 
 describe('egress arguments', () => {
   it('gives bwrap its own netns, the info and block fds, and resolv.conf after the binds', () => {
-    const a = bwrapArgs({ egress: true, binds: [{ source: '/etc', target: '/etc' }] }).join(' ');
+    const spec: SandboxSpec = { network: 'egress', binds: [{ source: '/etc', target: '/etc' }] };
+    const a = bwrapArgs(spec).join(' ');
     expect(a).toContain('--unshare-net --info-fd 3 --block-fd 4');
     expect(a).toMatch(/--ro-bind \/etc \/etc .*--ro-bind-data 5 \/etc\/resolv\.conf/);
-    expect(() => bwrapArgs({ egress: true, unshare: { net: false } })).toThrow(/network namespace/);
   });
 
   it('starts slirp4netns without host loopback, sandboxed, ready and exit on fds 3 and 4', () => {
@@ -150,7 +151,7 @@ describe.skipIf(!canEgress)(
         if (redisUp) targets.push('127.0.0.1:6379', '10.0.2.2:6379');
         const spec: SandboxSpec = {
           rootfs: '/',
-          egress: true,
+          network: 'egress',
           uid,
           env: { PATH: '/usr/bin:/bin' },
         };
@@ -173,7 +174,7 @@ describe.skipIf(!canEgress)(
       const host = await run('getent', ['hosts', 'deb.debian.org'], { timeoutMs: 10_000 });
       if (host.code !== 0) return; // this host resolves nothing either
       const r = await runInSandbox(
-        { rootfs: '/', egress: true, env: { PATH: '/usr/bin:/bin' } },
+        { rootfs: '/', network: 'egress', env: { PATH: '/usr/bin:/bin' } },
         '/usr/bin/getent',
         ['hosts', 'deb.debian.org'],
         { timeoutMs: 30_000 },
@@ -187,7 +188,7 @@ describe.skipIf(!canEgress)(
       const bad = await runInSandbox(
         {
           rootfs: '/',
-          egress: true,
+          network: 'egress',
           binds: [{ source: '/nonexistent/joblet', target: '/x' }],
         },
         '/bin/true',
@@ -196,7 +197,7 @@ describe.skipIf(!canEgress)(
       );
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain('/nonexistent/joblet');
-      const slow = await runInSandbox({ rootfs: '/', egress: true }, '/bin/sleep', ['60'], {
+      const slow = await runInSandbox({ rootfs: '/', network: 'egress' }, '/bin/sleep', ['60'], {
         timeoutMs: 500,
         killGraceMs: 200,
         egress: { label },
@@ -210,7 +211,7 @@ describe.skipIf(!canEgress)(
       const p = runInSandbox(
         {
           rootfs: '/',
-          egress: true,
+          network: 'egress',
           uid: 0,
           binds: [{ source: dirname(marker), target: dirname(marker), readonly: false }],
         },
@@ -236,9 +237,9 @@ describe.skipIf(!canEgress)(
       writeFileSync(
         script,
         [
-          `import { spawnInSandbox } from ${JSON.stringify(join(here, 'bwrap.ts'))};`,
+          `import { launchSandbox } from ${JSON.stringify(join(here, 'launcher.ts'))};`,
           `import { egressProcesses } from ${JSON.stringify(join(here, 'egress-processes.ts'))};`,
-          `spawnInSandbox({ rootfs: '/', egress: true }, '/bin/sleep', ['60'], { egress: { label: '${label}' } });`,
+          `launchSandbox({ rootfs: '/', network: 'egress' }, '/bin/sleep', ['60'], { egress: { label: '${label}' } });`,
           `const t = setInterval(() => { if (egressProcesses('${label}').length > 0) { clearInterval(t); process.kill(process.pid, 'SIGKILL'); } }, 20);`,
         ].join('\n'),
       );

@@ -261,30 +261,3 @@ function slirpLink(slirp: ProcessHandle): EgressLink {
     },
   };
 }
-
-/**
- * A handle on a sandbox spawned with `extraPipes: EGRESS_PIPES` and the egress bwrap options,
- * whose `result` settles once the network was set up, the command ended and slirp4netns is gone.
- * When the network cannot be set up the sandbox is killed (its command never ran) and `result`
- * rejects with a `SANDBOX_NETWORK_FAILED` {@link SandboxError}.
- */
-export function withEgress(handle: ProcessHandle, opts: EgressOptions = {}): ProcessHandle {
-  const result = (async (): Promise<RunResult> => {
-    let link: EgressLink | undefined;
-    try {
-      link = await connectEgress(handle.pipes, handle.result, opts);
-    } catch (err) {
-      handle.kill('SIGKILL');
-      const r = await handle.result;
-      // bwrap that failed on its own (a mount) took its netns with it: its reason is the one.
-      if (r.signal !== 'SIGKILL') return r;
-      throw err;
-    }
-    try {
-      return await handle.result;
-    } finally {
-      await link?.stop();
-    }
-  })();
-  return { ...handle, pipes: [], result };
-}

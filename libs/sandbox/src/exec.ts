@@ -29,7 +29,8 @@ export interface RunOptions {
    * directly, without passing through this process.
    */
   stdout?: 'capture' | 'pipe' | 'ignore' | 'inherit' | Stream | number;
-  stderr?: 'capture' | 'ignore' | 'inherit';
+  /** As `stdout`: `'pipe'` exposes `handle.stderr` (the caller must consume it). */
+  stderr?: 'capture' | 'pipe' | 'ignore' | 'inherit';
   /** Cap per captured stream, in bytes; only the tail is kept. Default 1 MiB. */
   maxBufferBytes?: number;
   /** Called for every complete line of captured output, as it arrives. */
@@ -80,6 +81,8 @@ export interface ProcessHandle {
   readonly stdin: Writable | null;
   /** Present when `stdout: 'pipe'`; the caller must consume it or the child blocks. */
   readonly stdout: Readable | null;
+  /** Present when `stderr: 'pipe'`; likewise. */
+  readonly stderr: Readable | null;
   /** The child's fds 3, 4, ... of `extraPipes` (empty without); the caller closes them. */
   readonly pipes: readonly Duplex[];
   /** Settles once the process has exited and its stdio is closed. */
@@ -237,6 +240,7 @@ export function spawnProcess(
     pid: pid ?? -1,
     stdin: stdinMode === 'pipe' ? child.stdin : null,
     stdout: stdoutMode === 'pipe' ? child.stdout : null,
+    stderr: stderrMode === 'pipe' ? child.stderr : null,
     pipes,
     result,
     kill: (signal: NodeJS.Signals = 'SIGKILL') => killGroup(signal),
@@ -274,6 +278,7 @@ function abortedBeforeStart(command: readonly string[], opts: RunOptions): Proce
     pid: -1,
     stdin: null,
     stdout: null,
+    stderr: null,
     pipes: [],
     result: opts.check ? Promise.reject(commandError(res)) : Promise.resolve(res),
     kill: () => undefined,

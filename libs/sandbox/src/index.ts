@@ -8,8 +8,10 @@ export { run, spawnProcess, succeeded, commandError } from './exec.js';
 export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './exec.js';
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
-export { NOBODY, bwrapArgs, runInSandbox, spawnInSandbox } from './bwrap.js';
-export type { BindMount, SandboxRunOptions, SandboxSpec, TmpfsMount } from './bwrap.js';
+export { NOBODY, bwrapArgs } from './bwrap.js';
+export type { BindMount, SandboxNetwork, SandboxSpec, TmpfsMount } from './bwrap.js';
+export { launchSandbox, runInSandbox, sandboxSetupFailed } from './launcher.js';
+export type { LaunchOptions, SandboxProcess } from './launcher.js';
 export {
   EGRESS_LABEL_VAR,
   EGRESS_PIPES,
@@ -17,7 +19,6 @@ export {
   egressNamespaceArgs,
   egressResolvConfArgs,
   slirpArgs,
-  withEgress,
 } from './egress.js';
 export type { EgressLink, EgressOptions } from './egress.js';
 export {

@@ -1,36 +1,26 @@
 // The sandbox of a job, behind an interface (tests and other hosts can swap it). The bwrap
-// implementation reuses the runtime sandbox's definition (runtime-sandbox.ts: runtime.yml mounts
-// read-only at their targets, the root remounted read-only — a failed remount fails the run —,
-// /work writable, tmpfs /tmp, own /proc, minimal /dev, new namespaces, uid 65534, no
-// capabilities, a new session, a cleared environment, dies with its parent) and adds what a job
-// needs beyond a runtime test: its cgroup joined before bwrap starts, its volumes, its hostname,
-// its stdout/stderr as streams the runner can pause (backpressure), not captured buffers, and
-// for `egress` jobs the slirp4netns that connects it (started before the command runs, stopped
-// once the sandbox has exited).
-import { spawn } from 'node:child_process';
+// implementation describes the runtime's sandbox (runtime-sandbox.ts: runtime.yml mounts
+// read-only at their targets, the root remounted read-only, /work writable, tmpfs /tmp, own
+// /proc, minimal /dev, new namespaces, uid 65534, no capabilities) plus what a job adds — its
+// volumes, its hostname, its network — and hands it to @joblet/sandbox's one launcher, which
+// joins the job's cgroup before bwrap starts, connects `egress` jobs before their command runs,
+// and gives stdout/stderr as streams the runner can pause (backpressure).
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
-  EGRESS_PIPES,
-  NOBODY,
   SandboxError,
   SandboxErrorCode,
-  connectEgress,
   egressResolvConf,
+  launchSandbox,
   type BindMount,
   type Cgroup,
-  type EgressLink,
+  type SandboxSpec,
 } from '@joblet/sandbox';
 import type { JobNetwork, RuntimeYml } from '@joblet/spec';
 import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { JobFailure } from './job-errors.js';
-import {
-  resolveMounts,
-  runtimeSandboxArgv,
-  runtimeSandboxSpec,
-  type ResolvedMount,
-} from './runtime-sandbox.js';
+import { resolveMounts, runtimeSandboxSpec, type ResolvedMount } from './runtime-sandbox.js';
 
 export interface JobSandboxRequest {
   /** `RUNTIMES_DIR/<name>/<version>` (the caller holds a lease on it). */
@@ -49,7 +39,7 @@ export interface JobSandboxRequest {
   /** Size of the /tmp tmpfs in bytes; default the kernel's. */
   tmpBytes?: number;
   /** Joined before bwrap starts, so nothing of the job ever runs outside it. */
-  cgroup?: Pick<Cgroup, 'wrap'>;
+  cgroup?: Pick<Cgroup, 'wrap' | 'kill'>;
 }
 
 export interface JobExit {
@@ -111,7 +101,7 @@ export interface BwrapJobSandboxOptions {
   mounts?: RuntimeMounts;
 }
 
-/** {@link JobSandbox} on bubblewrap. */
+/** {@link JobSandbox} on the one launcher of @joblet/sandbox. */
 export class BwrapJobSandbox implements JobSandbox {
   readonly mounts: RuntimeMounts;
 
@@ -119,16 +109,14 @@ export class BwrapJobSandbox implements JobSandbox {
     this.mounts = o.mounts ?? new RuntimeMounts();
   }
 
-  /** The argv that runs `req` (without the cgroup and privilege wrappers). */
-  async argv(req: JobSandboxRequest): Promise<string[]> {
+  /** The sandbox that runs `req`, as the launcher takes it. */
+  async spec(req: JobSandboxRequest): Promise<SandboxSpec> {
     const { mounts } = await this.mounts.get(req.runtimeDir);
-    const spec = runtimeSandboxSpec(
+    return runtimeSandboxSpec(
       {
         runtimeDir: req.runtimeDir,
         runtimeYml: req.runtimeYml,
         workDir: req.workDir,
-        command: req.command,
-        args: req.args,
         env: req.env,
         network: req.network,
         hostname: req.hostname,
@@ -137,7 +125,6 @@ export class BwrapJobSandbox implements JobSandbox {
       },
       mounts,
     );
-    return runtimeSandboxArgv(spec, req.command, req.args);
   }
 
   /**
@@ -145,91 +132,43 @@ export class BwrapJobSandbox implements JobSandbox {
    * @throws JobFailure (start-failed) when the egress network cannot be set up on this node.
    */
   async start(req: JobSandboxRequest): Promise<JobProcess> {
-    const argv = await this.argv(req);
-    let cmd = this.o.bwrapPath ?? 'bwrap';
-    let args = argv;
-    const root = process.getuid?.() === 0;
-    let drop = root ? { uid: NOBODY, gid: NOBODY } : undefined;
-    if (req.cgroup) {
-      // Joining the cgroup writes root-owned files: the join runs as root, then setpriv drops
-      // to the sandbox uid, so the host kernel never sees bwrap as root (as runtime-sandbox.ts).
-      if (drop) {
-        args = ['--reuid', `${NOBODY}`, '--regid', `${NOBODY}`, '--clear-groups', cmd, ...args];
-        cmd = 'setpriv';
-        drop = undefined;
-      }
-      ({ cmd, args } = req.cgroup.wrap(cmd, args));
-    }
-    const egress = req.network === 'egress';
-    const child = spawn(cmd, args, {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: '/',
-      // Its own process group, so kill() reaches bwrap and the wrappers at once.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(egress ? EGRESS_PIPES : 0).fill('pipe')],
-      ...(drop ?? {}),
-    });
-    const processExited = new Promise<JobExit>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    const pid = child.pid ?? -1;
-    const kill = () => {
-      if (pid <= 0) return;
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // ESRCH: gone already.
-      }
-    };
-    let link: EgressLink | undefined;
-    if (egress) {
-      const pipes = child.stdio.slice(3) as Duplex[];
-      link = await this.connect(pipes, processExited, kill, req.hostname);
-    }
-    const exited = link
-      ? processExited.then(async (e) => {
-          await link.stop();
-          return e;
-        })
-      : processExited;
-    // stdio 1 and 2 are pipes: both streams exist (the spread stdio array hides it from tsc).
-    return { pid, stdout: child.stdout!, stderr: child.stderr!, exited, kill };
-  }
-
-  /**
-   * Brings up an egress sandbox's network (undefined: bwrap ended first; its exit tells why).
-   * On a failure the sandbox, still waiting for the network, is killed before its command ran.
-   */
-  private async connect(
-    pipes: Duplex[],
-    exited: Promise<JobExit>,
-    kill: () => void,
-    label: string,
-  ): Promise<EgressLink | undefined> {
-    for (const p of pipes) p.on('error', () => undefined);
-    try {
-      return await connectEgress(pipes, exited, {
-        label,
+    const proc = launchSandbox(await this.spec(req), req.command, req.args, {
+      stdio: 'pipe',
+      ...(this.o.bwrapPath !== undefined && { bwrapPath: this.o.bwrapPath }),
+      ...(req.cgroup && { cgroup: req.cgroup }),
+      egress: {
+        label: req.hostname,
         ...(this.o.slirpPath !== undefined && { slirpPath: this.o.slirpPath }),
         ...(this.o.egressDns && {
           resolvConf: egressResolvConf(undefined, undefined, this.o.egressDns),
         }),
-      });
-    } catch (err) {
-      kill();
+      },
+    });
+    const exited = proc.result.then(
+      (r): JobExit => ({ code: r.code, signal: r.signal }),
+      (error: Error): JobExit => ({ code: null, signal: null, error }),
+    );
+    try {
+      await proc.ready;
+    } catch {
       const e = await exited;
-      // bwrap that failed on its own took the namespace with it: its exit says why.
-      if (e.error || e.signal !== 'SIGKILL') return undefined;
-      if (err instanceof SandboxError && err.code === SandboxErrorCode.NetworkFailed) {
+      if (e.error instanceof SandboxError && e.error.code === SandboxErrorCode.NetworkFailed) {
         throw new JobFailure(
-          `network egress could not be set up on this node: ${err.message}`,
+          `network egress could not be set up on this node: ${e.error.message}`,
           'start-failed',
           'FAILED',
-          { cause: err },
+          { cause: e.error },
         );
       }
-      throw err;
+      // bwrap that failed on its own took the namespace with it: its exit says why.
     }
+    // stdio 'pipe': both streams exist.
+    return {
+      pid: proc.pid,
+      stdout: proc.stdout!,
+      stderr: proc.stderr!,
+      exited,
+      kill: () => void proc.stop(),
+    };
   }
 }

@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAMES, createRedis, nodeQueueName } from '@joblet/queue';
-import { NOBODY, hasCommand, hasUnprivilegedUserns, type RunResult } from '@joblet/sandbox';
+import {
+  NOBODY,
+  bwrapArgs,
+  hasCommand,
+  hasUnprivilegedUserns,
+  launchSandbox,
+  sandboxSetupFailed,
+  type RunResult,
+} from '@joblet/sandbox';
 import type { RuntimeYml } from '@joblet/spec';
 import { createAgent, type Agent } from '../agent.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import { loadRuntimeYml } from '../runtimes/runtime-files.js';
-import {
-  BwrapRuntimeSandbox,
-  resolveMounts,
-  runtimeSandboxArgv,
-  runtimeSandboxSpec,
-  sandboxSetupFailed,
-  type RuntimeRunRequest,
-} from './runtime-sandbox.js';
+import { resolveMounts, runtimeSandboxSpec, type RuntimeRunRequest } from './runtime-sandbox.js';
 import {
   DEBIAN_ROOT,
   buildArtifact,
@@ -37,7 +38,6 @@ describe.skipIf(!canSandbox)(
     let a: Agent;
     let dir: string;
     let yml: RuntimeYml;
-    const sandbox = new BwrapRuntimeSandbox();
 
     beforeAll(async () => {
       w = await makeWorld();
@@ -71,16 +71,9 @@ describe.skipIf(!canSandbox)(
     }
 
     async function sh(script: string, over: Partial<RuntimeRunRequest> = {}): Promise<RunResult> {
-      const handle = await sandbox.start({
-        runtimeDir: dir,
-        runtimeYml: yml,
-        workDir: workDir(),
-        command: '/bin/sh',
-        args: ['-c', script],
-        timeoutMs: 20_000,
-        ...over,
-      });
-      return handle.result;
+      const req = { runtimeDir: dir, runtimeYml: yml, workDir: workDir(), ...over };
+      const spec = runtimeSandboxSpec(req, await resolveMounts(dir, yml));
+      return launchSandbox(spec, '/bin/sh', ['-c', script], { timeoutMs: 20_000 }).result;
     }
 
     it('builds a read-only runtime, the merged-/usr symlinks, a writable /work, no network', async () => {
@@ -92,21 +85,22 @@ describe.skipIf(!canSandbox)(
         source: join(dir, 'isolated/usr/bin'),
         target: '/usr/bin',
       });
-      const req = { runtimeDir: dir, runtimeYml: yml, workDir: '/w', command: 'id', args: [] };
-      const argv = runtimeSandboxArgv(runtimeSandboxSpec(req, mounts), 'id', []).join(' ');
+      const req = { runtimeDir: dir, runtimeYml: yml, workDir: '/w' };
+      const argv = [...bwrapArgs(runtimeSandboxSpec(req, mounts)), '--', 'id'].join(' ');
       expect(argv).toContain(`--ro-bind ${join(dir, 'isolated/usr/lib')} /usr/lib`);
       expect(argv).toContain('--bind /w /work');
       expect(argv).toContain('--symlink usr/sbin /sbin');
       expect(argv).toContain('--unshare-net');
       expect(argv).toContain('--uid 65534 --gid 65534');
       expect(argv).toMatch(/--die-with-parent --new-session/);
-      expect(argv).toMatch(/--cap-drop ALL --remount-ro \/ -- id$/);
+      expect(argv).toMatch(/--remount-ro \/ .*--cap-drop ALL -- id$/);
       const host = runtimeSandboxSpec({ ...req, network: 'host' }, mounts);
-      expect(host.unshare?.net).toBe(false);
+      expect(host.network).toBe('host');
+      expect(bwrapArgs(host)).not.toContain('--unshare-net');
       // egress: own netns held until slirp4netns is up, its resolver before the root goes ro.
       const egress = runtimeSandboxSpec({ ...req, network: 'egress' }, mounts);
-      expect(egress).toMatchObject({ egress: true, unshare: { net: true } });
-      expect(runtimeSandboxArgv(egress, 'id', []).join(' ')).toMatch(
+      expect(egress).toMatchObject({ network: 'egress', readonlyRoot: true });
+      expect(bwrapArgs(egress).join(' ')).toMatch(
         /--unshare-net --info-fd 3 --block-fd 4 .*--ro-bind-data 5 \/etc\/resolv\.conf .*--remount-ro \//,
       );
     });

@@ -1,5 +1,6 @@
 /**
- * Running a command in an installed runtime, isolated: bubblewrap on an empty root where each
+ * The sandbox of a command in an installed runtime, described for @joblet/sandbox's launcher
+ * (jobs and runtime tests start it there): an empty root where each
  * `runtime.yml` mount of `isolated/<dir>` is bound read-only at its target, the merged-/usr
  * symlinks (bin → usr/bin, ...) recreated, a fresh /proc (own PID namespace), a minimal /dev, a
  * tmpfs /tmp, a writable /work (a per-job host dir), and then the root itself remounted
@@ -7,39 +8,23 @@
  * and (unless `host` is asked) network namespaces — with `egress`, connected to the outside by
  * slirp4netns but not to the node's loopback (@joblet/sandbox egress.ts, /etc/resolv.conf naming
  * its DNS forwarder); uid/gid 65534 in a user namespace, every capability
- * dropped, a new session, a cleared environment (runtime.yml's, then the caller's), and the
- * sandbox dies with its parent. A bind that cannot be made fails the run (bwrap exits 1); it is
- * never a warning.
- *
- * The job runner builds on `RuntimeSandbox`; tests and other hosts can swap the implementation.
+ * dropped, the farm's seccomp filter, a new session, a cleared environment (runtime.yml's, then
+ * the caller's), and the sandbox dies with its parent. A bind that cannot be made fails the run
+ * (bwrap exits 1); it is never a warning.
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  EGRESS_PIPES,
-  NOBODY,
-  bwrapArgs,
-  spawnProcess,
-  withEgress,
-  type BindMount,
-  type Cgroup,
-  type OutputStreamName,
-  type ProcessHandle,
-  type RunResult,
-  type SandboxSpec,
-} from '@joblet/sandbox';
+import { NOBODY, type BindMount, type SandboxSpec } from '@joblet/sandbox';
 import type { JobNetwork, RuntimeYml } from '@joblet/spec';
 import { AgentError, AgentErrorCode } from '../errors.js';
 
-/** What to run, where. */
+/** Where a command runs: the runtime, its work dir, and what the caller adds. */
 export interface RuntimeRunRequest {
   /** `RUNTIMES_DIR/<name>/<version>` of an installed runtime (hold a lease while it runs). */
   runtimeDir: string;
   runtimeYml: RuntimeYml;
   /** Host directory bound writable at /work (owned by the sandbox uid). */
   workDir: string;
-  command: string;
-  args: readonly string[];
   /** Set after runtime.yml's environment (wins over it). */
   env?: Record<string, string>;
   /**
@@ -52,19 +37,6 @@ export interface RuntimeRunRequest {
   binds?: BindMount[];
   /** Size of the /tmp tmpfs (bytes); default the kernel's. */
   tmpBytes?: number;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  onLine?: (line: string, stream: OutputStreamName) => void;
-  /** Captured tail per stream (bytes). Default 1 MiB. */
-  maxBufferBytes?: number;
-  /** Start inside this cgroup (resource limits). */
-  cgroup?: Pick<Cgroup, 'wrap'>;
-}
-
-/** The sandbox behind an interface: the job runner and the runtime tester depend on this only. */
-export interface RuntimeSandbox {
-  /** Starts the command; rejects (INVALID_RUNTIME) when the runtime's mounts are unusable. */
-  start(req: RuntimeRunRequest): Promise<ProcessHandle>;
 }
 
 /** Top-level entries of a merged-/usr tree that are symlinks into usr/. */
@@ -147,8 +119,8 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
     symlinks: mounts.flatMap((m) =>
       m.kind === 'symlink' ? [{ path: m.path, target: m.target }] : [],
     ),
-    unshare: { net: req.network !== 'host', ipc: true, uts: true, cgroup: true },
-    egress: req.network === 'egress',
+    network: req.network ?? 'none',
+    readonlyRoot: true,
     uid: NOBODY,
     gid: NOBODY,
     ...(req.hostname !== undefined && { hostname: req.hostname }),
@@ -156,65 +128,6 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
     env,
     dieWithParent: true,
     newSession: true,
-    capDrop: 'ALL',
     disableNestedUserns: true,
   };
-}
-
-/**
- * The full bwrap argv: the spec's, then `--remount-ro /` (the empty root becomes read-only once
- * every mount point exists; SandboxSpec has no field for it), then the command.
- */
-export function runtimeSandboxArgv(spec: SandboxSpec, command: string, args: readonly string[]) {
-  return [...bwrapArgs(spec), '--remount-ro', '/', '--', command, ...args];
-}
-
-export interface BwrapRuntimeSandboxOptions {
-  /** Default `bwrap` from PATH. */
-  bwrapPath?: string;
-}
-
-/** {@link RuntimeSandbox} on bubblewrap. */
-export class BwrapRuntimeSandbox implements RuntimeSandbox {
-  constructor(private readonly o: BwrapRuntimeSandboxOptions = {}) {}
-
-  async start(req: RuntimeRunRequest): Promise<ProcessHandle> {
-    const mounts = await resolveMounts(req.runtimeDir, req.runtimeYml);
-    const spec = runtimeSandboxSpec(req, mounts);
-    const argv = runtimeSandboxArgv(spec, req.command, req.args);
-    const uid = spec.uid ?? NOBODY;
-    const gid = spec.gid ?? uid;
-    // As root, bwrap itself runs as the sandbox uid: the host kernel then sees an unprivileged
-    // process, never root with a user namespace (as spawnInSandbox in @joblet/sandbox does).
-    const asUser = process.getuid?.() === 0;
-    let cmd = this.o.bwrapPath ?? 'bwrap';
-    let args = argv;
-    let drop: { uid: number; gid: number } | undefined = asUser ? { uid, gid } : undefined;
-    if (req.cgroup) {
-      // Joining the cgroup needs root; setpriv drops to the sandbox uid after it.
-      if (drop) {
-        args = ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', cmd, ...args];
-        cmd = 'setpriv';
-        drop = undefined;
-      }
-      ({ cmd, args } = req.cgroup.wrap(cmd, args));
-    }
-    const handle = spawnProcess(cmd, args, {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: '/',
-      ...(drop ?? {}),
-      ...(req.timeoutMs !== undefined && { timeoutMs: req.timeoutMs }),
-      ...(req.signal && { signal: req.signal }),
-      ...(req.onLine && { onLine: req.onLine }),
-      ...(req.maxBufferBytes !== undefined && { maxBufferBytes: req.maxBufferBytes }),
-      ...(spec.egress && { extraPipes: EGRESS_PIPES }),
-    });
-    // An egress sandbox runs its command once slirp4netns has its network up.
-    return spec.egress ? withEgress(handle) : handle;
-  }
-}
-
-/** True when bwrap itself failed (a mount, a namespace): the command never ran. */
-export function sandboxSetupFailed(r: RunResult): boolean {
-  return r.code === 1 && /^bwrap: /m.test(r.stderr);
 }

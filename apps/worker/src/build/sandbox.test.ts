@@ -1,5 +1,11 @@
+// The build sandbox as described to the launcher, read through the bwrap arguments it becomes
+// (the launcher's own tests prove what each argument does on a real kernel).
 import { describe, expect, it } from 'vitest';
-import { BUILD_CAPABILITIES, baseSandboxEnv, buildBwrapArgs } from './sandbox.js';
+import { bwrapArgs } from '@joblet/sandbox';
+import { BUILD_CAPABILITIES, baseSandboxEnv, buildSandboxSpec } from './sandbox.js';
+
+const buildBwrapArgs = (...a: Parameters<typeof buildSandboxSpec>) =>
+  bwrapArgs(buildSandboxSpec(...a));
 
 const args = buildBwrapArgs(
   {
@@ -10,7 +16,7 @@ const args = buildBwrapArgs(
 );
 const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
 
-describe('buildBwrapArgs', () => {
+describe('buildSandboxSpec', () => {
   it('binds the overlay as / first, then /proc, /dev, /tmp and the caches', () => {
     const at = (s: string) => args.indexOf(s);
     expect(args.slice(at('--bind'), at('--bind') + 3)).toEqual(['--bind', '/w/merged', '/']);
@@ -77,7 +83,7 @@ describe('buildBwrapArgs', () => {
 
   it('refuses invalid variable names', () => {
     expect(() => buildBwrapArgs({ root: '/r', binds: [] }, { 'A=B': '1' })).toThrow(
-      /invalid sandbox environment/,
+      /invalid environment variable name/,
     );
   });
 });

@@ -18,17 +18,8 @@
  *   store credentials) reaches it.
  */
 import { existsSync } from 'node:fs';
-import type { Cgroup, OutputStreamName, RunResult } from '@joblet/sandbox';
-import {
-  EGRESS_PIPES,
-  SandboxError,
-  SandboxErrorCode,
-  egressNamespaceArgs,
-  egressResolvConf,
-  egressResolvConfArgs,
-  spawnProcess,
-  withEgress,
-} from '@joblet/sandbox';
+import type { BindMount, Cgroup, OutputStreamName, RunResult, SandboxSpec } from '@joblet/sandbox';
+import { SandboxError, SandboxErrorCode, egressResolvConf, launchSandbox } from '@joblet/sandbox';
 import { BuildFailure } from './build-failure.js';
 
 /** Docker's default capability set: what package installation needs, nothing that escapes. */
@@ -61,6 +52,7 @@ export function baseSandboxEnv(): Record<string, string> {
   };
 }
 
+/** A cache or other host directory bound into the build root. */
 export interface SandboxBind {
   source: string;
   target: string;
@@ -107,48 +99,31 @@ function isolated(layout: Pick<SandboxLayout, 'network'>): boolean {
   return (layout.network ?? 'isolated') === 'isolated';
 }
 
-/** bubblewrap's arguments (before `--`) for one command in the build sandbox. */
-export function buildBwrapArgs(
+/** The sandbox of one build command, as the launcher takes it (see the module comment). */
+export function buildSandboxSpec(
   layout: SandboxLayout,
   env: Record<string, string>,
   chdir = '/root',
-): string[] {
-  const a = [
-    '--die-with-parent',
-    '--new-session',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    ...(isolated(layout) ? egressNamespaceArgs() : []),
-    '--hostname',
-    'build',
-    '--bind',
-    layout.root,
-    '/',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
-  ];
-  if (isolated(layout)) a.push(...egressResolvConfArgs());
-  else if (existsSync('/etc/resolv.conf')) {
-    a.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+): SandboxSpec {
+  const binds: BindMount[] = [];
+  if (!isolated(layout) && existsSync('/etc/resolv.conf')) {
+    binds.push({ source: '/etc/resolv.conf', target: '/etc/resolv.conf' });
   }
-  if (layout.caBundle) a.push('--ro-bind', layout.caBundle, SANDBOX_CA_PATH);
-  for (const b of layout.binds) a.push(b.readonly ? '--ro-bind' : '--bind', b.source, b.target);
-  a.push('--chdir', chdir, '--clearenv');
-  for (const [k, v] of Object.entries(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || v.includes('\0')) {
-      throw new Error(`invalid sandbox environment variable ${JSON.stringify(k)}`);
-    }
-    a.push('--setenv', k, v);
-  }
-  a.push('--cap-drop', 'ALL');
-  for (const c of BUILD_CAPABILITIES) a.push('--cap-add', c);
-  return a;
+  if (layout.caBundle) binds.push({ source: layout.caBundle, target: SANDBOX_CA_PATH });
+  for (const b of layout.binds) binds.push({ ...b });
+  return {
+    rootfs: layout.root,
+    rootfsWritable: true,
+    network: isolated(layout) ? 'egress' : 'host',
+    hostname: 'build',
+    tmpfs: ['/tmp'],
+    binds,
+    chdir,
+    env,
+    uid: 0,
+    gid: 0,
+    capabilities: [...BUILD_CAPABILITIES],
+  };
 }
 
 export interface SandboxRunOptions {
@@ -176,29 +151,22 @@ export class BuildSandbox {
    */
   async run(argv: readonly string[], opts: SandboxRunOptions = {}): Promise<RunResult> {
     const env = { ...baseSandboxEnv(), ...caEnv(this.layout), ...opts.env };
-    const bwrap = [...buildBwrapArgs(this.layout, env, opts.chdir), '--', ...argv];
-    const { cmd, args } = this.cgroup.wrap('bwrap', bwrap);
-    const egress = isolated(this.layout);
-    const spawned = spawnProcess(cmd, args, {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: '/',
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) throw new Error('an empty command cannot run in the build sandbox');
+    const { label, dns } = this.layout;
+    const proc = launchSandbox(buildSandboxSpec(this.layout, env, opts.chdir), cmd, args, {
+      cgroup: this.cgroup,
       signal: this.signal,
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
       maxBufferBytes: 256 * 1024,
       killGraceMs: 2000,
-      ...((opts.stream ?? true) ? { onLine: this.onLine } : {}),
-      ...(egress && { extraPipes: EGRESS_PIPES }),
+      ...((opts.stream ?? true) && { onLine: this.onLine }),
+      egress: {
+        ...(label !== undefined && { label }),
+        ...(dns && { resolvConf: egressResolvConf(undefined, undefined, dns) }),
+      },
     });
-    // The command starts once its network is up; the result comes once slirp4netns is gone.
-    const handle = egress
-      ? withEgress(spawned, {
-          ...(this.layout.label !== undefined && { label: this.layout.label }),
-          ...(this.layout.dns && {
-            resolvConf: egressResolvConf(undefined, undefined, this.layout.dns),
-          }),
-        })
-      : spawned;
-    const result = await handle.result.catch((err: unknown) => {
+    return proc.result.catch((err: unknown) => {
       if (err instanceof SandboxError && err.code === SandboxErrorCode.NetworkFailed) {
         throw new BuildFailure(
           'INTERNAL',
@@ -208,7 +176,5 @@ export class BuildSandbox {
       }
       throw err;
     });
-    if (result.timedOut || result.aborted) await this.cgroup.kill();
-    return result;
   }
 }
