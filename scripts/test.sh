@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/system-deps.sh
 npm ci --no-audit --no-fund
+# The debootstrap root the agent's job tests run in (cached outside the repo; ~1 min once).
+npx tsx apps/worker/src/base-root/seed.ts bookworm amd64
 npm run lint
 npm run typecheck
 npm test
