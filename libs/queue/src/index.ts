@@ -3,7 +3,7 @@ export * from './connection.js';
 export * from './redis-client.js';
 export * from './redis-env.js';
 export * from './redis-check.js';
-export * from './build-contracts.js';
+export * from './protocol/index.js';
 export * from './event-stream.js';
 export * from './build-store.js';
 export * from './build-key.js';

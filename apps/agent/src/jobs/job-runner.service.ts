@@ -13,13 +13,14 @@ import type { Logger } from '@joblet/logging';
 import {
   JOB_NAMES,
   JobStore,
+  RunJobData,
   duplicateRedis,
   jobQueueName,
   type Keys,
   type RedisClient,
 } from '@joblet/queue';
 import { CgroupManager, isRoot } from '@joblet/sandbox';
-import { JobRecord, RunJobData, type Arch } from '@joblet/spec';
+import { JobRecord, type Arch } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
 import type { JobContext, RuntimeProvider } from './job-context.js';

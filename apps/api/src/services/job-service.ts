@@ -15,9 +15,8 @@ import {
   type JobRecord,
   type JobRequestParsed,
   type NodeView,
-  type RunJobData,
 } from '@joblet/spec';
-import { JOB_NAMES, JobStore, jobQueueName, nodeQueueName } from '@joblet/queue';
+import { JOB_NAMES, JobStore, jobQueueName, nodeQueueName, type RunJobData } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 import type { Services } from './services.js';
 
