@@ -17,6 +17,7 @@ import {
   FarmEvent,
   Keys,
   buildQueueName,
+  childJobId,
   createRedis,
   readAfter,
   type BuildEvent,
@@ -206,7 +207,7 @@ ${hooks}`;
 
     const queue = new Queue(buildQueueName('amd64'), { connection: redis, prefix });
     try {
-      const job = await Job.fromId(queue, `${b0.buildId}-amd64`);
+      const job = await Job.fromId(queue, childJobId(b0.buildId, 'amd64'));
       expect(await job?.getState()).toBe('waiting');
       expect(job?.attemptsMade).toBe(0);
     } finally {

@@ -15,6 +15,7 @@ import {
   FarmEvent,
   Keys,
   RuntimeIndexEntry,
+  childJobId,
   createRedis,
   readAfter,
   type ArtifactInfo,
@@ -151,7 +152,7 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
     const job = {
       id: buildId,
       getChildrenValues: () =>
-        Promise.resolve({ [`${prefix}:build-amd64:${buildId}-amd64`]: artifact }),
+        Promise.resolve({ [`${prefix}:build-amd64:${childJobId(buildId, 'amd64')}`]: artifact }),
     } as unknown as Job;
     const handler = publishRuntimeJob(deps);
 
