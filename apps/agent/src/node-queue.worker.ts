@@ -1,20 +1,29 @@
 /**
- * The node's own queue (`node-<name>`, see nodeQueueName): work pinned to this node. For now one
- * job kind, `runtime-test` with data `{ name, version }`, answered with
- * `{ exitCode, output, durationMs, command, node }` — what `rnx runtime test` shows. A runtime
- * that is not installed here fails the job at once (no retry). Other kinds come from `handlers`
- * (the JobRunner's: `run-job` for pinned jobs, `volume-create`/`volume-remove`, and `runtime-test`
- * run as a job, which then replaces the RuntimeTester path).
+ * The node's own queue (`node-<name>`, see nodeQueueName): work pinned to this node, the job
+ * kinds of the protocol's NODE_QUEUE_JOBS, dispatched through a JobRegistry built with the
+ * worker (a kind without a handler, or with two, stops the agent's start). `runtime-test` with
+ * data `{ name, version }` is answered with `{ exitCode, output, durationMs, command, node }` —
+ * what `rnx runtime test` shows; a runtime that is not installed here fails the job at once (no
+ * retry). The handlers come from `handlers` (the JobRunner's: `run-job` for pinned jobs,
+ * `volume-create`/`volume-remove`, and `runtime-test` run as a job); without a JobRunner, the
+ * RuntimeTester answers runtime tests and the other kinds are refused.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { z } from 'zod';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from '@joblet/logging';
-import { JOB_NAMES, nodeQueueName, type RedisClient } from '@joblet/queue';
+import {
+  JobRegistry,
+  NODE_QUEUE_JOBS,
+  RUN_JOB,
+  RUNTIME_TEST_JOB,
+  VOLUME_CREATE_JOB,
+  VOLUME_REMOVE_JOB,
+  defineHandler,
+  nodeQueueName,
+  type JobHandler,
+  type RedisClient,
+} from '@joblet/queue';
 import { AgentError } from './errors.js';
 import type { RuntimeTester, RuntimeTestResult } from './runtime-tester.js';
-
-export const RuntimeTestJobData = z.object({ name: z.string(), version: z.string() });
-export type RuntimeTestJobData = z.infer<typeof RuntimeTestJobData>;
 
 export type RuntimeTestJobResult = RuntimeTestResult & { node: string };
 
@@ -27,22 +36,26 @@ export interface NodeQueueWorkerOptions {
   log: Logger;
   /** Tests at once. Default 2. */
   concurrency?: number;
-  /** Other job kinds served on this queue (`run-job`, `volume-*`: the JobRunner's), by name. */
-  handlers?: Record<string, (job: Job) => Promise<unknown>>;
+  /** One handler per job kind of the queue (the JobRunner's); default: runtime tests only. */
+  handlers?: readonly JobHandler[];
 }
 
 export class NodeQueueWorker {
   private worker: Worker | undefined;
   private readonly abort = new AbortController();
+  private readonly registry: JobRegistry;
 
-  constructor(private readonly o: NodeQueueWorkerOptions) {}
+  /** @throws JobRegistryError when `handlers` leave a job kind of the queue without one. */
+  constructor(private readonly o: NodeQueueWorkerOptions) {
+    this.registry = new JobRegistry(NODE_QUEUE_JOBS, o.handlers ?? this.testerHandlers());
+  }
 
   get queueName(): string {
     return nodeQueueName(this.o.node);
   }
 
   async start(): Promise<void> {
-    const w = new Worker(this.queueName, (job: Job) => this.process(job), {
+    const w = new Worker(this.queueName, this.registry.processor, {
       connection: this.o.connection,
       prefix: this.o.prefix,
       concurrency: this.o.concurrency ?? 2,
@@ -68,16 +81,21 @@ export class NodeQueueWorker {
     }
   }
 
-  private async process(job: Job): Promise<unknown> {
-    const handler = this.o.handlers?.[job.name];
-    if (handler) return handler(job);
-    if (job.name !== JOB_NAMES.runtimeTest) {
-      throw new UnrecoverableError(`unknown job ${job.name} on ${this.queueName}`);
-    }
-    const data = RuntimeTestJobData.safeParse(job.data);
-    if (!data.success) throw new UnrecoverableError(`invalid runtime-test data`);
+  /** Without a JobRunner: the RuntimeTester answers tests; jobs and volumes are refused. */
+  private testerHandlers(): JobHandler[] {
+    const refuse = (job: { name: string }) =>
+      Promise.reject(new UnrecoverableError(`${job.name}: this agent runs no jobs`));
+    return [
+      defineHandler(RUNTIME_TEST_JOB, (_job, d) => this.test(d.name, d.version)),
+      defineHandler(RUN_JOB, refuse),
+      defineHandler(VOLUME_CREATE_JOB, refuse),
+      defineHandler(VOLUME_REMOVE_JOB, refuse),
+    ];
+  }
+
+  private async test(name: string, version: string): Promise<RuntimeTestJobResult> {
     try {
-      const r = await this.o.tester.test(data.data.name, data.data.version, this.abort.signal);
+      const r = await this.o.tester.test(name, version, this.abort.signal);
       return { ...r, node: this.o.node };
     } catch (err) {
       // Not installed, being removed, invalid runtime: retrying does not help.

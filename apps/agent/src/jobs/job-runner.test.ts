@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES } from '@joblet/queue';
+import { JOB_NAMES, JobRegistry, NODE_QUEUE_JOBS } from '@joblet/queue';
 import { egressProcesses, egressResolvConf, hasCommand } from '@joblet/sandbox';
 import { sandboxReachableHost } from '@joblet/testkit';
 import { publish, waitFor } from '../test-support.js';
@@ -348,7 +348,8 @@ describe.skipIf(missing.length > 0)(
     });
 
     it('answers `rnx runtime test` by running the version command as a job', async () => {
-      const test = h.runner.nodeQueueHandlers()[JOB_NAMES.runtimeTest]!;
+      const nodeQueue = new JobRegistry(NODE_QUEUE_JOBS, h.runner.nodeQueueHandlers());
+      const test = (job: Job) => nodeQueue.process(job);
       const r = (await test({
         name: JOB_NAMES.runtimeTest,
         data: { name: 'deb', version: '1.0.0' },
