@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { expect } from 'vitest';
 import { silentLogger } from '@joblet/logging';
-import { BuildStore, buildQueueName } from '@joblet/queue';
+import { BuildStore, buildQueueName, childJobId } from '@joblet/queue';
 import { makeTempDir, writeTestKeyPair, type TempDir } from '@joblet/testkit';
 import { createAgent, type Agent } from '../../apps/agent/src/agent.js';
 import { readAgentEnv } from '../../apps/agent/src/env.js';
 import { readApiEnv } from '../../apps/api/src/env.js';
 import { startTestApi, type TestApi } from '../../apps/api/src/testing.js';
-import { childJobId } from '../../apps/api/src/services/build-service.js';
 import { readWorkerEnv } from '../../apps/worker/src/env.js';
 import { createWorker, type FarmWorker } from '../../apps/worker/src/worker.js';
 

@@ -11,7 +11,7 @@ import {
   VolumeQuery,
   VolumeView,
 } from '@joblet/spec';
-import { JOB_NAMES } from '@joblet/queue';
+import { VOLUME_CALL_TIMEOUT_MS, VOLUME_CREATE_JOB, VOLUME_REMOVE_JOB } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 import { callNode } from '../services/node-call.js';
 import type { Services } from '../services/services.js';
@@ -47,7 +47,13 @@ const route =
       },
       async (request, reply) => {
         const node = await pickNode(s, request.body.node);
-        await callNode(s, node, JOB_NAMES.volumeCreate, { name: request.body.name }, 30_000);
+        await callNode(
+          s,
+          node,
+          VOLUME_CREATE_JOB,
+          { name: request.body.name },
+          VOLUME_CALL_TIMEOUT_MS,
+        );
         await s.redis.sadd(s.keys.volumes(node), request.body.name);
         return reply.status(201).send({ name: request.body.name, node });
       },
@@ -80,7 +86,13 @@ const route =
             `volume not found: ${request.params.name} on ${node}`,
           );
         }
-        await callNode(s, node, JOB_NAMES.volumeRemove, { name: request.params.name }, 30_000);
+        await callNode(
+          s,
+          node,
+          VOLUME_REMOVE_JOB,
+          { name: request.params.name },
+          VOLUME_CALL_TIMEOUT_MS,
+        );
         await s.redis.srem(s.keys.volumes(node), request.params.name);
         return { name: request.params.name, node };
       },
