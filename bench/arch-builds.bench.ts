@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BuildEvent, Keys, createRedis, readAfter } from '@joblet/queue';
+import { Keys, createRedis, readAfter } from '@joblet/queue';
 import {
   binfmtHandler,
   hostDebArch,
@@ -24,7 +24,7 @@ import {
   registerQemuBinfmt,
   unregisterBinfmt,
 } from '@joblet/sandbox';
-import type { Arch } from '@joblet/spec';
+import { BuildEvent, type Arch } from '@joblet/spec';
 import { writeTestKeyPair } from '@joblet/testkit';
 import { readWorkerEnv, type WorkerConfig } from '../apps/worker/src/env.js';
 import { deleteKeys, enqueueBuild, waitForEvent } from '../apps/worker/src/test-support/flow.js';

@@ -8,18 +8,18 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BuildStore, Keys, readAfter } from '@joblet/queue';
+import { runInSandbox, safeExtract } from '@joblet/sandbox';
 import {
   ArtifactManifest,
   BuildPointer,
-  BuildStore,
   FarmEvent,
-  Keys,
   RuntimeIndexEntry,
-  readAfter,
+  parseRuntimeYml,
+  readTrustedKeyFile,
+  verifyManifestSignatures,
   type BuildEvent,
-} from '@joblet/queue';
-import { runInSandbox, safeExtract } from '@joblet/sandbox';
-import { parseRuntimeYml, readTrustedKeyFile, verifyManifestSignatures } from '@joblet/spec';
+} from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
 import { enqueueBuild, logLines, waitForEvent, type Enqueued } from './test-support/flow.js';
 import { E2E_MISSING, doneEvent, pySpec, useWorkerFixture } from './test-support/worker-fixture.js';

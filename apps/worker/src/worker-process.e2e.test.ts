@@ -13,15 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FarmEvent,
-  Keys,
-  buildQueueName,
-  childJobId,
-  createRedis,
-  readAfter,
-  type BuildEvent,
-} from '@joblet/queue';
+import { Keys, buildQueueName, childJobId, createRedis, readAfter } from '@joblet/queue';
+import { FarmEvent, type BuildEvent } from '@joblet/spec';
 import { hasCommand, isRoot } from '@joblet/sandbox';
 import { createArtifactStore, runtimePrefix, type ArtifactStore } from '@joblet/storage';
 import {

@@ -26,12 +26,11 @@ import {
   buildQueueName,
   createRedisConnection,
   verifyRedis,
-  type BuildError,
   type RedisClient,
   type RedisConfig,
 } from '@joblet/queue';
 import { CgroupManager, qemuBinfmtName } from '@joblet/sandbox';
-import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
+import { builtinCatalog, loadCatalogFile, mergeCatalogs, type BuildError } from '@joblet/spec';
 import { createArtifactStore, withRetry } from '@joblet/storage';
 import { ensureArchSupport, type ArchSupport } from './arch-check.js';
 import { checkBuildNetwork } from './build-network-check.js';

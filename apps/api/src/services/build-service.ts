@@ -7,26 +7,26 @@
 import { randomUUID } from 'node:crypto';
 import { Job } from 'bullmq';
 import {
+  RuntimeIndexEntry,
   computeBuildKey,
   findCatalogEntry,
   formatDiagnostic,
   specArchitectures,
   validateRuntimeSpec,
   type Arch,
+  type ArchStatus,
+  type BuildEvent,
+  type BuildMeta,
+  type BuildRecord,
   type RuntimeSpec,
 } from '@joblet/spec';
 import {
   BUILDER_VERSION,
-  RuntimeIndexEntry,
   appendEvent,
   buildFlow,
   childJobId,
   incrementCounter,
   submissionKey,
-  type ArchStatus,
-  type BuildEvent,
-  type BuildMeta,
-  type BuildRecord,
 } from '@joblet/queue';
 import { indexKey, stagingPrefix } from '@joblet/storage';
 import { ApiError } from '../plugins/errors.js';

@@ -6,9 +6,14 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILDER_VERSION, type ArtifactInfo, type ArtifactManifest } from '@joblet/queue';
+import { BUILDER_VERSION } from '@joblet/queue';
 import { packTree, walkTree } from '@joblet/sandbox';
-import { serializeRuntimeYml, type RuntimeYml } from '@joblet/spec';
+import {
+  serializeRuntimeYml,
+  type ArtifactInfo,
+  type ArtifactManifest,
+  type RuntimeYml,
+} from '@joblet/spec';
 import {
   runtimeArchiveKey,
   runtimeManifestKey,

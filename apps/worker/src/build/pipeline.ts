@@ -11,8 +11,12 @@ import {
   unmountUnder,
   type Cgroup,
 } from '@joblet/sandbox';
-import { findCatalogEntry, formatDiagnostic, validateRuntimeSpec } from '@joblet/spec';
-import type { ArtifactInfo } from '@joblet/queue';
+import {
+  findCatalogEntry,
+  formatDiagnostic,
+  validateRuntimeSpec,
+  type ArtifactInfo,
+} from '@joblet/spec';
 import { createArtifactStore } from '@joblet/storage';
 import type { Logger } from '@joblet/logging';
 import { aptInstall, aptPackages, aptUpdate, listsAreFresh } from './apt.step.js';

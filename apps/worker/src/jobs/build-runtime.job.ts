@@ -15,9 +15,9 @@ import {
   BUILD_RUNTIME_JOB,
   defineHandler,
   observeHistogram,
-  type BuildError,
   type BuildJobData,
 } from '@joblet/queue';
+import { type BuildError } from '@joblet/spec';
 import { removeTree } from '@joblet/sandbox';
 import type { Logger } from '@joblet/logging';
 import type { ChildConfig, ChildMessage } from '../build/protocol.js';

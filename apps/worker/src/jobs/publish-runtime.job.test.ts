@@ -12,27 +12,27 @@ import { silentLogger } from '@joblet/logging';
 import {
   BUILDER_VERSION,
   BuildStore,
-  FarmEvent,
   Keys,
-  RuntimeIndexEntry,
   childJobId,
   createRedis,
   readAfter,
-  type ArtifactInfo,
-  type ArtifactManifest,
   type PublishJobData,
 } from '@joblet/queue';
 import { hasCommand } from '@joblet/sandbox';
 import {
   ArtifactManifest as ManifestSchema,
-  builtinCatalog,
+  FarmEvent,
+  RuntimeIndexEntry,
   buildRuntimeYml,
+  builtinCatalog,
   findCatalogEntry,
   generateSigningKeyPair,
   parseSigningKey,
   parseTrustedKey,
   validateRuntimeSpec,
   verifyManifestSignatures,
+  type ArtifactInfo,
+  type ArtifactManifest,
 } from '@joblet/spec';
 import {
   createArtifactStore,

@@ -8,20 +8,23 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
-  ArtifactInfo,
-  ArtifactManifest,
   JOB_NAMES,
   PUBLISH_RUNTIME_JOB,
   appendEvent,
   defineHandler,
+  type PublishJobData,
+} from '@joblet/queue';
+import {
+  ArtifactInfo,
+  ArtifactManifest,
+  withManifestSignatures,
+  type Arch,
   type BuildError,
   type BuildPointer,
   type FarmEvent,
   type IndexArch,
-  type PublishJobData,
   type RuntimeIndexEntry,
-} from '@joblet/queue';
-import { withManifestSignatures, type Arch } from '@joblet/spec';
+} from '@joblet/spec';
 import {
   buildPointerKey,
   indexKey,

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer } from 'bullmq';
 import {
   BUILDER_VERSION,
-  BuildEvent,
   BuildStore,
   Keys,
   appendEvent,
@@ -15,17 +14,18 @@ import {
   readAfter,
   submissionKey,
   type BuildJobData,
-  type BuildMeta,
   type PublishJobData,
   type RedisClient,
 } from '@joblet/queue';
 import {
+  BuildEvent,
   builtinCatalog,
   computeBuildKey,
   findCatalogEntry,
   formatDiagnostic,
   validateRuntimeSpec,
   type Arch,
+  type BuildMeta,
 } from '@joblet/spec';
 
 export interface EnqueueOptions {
