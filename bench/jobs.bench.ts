@@ -42,83 +42,13 @@ import {
 import { startTestApi, type TestApi } from '../apps/api/src/testing.js';
 import { JobStore, Keys, RUN_JOB, createRedis, jobFor, jobQueueName } from '@joblet/queue';
 import { CgroupManager } from '@joblet/sandbox';
-import { FINAL_JOB_STATES, type JobRecord, type JobRequest, type RuntimeYml } from '@joblet/spec';
+import type { JobRequest, RuntimeYml } from '@joblet/spec';
+import { follow, pool, post, runToEnd, waitFinal } from './jobs-client.js';
 import { percentiles, round } from './stats.js';
 
 const CAPACITY = 32;
 const N = 400;
 const here = dirname(fileURLToPath(import.meta.url));
-
-async function post(api: TestApi, body: JobRequest): Promise<JobRecord> {
-  const res = await fetch(`${api.url}/v1/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 202) throw new Error(`POST /v1/jobs: ${res.status} ${await res.text()}`);
-  return (await res.json()) as JobRecord;
-}
-
-/** Reads the job's SSE log stream until `until` accepts an event; returns that event. */
-async function follow(
-  api: TestApi,
-  id: string,
-  until: (e: { type: string; line?: string }) => boolean,
-): Promise<{ type: string; line?: string }> {
-  const abort = new AbortController();
-  const res = await fetch(`${api.url}/v1/jobs/${id}/logs`, {
-    headers: { accept: 'text/event-stream' },
-    signal: abort.signal,
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`log stream of ${id} ended early`);
-      buf += decoder.decode(value, { stream: true });
-      let sep: number;
-      while ((sep = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, sep);
-        buf = buf.slice(sep + 2);
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('\n');
-        if (!data) continue;
-        const e = JSON.parse(data) as { type: string; line?: string };
-        if (until(e)) return e;
-      }
-    }
-  } finally {
-    abort.abort();
-  }
-}
-
-async function waitFinal(store: JobStore, ids: string[], timeoutMs = 300_000): Promise<void> {
-  const pending = new Set(ids);
-  const deadline = Date.now() + timeoutMs;
-  while (pending.size > 0) {
-    if (Date.now() > deadline) throw new Error(`${pending.size} jobs did not end`);
-    for (const id of [...pending]) {
-      const r = await store.get(id);
-      if (r && FINAL_JOB_STATES.includes(r.state)) pending.delete(id);
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Runs `fn` over `items` with `n` at a time. */
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 function spawnWait(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -161,21 +91,6 @@ function pickWheel(): { file: string; module: string; script: string } {
     module: 'setuptools',
     script: 'import setuptools; print(setuptools.__version__)',
   };
-}
-
-async function runToEnd(
-  api: TestApi,
-  store: JobStore,
-  body: JobRequest,
-): Promise<{ ms: number; rec: JobRecord }> {
-  const t = performance.now();
-  const job = await post(api, body);
-  await follow(api, job.id, (e) => e.type === 'end');
-  const ms = performance.now() - t;
-  const rec = (await store.get(job.id))!;
-  if (rec.state !== 'COMPLETED')
-    throw new Error(`${body.command} ended ${rec.state}: ${rec.message}`);
-  return { ms, rec };
 }
 
 /**

@@ -349,8 +349,7 @@ describe.skipIf(missing.length > 0)(
 
     it('answers `rnx runtime test` by running the version command as a job', async () => {
       const nodeQueue = new JobRegistry(NODE_QUEUE_JOBS, h.runner.nodeQueueHandlers());
-      const test = (job: Job) => nodeQueue.process(job);
-      const r = (await test({
+      const r = (await nodeQueue.process({
         name: JOB_NAMES.runtimeTest,
         data: { name: 'deb', version: '1.0.0' },
       } as Job)) as Record<string, unknown>;
@@ -364,7 +363,7 @@ describe.skipIf(missing.length > 0)(
         (j) => j.command === 'python3' && j.args[0] === '--version',
       );
       expect(listed).toMatchObject({ state: 'COMPLETED', pinnedNode: h.node });
-      const missing = test({
+      const missing = nodeQueue.process({
         name: JOB_NAMES.runtimeTest,
         data: { name: 'nope', version: '1.0.0' },
       } as Job);
