@@ -16,9 +16,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BuildEvent, Keys, createRedis, readAfter } from '@joblet/queue';
+import { Keys, createRedis, readAfter } from '@joblet/queue';
 import { binfmtHandler, hostDebArch, registerQemuBinfmt, unregisterBinfmt } from '@joblet/sandbox';
-import type { Arch } from '@joblet/spec';
+import { BuildEvent, type Arch } from '@joblet/spec';
 import { writeTestKeyPair } from '@joblet/testkit';
 import {
   createWorker,

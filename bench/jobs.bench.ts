@@ -41,7 +41,7 @@ import {
   type World,
 } from '@joblet/agent/testing';
 import { startTestApi, type TestApi } from '@joblet/api/testing';
-import { JOB_NAMES, JobStore, Keys, createRedis, jobQueueName } from '@joblet/queue';
+import { JobStore, Keys, RUN_JOB, createRedis, jobFor, jobQueueName } from '@joblet/queue';
 import { CgroupManager } from '@joblet/sandbox';
 import { type JobRequest } from '@joblet/spec';
 import { percentiles, round } from './stats.js';
@@ -97,13 +97,7 @@ async function throughput(api: TestApi, store: JobStore): Promise<Record<string,
     await store.create({ ...rest, id, state: 'QUEUED', createdAt: new Date().toISOString() });
   }
   t0 = performance.now();
-  await queue.addBulk(
-    direct.map((id) => ({
-      name: JOB_NAMES.runJob,
-      data: { jobId: id },
-      opts: { jobId: id, attempts: 1 },
-    })),
-  );
+  await queue.addBulk(direct.map((id) => jobFor(RUN_JOB, { jobId: id })));
   await waitFinal(store, direct);
   const directMs = performance.now() - t0;
   await queue.close();

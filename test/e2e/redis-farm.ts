@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { expect } from 'vitest';
 import { silentLogger } from '@joblet/logging';
-import { BuildStore, buildQueueName } from '@joblet/queue';
+import { BuildStore, buildQueueName, childJobId } from '@joblet/queue';
 import { makeTempDir, writeTestKeyPair, type TempDir } from '@joblet/testkit';
 import { createAgent, readAgentEnv, type Agent } from '@joblet/agent/testing';
-import { childJobId, readApiEnv, startTestApi, type TestApi } from '@joblet/api/testing';
+import { readApiEnv, startTestApi, type TestApi } from '@joblet/api/testing';
 import { createWorker, readWorkerEnv, type FarmWorker } from '@joblet/worker/testing';
 
 /** Each app's own environment (its Redis URL and credentials); the rest is filled in here. */

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES, createRedis, jobQueueName, readAfter } from '@joblet/queue';
+import { RUN_JOB, createRedis, enqueue, jobQueueName, readAfter } from '@joblet/queue';
 import {
   BINFMT_CONF_DIR,
   BINFMT_DIR,
@@ -196,7 +196,7 @@ describe.skipIf(MISSING.length > 0)('an arm64 agent on an amd64 host', () => {
       };
       await w.redis.set(w.keys.jobUploads(id), JSON.stringify({ env: {}, uploads: [] }), 'EX', 600);
       await agent.jobs!.store.create(record);
-      await queue.add(JOB_NAMES.runJob, { jobId: id }, { jobId: id, attempts: 1 });
+      await enqueue(queue, RUN_JOB, { jobId: id });
       const end = await waitFor(
         async () => {
           const r = await agent.jobs!.store.get(id);

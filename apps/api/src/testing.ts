@@ -37,7 +37,6 @@ export { buildApp } from './app.js';
 export { readApiEnv } from './env.js';
 export { AuthKeys } from './auth/auth-keys.js';
 export type { SecurityOptions } from './auth/security.js';
-export { childJobId } from './services/build-service.js';
 export { DEFAULT_RETENTION } from './services/retention.js';
 export { TokenService } from './services/token-service.js';
 export * from './testing-pki.js';

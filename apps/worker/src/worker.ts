@@ -15,20 +15,22 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import { createLogger, type Logger } from '@joblet/logging';
 import {
+  BUILD_QUEUE_JOBS,
   BuildJobData,
   BuildStore,
   JOB_NAMES,
+  JobRegistry,
   Keys,
   PUBLISH_QUEUE,
+  PUBLISH_QUEUE_JOBS,
   buildQueueName,
   createRedisConnection,
   verifyRedis,
-  type BuildError,
   type RedisClient,
   type RedisConfig,
 } from '@joblet/queue';
 import { CgroupManager, qemuBinfmtName } from '@joblet/sandbox';
-import { builtinCatalog, loadCatalogFile, mergeCatalogs } from '@joblet/spec';
+import { builtinCatalog, loadCatalogFile, mergeCatalogs, type BuildError } from '@joblet/spec';
 import { createArtifactStore, withRetry } from '@joblet/storage';
 import { ensureArchSupport, type ArchSupport } from './startup-checks/arch-check.js';
 import { checkBuildNetwork } from './startup-checks/build-network-check.js';
@@ -40,7 +42,6 @@ import { failArch } from './jobs/build-outcome.js';
 import { buildRuntimeJob } from './jobs/build-runtime.job.js';
 import { EventSink } from './jobs/event-sink.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
-import { JobRegistry, type JobName } from './jobs/registry.js';
 import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
 
 export interface CreateWorkerOptions {
@@ -172,8 +173,11 @@ async function startWorker(
     state: { closing: false },
     handledFailures: new Set(),
   };
-  const consumed: JobName[] = [JOB_NAMES.build, ...(config.publish ? [JOB_NAMES.publish] : [])];
-  const registry = new JobRegistry([buildRuntimeJob(deps), publishRuntimeJob(deps)], consumed);
+  // One registry per queue consumed: a job kind of it without a handler, or with two, stops the start.
+  const builds = new JobRegistry(BUILD_QUEUE_JOBS, [buildRuntimeJob(deps)]);
+  const publishes = config.publish
+    ? new JobRegistry(PUBLISH_QUEUE_JOBS, [publishRuntimeJob(deps)])
+    : undefined;
 
   const workerOpts = (concurrency: number) => {
     const connection = connect();
@@ -189,11 +193,10 @@ async function startWorker(
       maxStalledCount: 2,
     };
   };
-  const processor = (job: Job, token?: string) => registry.process(job, token);
   const workers: Worker[] = [
-    new Worker(buildQueueName(config.arch), processor, workerOpts(config.concurrency)),
+    new Worker(buildQueueName(config.arch), builds.processor, workerOpts(config.concurrency)),
   ];
-  if (config.publish) workers.push(new Worker(PUBLISH_QUEUE, processor, workerOpts(4)));
+  if (publishes) workers.push(new Worker(PUBLISH_QUEUE, publishes.processor, workerOpts(4)));
   for (const w of workers) {
     w.on('error', (err) => log.error({ err, queue: w.name }, 'queue worker error'));
   }

@@ -28,7 +28,7 @@ export function nodeQueueName(node: string): string {
   return `node-${node}`;
 }
 
-/** BullMQ job names. */
+/** BullMQ job names (their payloads, ids and options: `protocol/`). */
 export const JOB_NAMES = {
   build: 'build-runtime',
   publish: 'publish-runtime',
@@ -37,6 +37,9 @@ export const JOB_NAMES = {
   volumeCreate: 'volume-create',
   volumeRemove: 'volume-remove',
 } as const;
+
+/** One of {@link JOB_NAMES}: what a BullMQ job of the farm is called. */
+export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 /** Redis keys of our own (besides BullMQ's), all under one prefix. */
 export class Keys {

@@ -9,7 +9,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES, JobStore, createRedis, jobQueueName, readAfter } from '@joblet/queue';
+import {
+  JobStore,
+  RUN_JOB,
+  createRedis,
+  enqueue,
+  jobQueueName,
+  nodeQueueName,
+  readAfter,
+} from '@joblet/queue';
 import { CgroupManager, processStartTime } from '@joblet/sandbox';
 import { JobEvent, NodeRuntimeStatus, type JobRecord } from '@joblet/spec';
 import { createAgent, type Agent } from '../agent.js';
@@ -91,7 +99,7 @@ describe.skipIf(missing.length > 0)(
         createdAt: new Date().toISOString(),
       };
       await store.create(record);
-      await queue.add(JOB_NAMES.runJob, { jobId: id }, { jobId: id, attempts: 1 });
+      await enqueue(queue, RUN_JOB, { jobId: id });
       return id;
     }
 
@@ -220,12 +228,12 @@ describe.skipIf(missing.length > 0)(
         uploads: [],
         createdAt: new Date().toISOString(),
       });
-      const nodeQueue = new Queue('node-crash-c', {
+      const nodeQueue = new Queue(nodeQueueName('crash-c'), {
         connection: queueConnection,
         prefix: w.prefix,
       });
       try {
-        await nodeQueue.add(JOB_NAMES.runJob, { jobId: id }, { jobId: id, attempts: 1 });
+        await enqueue(nodeQueue, RUN_JOB, { jobId: id });
         await waitFor(
           async () => (await events(id)).some((e) => e.type === 'out' && e.line === 'started'),
           `the pinned job running (agent output: ${a.output()})`,

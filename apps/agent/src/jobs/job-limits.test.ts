@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES } from '@joblet/queue';
+import { JOB_NAMES, JobRegistry, NODE_QUEUE_JOBS } from '@joblet/queue';
 import { parseCpuList, processStartTime } from '@joblet/sandbox';
 import { waitFor } from '../test-support.js';
 import { makeHarness, missingForJobs, type Harness } from './job-test-support.js';
@@ -173,16 +173,14 @@ describe.skipIf(missing.length > 0)(
         volumes: ['busy'],
       });
       await waitFor(async () => (await h.stdout(id)).includes('in') || undefined, 'running');
-      const remove = h.runner.nodeQueueHandlers()[JOB_NAMES.volumeRemove]!;
+      const nodeQueue = new JobRegistry(NODE_QUEUE_JOBS, h.runner.nodeQueueHandlers());
       const job = { name: JOB_NAMES.volumeRemove, data: { name: 'busy' } } as Job;
-      await expect(remove(job)).rejects.toThrow(/volume busy is in use by running job/);
+      await expect(nodeQueue.process(job)).rejects.toThrow(/volume busy is in use by running job/);
       await h.w.redis.publish(h.w.keys.jobStopChannel, JSON.stringify({ jobId: id }));
       await h.waitEnd(id);
-      await expect(remove(job)).resolves.toEqual({ name: 'busy', removed: true });
+      await expect(nodeQueue.process(job)).resolves.toEqual({ name: 'busy', removed: true });
       const bad = { name: JOB_NAMES.volumeCreate, data: { name: '../etc' } } as Job;
-      await expect(h.runner.nodeQueueHandlers()[JOB_NAMES.volumeCreate]!(bad)).rejects.toThrow(
-        /invalid volume name/,
-      );
+      await expect(nodeQueue.process(bad)).rejects.toThrow(/invalid volume name/);
     });
 
     it('at agent stop, lets jobs finish until the deadline, then stops them', async () => {

@@ -11,15 +11,23 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from '@joblet/logging';
 import {
-  JOB_NAMES,
+  JOB_QUEUE_JOBS,
+  JobRegistry,
   JobStore,
+  RUN_JOB,
+  RUNTIME_TEST_JOB,
+  RunJobData,
+  VOLUME_CREATE_JOB,
+  VOLUME_REMOVE_JOB,
+  defineHandler,
   duplicateRedis,
   jobQueueName,
+  type JobHandler,
   type Keys,
   type RedisClient,
 } from '@joblet/queue';
 import { CgroupManager, isRoot } from '@joblet/sandbox';
-import { JobRecord, RunJobData, type Arch } from '@joblet/spec';
+import { JobRecord, type Arch } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
 import type { JobContext, RuntimeProvider } from './job-context.js';
@@ -97,6 +105,8 @@ export class JobRunner {
   private workerConnection: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
   private stopping: Promise<void> | undefined;
+  /** The consumer of `jobs-<arch>`: built with the runner, so a missing handler stops the start. */
+  private readonly archQueueJobs = new JobRegistry(JOB_QUEUE_JOBS, [this.runJobHandler()]);
 
   constructor(private readonly o: JobRunnerOptions) {
     this.store = new JobStore(o.redis, o.keys);
@@ -180,7 +190,7 @@ export class JobRunner {
   private async startWorker(): Promise<void> {
     const connection = duplicateRedis(this.o.redis, { forWorker: true });
     this.workerConnection = connection;
-    const w = new Worker(this.queueName, (job: Job) => this.processRunJob(job), {
+    const w = new Worker(this.queueName, this.archQueueJobs.processor, {
       connection,
       prefix: this.o.prefix,
       concurrency: this.o.capacity,
@@ -200,15 +210,17 @@ export class JobRunner {
     await w.waitUntilReady();
   }
 
-  /** BullMQ processor of `run-job`, on `jobs-<arch>` and (through the node queue) `node-<name>`. */
-  processRunJob(job: Job): Promise<RunJobResult> {
-    const data = RunJobData.safeParse(job.data);
-    if (!data.success || !isJobId(data.data.jobId)) {
-      return Promise.reject(new UnrecoverableError('invalid run-job data'));
-    }
-    const p = this.runJob(data.data.jobId);
-    this.inflight.add(p);
-    return p.finally(() => this.inflight.delete(p));
+  /** Handler of `run-job`, on `jobs-<arch>` and (through the node queue) `node-<name>`. */
+  private runJobHandler(): JobHandler<typeof RunJobData> {
+    return defineHandler(RUN_JOB, (_job, { jobId }) => {
+      // The id names the job's directory: the payload schema only says it is a string.
+      if (!isJobId(jobId)) {
+        return Promise.reject(new UnrecoverableError(`invalid run-job payload: jobId ${jobId}`));
+      }
+      const p = this.runJob(jobId);
+      this.inflight.add(p);
+      return p.finally(() => this.inflight.delete(p));
+    });
   }
 
   /** Runs one job by id (what the queue handlers do). */
@@ -232,23 +244,19 @@ export class JobRunner {
   }
 
   /**
-   * Handlers of the node queue's job kinds owned by the runner: pinned jobs, volumes, and
-   * runtime tests (run as jobs: see runtime-test-job.ts).
+   * Handlers of every job kind of the node queue (the node-queue worker registers them): pinned
+   * jobs, volumes, and runtime tests (run as jobs: see runtime-test-job.ts).
    */
-  nodeQueueHandlers(): Record<string, (job: Job) => Promise<unknown>> {
-    return {
-      [JOB_NAMES.runJob]: (job) => this.processRunJob(job),
-      [JOB_NAMES.runtimeTest]: (job) => this.processRuntimeTest(job),
-      [JOB_NAMES.volumeCreate]: (job) => this.volumeOp(job, (n) => this.volumes.create(n)),
-      [JOB_NAMES.volumeRemove]: (job) => this.volumeOp(job, (n) => this.volumes.remove(n)),
-    };
+  nodeQueueHandlers(): JobHandler[] {
+    return [
+      this.runJobHandler(),
+      defineHandler(RUNTIME_TEST_JOB, (_job, d) => this.processRuntimeTest(d.name, d.version)),
+      defineHandler(VOLUME_CREATE_JOB, (job, d) => this.volumeOp(job, d.name, 'create')),
+      defineHandler(VOLUME_REMOVE_JOB, (job, d) => this.volumeOp(job, d.name, 'remove')),
+    ];
   }
 
-  private processRuntimeTest(job: Job): Promise<unknown> {
-    const { name, version } = job.data as { name?: unknown; version?: unknown };
-    if (typeof name !== 'string' || typeof version !== 'string') {
-      return Promise.reject(new UnrecoverableError('invalid runtime-test data'));
-    }
+  private processRuntimeTest(name: string, version: string): Promise<unknown> {
     const p = runtimeTestAsJob(
       {
         node: this.o.node,
@@ -266,11 +274,9 @@ export class JobRunner {
     return p.finally(() => this.inflight.delete(p));
   }
 
-  private async volumeOp<T>(job: Job, op: (name: string) => Promise<T>): Promise<T> {
-    const name = (job.data as { name?: unknown }).name;
-    if (typeof name !== 'string') throw new UnrecoverableError('invalid volume data: no name');
+  private async volumeOp(job: Job, name: string, op: 'create' | 'remove'): Promise<unknown> {
     try {
-      const r = await op(name);
+      const r = await this.volumes[op](name);
       this.o.log.info({ volume: name, op: job.name }, 'volume changed');
       return r;
     } catch (err) {
@@ -301,7 +307,8 @@ export class JobRunner {
 
   /** A job BullMQ failed as stalled: the node that took it died (or lost Redis) meanwhile. */
   private async markStalled(job: Job): Promise<void> {
-    const jobId = (job.data as Partial<RunJobData>).jobId ?? job.id;
+    const data = RunJobData.safeParse(job.data);
+    const jobId = data.success ? data.data.jobId : job.id;
     if (!jobId || this.running.has(jobId)) return;
     try {
       const rec = await this.store.get(jobId);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES } from '@joblet/queue';
+import { JOB_NAMES, JobRegistry, NODE_QUEUE_JOBS } from '@joblet/queue';
 import { egressProcesses, egressResolvConf, hasCommand } from '@joblet/sandbox';
 import { sandboxReachableHost } from '@joblet/testkit';
 import { publish, waitFor } from '../test-support.js';
@@ -348,8 +348,8 @@ describe.skipIf(missing.length > 0)(
     });
 
     it('answers `rnx runtime test` by running the version command as a job', async () => {
-      const test = h.runner.nodeQueueHandlers()[JOB_NAMES.runtimeTest]!;
-      const r = (await test({
+      const nodeQueue = new JobRegistry(NODE_QUEUE_JOBS, h.runner.nodeQueueHandlers());
+      const r = (await nodeQueue.process({
         name: JOB_NAMES.runtimeTest,
         data: { name: 'deb', version: '1.0.0' },
       } as Job)) as Record<string, unknown>;
@@ -363,7 +363,7 @@ describe.skipIf(missing.length > 0)(
         (j) => j.command === 'python3' && j.args[0] === '--version',
       );
       expect(listed).toMatchObject({ state: 'COMPLETED', pinnedNode: h.node });
-      const missing = test({
+      const missing = nodeQueue.process({
         name: JOB_NAMES.runtimeTest,
         data: { name: 'nope', version: '1.0.0' },
       } as Job);

@@ -7,7 +7,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { silentLogger } from '@joblet/logging';
-import { JOB_NAMES, createRedis, jobQueueName, readAfter, type JobStore } from '@joblet/queue';
+import {
+  RUN_JOB,
+  createRedis,
+  enqueue,
+  jobQueueName,
+  readAfter,
+  type JobStore,
+} from '@joblet/queue';
 import { CgroupManager, hasCommand, hasUnprivilegedUserns, isRoot } from '@joblet/sandbox';
 import {
   FINAL_JOB_STATES,
@@ -187,10 +194,11 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
         3600,
       );
       await store.create(record);
-      await queue.add(
-        JOB_NAMES.runJob,
+      await enqueue(
+        queue,
+        RUN_JOB,
         { jobId: id },
-        { jobId: id, attempts: 1, ...(opts.delayMs !== undefined && { delay: opts.delayMs }) },
+        opts.delayMs !== undefined ? { delay: opts.delayMs } : {},
       );
       return id;
     },

@@ -2,7 +2,7 @@ import { chownSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES, createRedis, nodeQueueName } from '@joblet/queue';
+import { RUNTIME_TEST_JOB, createRedis, enqueue, nodeQueueName } from '@joblet/queue';
 import {
   NOBODY,
   bwrapArgs,
@@ -175,7 +175,7 @@ describe.skipIf(!canSandbox)(
       });
       try {
         await events.waitUntilReady();
-        const job = await queue.add(JOB_NAMES.runtimeTest, {
+        const job = await enqueue(queue, RUNTIME_TEST_JOB, {
           name: 'debian-py',
           version: '3.11.2',
         });
@@ -187,7 +187,7 @@ describe.skipIf(!canSandbox)(
           command: ['python3', '--version'],
         });
         expect(result.durationMs).toBeGreaterThan(0);
-        const missing = await queue.add(JOB_NAMES.runtimeTest, { name: 'nope', version: '1.0.0' });
+        const missing = await enqueue(queue, RUNTIME_TEST_JOB, { name: 'nope', version: '1.0.0' });
         const err = await missing.waitUntilFinished(events, 30_000).catch((e: unknown) => e);
         expect((err as Error).message).toContain('RUNTIME_NOT_INSTALLED');
       } finally {

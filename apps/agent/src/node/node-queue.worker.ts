@@ -1,12 +1,19 @@
 /**
- * The node's own queue (`node-<name>`, see nodeQueueName): work pinned to this node. The job
- * kinds and their handlers come from the JobRunner (`run-job` for pinned jobs,
- * `volume-create`/`volume-remove`, and `runtime-test`, run as a job: see
- * jobs/runtime-test-job.ts); any other name fails at once (no retry).
+ * The node's own queue (`node-<name>`, see nodeQueueName): work pinned to this node, the job
+ * kinds of the protocol's NODE_QUEUE_JOBS dispatched through a JobRegistry. The handlers come
+ * from the JobRunner (`run-job` for pinned jobs, `volume-create`/`volume-remove`, and
+ * `runtime-test`, run as a job: see jobs/runtime-test-job.ts); a kind without a handler, or with
+ * two, stops the agent's start; an unknown name or a bad payload fails at once (no retry).
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from '@joblet/logging';
-import { nodeQueueName, type RedisClient } from '@joblet/queue';
+import {
+  JobRegistry,
+  NODE_QUEUE_JOBS,
+  nodeQueueName,
+  type JobHandler,
+  type RedisClient,
+} from '@joblet/queue';
 
 export interface NodeQueueWorkerOptions {
   node: string;
@@ -16,21 +23,25 @@ export interface NodeQueueWorkerOptions {
   log: Logger;
   /** Jobs at once. Default 2. */
   concurrency?: number;
-  /** The job kinds served on this queue (the JobRunner's), by name. */
-  handlers: Record<string, (job: Job) => Promise<unknown>>;
+  /** One handler per job kind of the queue (the JobRunner's). */
+  handlers: readonly JobHandler[];
 }
 
 export class NodeQueueWorker {
   private worker: Worker | undefined;
+  private readonly registry: JobRegistry;
 
-  constructor(private readonly o: NodeQueueWorkerOptions) {}
+  /** @throws JobRegistryError when `handlers` leave a job kind of the queue without one. */
+  constructor(private readonly o: NodeQueueWorkerOptions) {
+    this.registry = new JobRegistry(NODE_QUEUE_JOBS, o.handlers);
+  }
 
   get queueName(): string {
     return nodeQueueName(this.o.node);
   }
 
   async start(): Promise<void> {
-    const w = new Worker(this.queueName, (job: Job) => this.process(job), {
+    const w = new Worker(this.queueName, this.registry.processor, {
       connection: this.o.connection,
       prefix: this.o.prefix,
       concurrency: this.o.concurrency ?? 2,
@@ -54,11 +65,5 @@ export class NodeQueueWorker {
     } finally {
       await this.o.connection.quit().catch(() => this.o.connection.disconnect());
     }
-  }
-
-  private process(job: Job): Promise<unknown> {
-    const handler = this.o.handlers[job.name];
-    if (handler) return handler(job);
-    return Promise.reject(new UnrecoverableError(`unknown job ${job.name} on ${this.queueName}`));
   }
 }

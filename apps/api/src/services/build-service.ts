@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type FlowProducer, type Queue } from 'bullmq';
 import {
+  RuntimeIndexEntry,
   computeBuildKey,
   findCatalogEntry,
   formatDiagnostic,
@@ -14,25 +15,21 @@ import {
   validateRuntimeSpec,
   type Arch,
   type BaseCatalog,
+  type ArchStatus,
+  type BuildEvent,
+  type BuildMeta,
+  type BuildRecord,
   type RuntimeSpec,
 } from '@joblet/spec';
 import {
   BUILDER_VERSION,
-  JOB_NAMES,
-  PUBLISH_QUEUE,
-  RuntimeIndexEntry,
   appendEvent,
-  buildQueueName,
+  buildFlow,
+  childJobId,
   incrementCounter,
   submissionKey,
-  type ArchStatus,
-  type BuildEvent,
   type BuildStore,
-  type BuildJobData,
-  type BuildMeta,
-  type BuildRecord,
   type Keys,
-  type PublishJobData,
   type RedisClient,
 } from '@joblet/queue';
 import { indexKey, stagingPrefix, type ArtifactStore } from '@joblet/storage';
@@ -66,11 +63,6 @@ export interface SubmitBuildInput {
 export type SubmitBuildResult =
   | { kind: 'cached'; name: string; version: string; index: RuntimeIndexEntry }
   | { kind: 'queued'; build: BuildRecord; deduplicated: boolean };
-
-/** Attempts per arch for transient failures; spec and hook errors never retry. */
-export const BUILD_ATTEMPTS = 3;
-/** Finished BullMQ jobs are dropped after this long; build records have their own retention. */
-const KEEP_JOBS_S = 24 * 3600;
 
 export class BuildService {
   constructor(private readonly s: BuildServiceDeps) {}
@@ -244,53 +236,28 @@ export class BuildService {
     input: SubmitBuildInput,
     archKeys: Record<Arch, string>,
   ): Promise<void> {
-    const publish: PublishJobData = {
-      buildId: meta.id,
-      name: spec.name,
-      version: spec.version,
-      submissionKey: meta.submissionKey,
-      arches: meta.arches,
-      allowPartial: meta.allowPartial,
-    };
-    await this.s.flows.add({
-      name: JOB_NAMES.publish,
-      queueName: PUBLISH_QUEUE,
-      data: publish,
-      opts: {
-        jobId: meta.id,
-        removeOnComplete: { age: KEEP_JOBS_S },
-        removeOnFail: { age: KEEP_JOBS_S },
-      },
-      children: meta.arches.map((arch) => ({
-        name: JOB_NAMES.build,
-        queueName: buildQueueName(arch),
-        data: {
+    await this.s.flows.add(
+      buildFlow(
+        {
+          buildId: meta.id,
+          name: spec.name,
+          version: spec.version,
+          submissionKey: meta.submissionKey,
+          arches: meta.arches,
+          allowPartial: meta.allowPartial,
+        },
+        meta.arches.map((arch) => ({
           buildId: meta.id,
           arch,
           specText: input.spec,
           buildKey: archKeys[arch],
           verbose: Boolean(input.verbose),
-        } satisfies BuildJobData,
-        opts: {
-          jobId: childJobId(meta.id, arch),
-          attempts: BUILD_ATTEMPTS,
-          backoff: { type: 'exponential', delay: 5_000 },
-          removeOnComplete: { age: KEEP_JOBS_S },
-          removeOnFail: { age: KEEP_JOBS_S },
-          ...(meta.allowPartial
-            ? { ignoreDependencyOnFailure: true }
-            : { failParentOnFailure: true }),
-        },
-      })),
-    });
+        })),
+      ),
+    );
   }
 
   private async event(buildId: string, e: BuildEvent): Promise<void> {
     await appendEvent(this.s.redis, this.s.keys.buildEvents(buildId), e);
   }
-}
-
-/** BullMQ job id of one arch's build: deterministic, so cancel can find it. */
-export function childJobId(buildId: string, arch: Arch): string {
-  return `${buildId}-${arch}`;
 }

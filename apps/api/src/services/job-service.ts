@@ -15,11 +15,11 @@ import {
   type JobRecord,
   type JobRequestParsed,
   type NodeView,
-  type RunJobData,
 } from '@joblet/spec';
 import {
-  JOB_NAMES,
   JobStore,
+  RUN_JOB,
+  enqueue,
   jobQueueName,
   nodeQueueName,
   type Keys,
@@ -52,8 +52,6 @@ export const DEFAULT_JOB_BOUNDS: JobBounds = {
   maxCpuPercent: 6400,
   maxTimeoutS: 24 * 3600,
 };
-
-const KEEP_QUEUE_JOBS_S = 3600;
 
 export class JobService {
   readonly jobs: JobStore;
@@ -143,13 +141,14 @@ export class JobService {
     await this.jobs.create(record);
     const queueName = pinned ? nodeQueueName(pinned) : jobQueueName(arch);
     try {
-      await this.queue(queueName).add(JOB_NAMES.runJob, { jobId: id } satisfies RunJobData, {
-        jobId: id,
-        delay: scheduledFor ? Math.max(0, scheduledFor.getTime() - Date.now()) : undefined,
-        attempts: 1,
-        removeOnComplete: { age: KEEP_QUEUE_JOBS_S },
-        removeOnFail: { age: KEEP_QUEUE_JOBS_S },
-      });
+      await enqueue(
+        this.queue(queueName),
+        RUN_JOB,
+        { jobId: id },
+        {
+          delay: scheduledFor ? Math.max(0, scheduledFor.getTime() - Date.now()) : undefined,
+        },
+      );
     } catch (err) {
       await this.jobs.transition(id, 'FAILED', {
         reason: 'start-failed',

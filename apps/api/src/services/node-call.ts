@@ -3,7 +3,14 @@
  * runtime tests and volume management, which must happen on a particular node.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { duplicateRedis, nodeQueueName, type RedisClient } from '@joblet/queue';
+import type { z } from 'zod';
+import {
+  duplicateRedis,
+  enqueue,
+  nodeQueueName,
+  type JobKind,
+  type RedisClient,
+} from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 
 /** The connection node queues are opened on, and their BullMQ prefix. */
@@ -12,13 +19,15 @@ export interface NodeQueueConnection {
   prefix: string;
 }
 
-export async function callNode(
+/** Adds a `kind` job (one of the node calls of the protocol) and waits for its result. */
+export async function callNode<S extends z.ZodType>(
   s: NodeQueueConnection,
   node: string,
-  jobName: string,
-  data: Record<string, unknown>,
+  kind: JobKind<S>,
+  data: z.input<S>,
   timeoutMs: number,
 ): Promise<unknown> {
+  const jobName = kind.name;
   const queueName = nodeQueueName(node);
   const queue = new Queue(queueName, { connection: s.redis, prefix: s.prefix });
   // QueueEvents blocks on its connection, which BullMQ requires to retry forever.
@@ -28,10 +37,7 @@ export async function callNode(
   });
   try {
     await events.waitUntilReady();
-    const job = await queue.add(jobName, data, {
-      removeOnComplete: { age: 3600 },
-      removeOnFail: { age: 3600 },
-    });
+    const job = await enqueue(queue, kind, data);
     try {
       return await job.waitUntilFinished(events, timeoutMs);
     } catch (err) {

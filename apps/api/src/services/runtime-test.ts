@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Arch, RuntimeTestResponse } from '@joblet/spec';
-import { JOB_NAMES } from '@joblet/queue';
+import { RUNTIME_TEST_CALL_TIMEOUT_MS, RUNTIME_TEST_JOB } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 import { callNode, type NodeQueueConnection } from './node-call.js';
 import type { NodeService } from './node-service.js';
@@ -22,9 +22,6 @@ const AgentTestResult = z.object({
   durationMs: z.number(),
   command: z.array(z.string()).default([]),
 });
-
-/** How long a test may take, start-up of a JVM on a loaded node included. */
-export const RUNTIME_TEST_TIMEOUT_MS = 60_000;
 
 export async function testRuntime(
   s: RuntimeTestDeps,
@@ -58,9 +55,9 @@ export async function testRuntime(
   const raw = await callNode(
     s,
     node.name,
-    JOB_NAMES.runtimeTest,
+    RUNTIME_TEST_JOB,
     { name: entry.name, version: entry.version },
-    RUNTIME_TEST_TIMEOUT_MS,
+    RUNTIME_TEST_CALL_TIMEOUT_MS,
   );
   const result = AgentTestResult.parse(raw);
   return { name: entry.name, version: entry.version, node: node.name, arch: node.arch, ...result };

@@ -2,7 +2,7 @@
  * The one error a build step throws: a {@link BuildError} code, a message naming what failed,
  * the tail of the failing command's output, and whether another attempt may succeed.
  */
-import type { BuildError, BuildErrorCode } from '@joblet/queue';
+import { type BuildError, type BuildErrorCode } from '@joblet/spec';
 
 export class BuildFailure extends Error {
   override readonly name = 'BuildFailure';

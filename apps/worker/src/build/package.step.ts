@@ -6,9 +6,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILDER_VERSION, type ArtifactInfo } from '@joblet/queue';
+import { BUILDER_VERSION } from '@joblet/queue';
 import { packTree, walkTree, type ArtifactManifest } from '@joblet/artifact';
-import { serializeRuntimeYml, type RuntimeYml } from '@joblet/spec';
+import { serializeRuntimeYml, type ArtifactInfo, type RuntimeYml } from '@joblet/spec';
 import {
   runtimeArchiveKey,
   runtimeManifestKey,

@@ -6,8 +6,12 @@
 import { CgroupManager, type Cgroup } from '@joblet/sandbox';
 import { FALLBACK_MIRROR, hostAptMirror } from '../base-root/index.js';
 import { removeTree, unmountUnder } from '@joblet/artifact';
-import { findCatalogEntry, formatDiagnostic, validateRuntimeSpec } from '@joblet/spec';
-import type { ArtifactInfo } from '@joblet/queue';
+import {
+  findCatalogEntry,
+  formatDiagnostic,
+  validateRuntimeSpec,
+  type ArtifactInfo,
+} from '@joblet/spec';
 import { createArtifactStore } from '@joblet/storage';
 import type { Logger } from '@joblet/logging';
 import { aptInstall, aptPackages, aptUpdate, listsAreFresh } from './apt.step.js';

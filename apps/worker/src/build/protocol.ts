@@ -3,8 +3,8 @@
  * receive: a child is a separate program, and nothing it says is trusted blindly.
  */
 import { z } from 'zod';
-import { CatalogEntry } from '@joblet/spec';
-import { ArchName, ArtifactInfo, BuildError, BuildJobData } from '@joblet/queue';
+import { ArchName, ArtifactInfo, BuildError, CatalogEntry } from '@joblet/spec';
+import { BuildJobData } from '@joblet/queue';
 
 /** What a build child needs to know; secrets travel here, never in its environment. */
 export const ChildConfig = z.object({

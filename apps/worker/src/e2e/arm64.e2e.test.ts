@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeIndexEntry } from '@joblet/queue';
+import { RuntimeIndexEntry } from '@joblet/spec';
 import {
   ArchUnsupportedError,
   BINFMT_CONF_DIR,

@@ -8,15 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  BuildPointer,
-  BuildStore,
-  FarmEvent,
-  Keys,
-  RuntimeIndexEntry,
-  readAfter,
-  type BuildEvent,
-} from '@joblet/queue';
+import { BuildStore, Keys, readAfter } from '@joblet/queue';
 import {
   ArtifactManifest,
   readTrustedKeyFile,
@@ -24,7 +16,13 @@ import {
   verifyManifestSignatures,
 } from '@joblet/artifact';
 import { runInSandbox } from '@joblet/sandbox';
-import { parseRuntimeYml } from '@joblet/spec';
+import {
+  BuildPointer,
+  FarmEvent,
+  RuntimeIndexEntry,
+  parseRuntimeYml,
+  type BuildEvent,
+} from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
 import { enqueueBuild, logLines, waitForEvent, type Enqueued } from '../test-support/flow.js';
 import {

@@ -13,14 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FarmEvent,
-  Keys,
-  buildQueueName,
-  createRedis,
-  readAfter,
-  type BuildEvent,
-} from '@joblet/queue';
+import { Keys, buildQueueName, childJobId, createRedis, readAfter } from '@joblet/queue';
+import { FarmEvent, type BuildEvent } from '@joblet/spec';
 import { hasCommand, isRoot } from '@joblet/sandbox';
 import { createArtifactStore, runtimePrefix, type ArtifactStore } from '@joblet/storage';
 import {
@@ -206,7 +200,7 @@ ${hooks}`;
 
     const queue = new Queue(buildQueueName('amd64'), { connection: redis, prefix });
     try {
-      const job = await Job.fromId(queue, `${b0.buildId}-amd64`);
+      const job = await Job.fromId(queue, childJobId(b0.buildId, 'amd64'));
       expect(await job?.getState()).toBe('waiting');
       expect(job?.attemptsMade).toBe(0);
     } finally {

@@ -6,7 +6,8 @@
  * expires with the build record).
  */
 import { withRetry, stagingPrefix } from '@joblet/storage';
-import type { BuildError, BuildEvent, BuildJobData, BuildState } from '@joblet/queue';
+import { type BuildJobData } from '@joblet/queue';
+import { type BuildError, type BuildEvent, type BuildState } from '@joblet/spec';
 import type { Logger } from '@joblet/logging';
 import type { WorkerDeps } from './worker-deps.js';
 import type { EventSink } from './event-sink.js';

@@ -11,7 +11,13 @@
  *   without counting an attempt (`moveToWait` + `WaitingError`).
  */
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { BuildJobData, JOB_NAMES, observeHistogram, type BuildError } from '@joblet/queue';
+import {
+  BUILD_RUNTIME_JOB,
+  defineHandler,
+  observeHistogram,
+  type BuildJobData,
+} from '@joblet/queue';
+import { type BuildError } from '@joblet/spec';
 import { removeTree } from '@joblet/artifact';
 import type { Logger } from '@joblet/logging';
 import type { ChildConfig, ChildMessage } from '../build/protocol.js';
@@ -22,7 +28,6 @@ import type { RunningBuild, WorkerDeps } from './worker-deps.js';
 import { failArch } from './build-outcome.js';
 import { startBuildChild, type ChildOutcome, type ChildRun } from './child-runner.js';
 import { ArchStatusWriter, EventSink } from './event-sink.js';
-import { defineJob } from './registry.js';
 
 /** The worker stops a child this long after its own build timeout should have (s). */
 const BACKSTOP_MARGIN_S = 60;
@@ -30,11 +35,9 @@ const BACKSTOP_MARGIN_S = 60;
 const MAX_LINE_CHARS = 4096;
 
 export function buildRuntimeJob(deps: WorkerDeps) {
-  return defineJob({
-    name: JOB_NAMES.build,
-    schema: BuildJobData,
-    handle: (job, data, token) => new BuildRun(deps, job, data, token).run(),
-  });
+  return defineHandler(BUILD_RUNTIME_JOB, (job, data, token) =>
+    new BuildRun(deps, job, data, token).run(),
+  );
 }
 
 /** What a build child is told about its worker's configuration. */

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from '@joblet/logging';
-import type { ArtifactInfo, BuildError } from '@joblet/queue';
+import { type ArtifactInfo, type BuildError } from '@joblet/spec';
 import { ChildMessage, type StartMessage } from '../build/protocol.js';
 
 /** How a build child ended. */

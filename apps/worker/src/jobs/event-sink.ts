@@ -4,14 +4,8 @@
  * flight. `flush` waits for all of them (before a terminal state is reported).
  */
 import type { Logger } from '@joblet/logging';
-import {
-  appendEvent,
-  type ArchStatus,
-  type BuildEvent,
-  type BuildStore,
-  type RedisClient,
-} from '@joblet/queue';
-import type { Arch } from '@joblet/spec';
+import { appendEvent, type BuildStore, type RedisClient } from '@joblet/queue';
+import { type Arch, type ArchStatus, type BuildEvent } from '@joblet/spec';
 
 export class EventSink {
   private readonly pending = new Set<Promise<unknown>>();

@@ -12,12 +12,10 @@ import { silentLogger } from '@joblet/logging';
 import {
   BUILDER_VERSION,
   BuildStore,
-  FarmEvent,
   Keys,
-  RuntimeIndexEntry,
+  childJobId,
   createRedis,
   readAfter,
-  type ArtifactInfo,
   type PublishJobData,
 } from '@joblet/queue';
 import {
@@ -30,10 +28,13 @@ import {
 } from '@joblet/artifact';
 import { hasCommand } from '@joblet/sandbox';
 import {
-  builtinCatalog,
+  FarmEvent,
+  RuntimeIndexEntry,
   buildRuntimeYml,
+  builtinCatalog,
   findCatalogEntry,
   validateRuntimeSpec,
+  type ArtifactInfo,
 } from '@joblet/spec';
 import {
   createArtifactStore,
@@ -153,7 +154,7 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
     const job = {
       id: buildId,
       getChildrenValues: () =>
-        Promise.resolve({ [`${prefix}:build-amd64:${buildId}-amd64`]: artifact }),
+        Promise.resolve({ [`${prefix}:build-amd64:${childJobId(buildId, 'amd64')}`]: artifact }),
     } as unknown as Job;
     const handler = publishRuntimeJob(deps);
 

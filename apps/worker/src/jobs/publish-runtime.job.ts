@@ -8,18 +8,22 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
-  ArtifactInfo,
   JOB_NAMES,
-  PublishJobData,
+  PUBLISH_RUNTIME_JOB,
   appendEvent,
+  defineHandler,
+  type PublishJobData,
+} from '@joblet/queue';
+import { ArtifactManifest, withManifestSignatures } from '@joblet/artifact';
+import {
+  ArtifactInfo,
+  type Arch,
   type BuildError,
   type BuildPointer,
   type FarmEvent,
   type IndexArch,
   type RuntimeIndexEntry,
-} from '@joblet/queue';
-import { ArtifactManifest, withManifestSignatures } from '@joblet/artifact';
-import type { Arch } from '@joblet/spec';
+} from '@joblet/spec';
 import {
   buildPointerKey,
   indexKey,
@@ -31,14 +35,9 @@ import type { Logger } from '@joblet/logging';
 import type { WorkerDeps } from './worker-deps.js';
 import { archError, claimOnce, deleteStaging, finishBuild } from './build-outcome.js';
 import { EventSink } from './event-sink.js';
-import { defineJob } from './registry.js';
 
 export function publishRuntimeJob(deps: WorkerDeps) {
-  return defineJob({
-    name: JOB_NAMES.publish,
-    schema: PublishJobData,
-    handle: (job, data) => processPublish(deps, job, data),
-  });
+  return defineHandler(PUBLISH_RUNTIME_JOB, (job, data) => processPublish(deps, job, data));
 }
 
 async function processPublish(deps: WorkerDeps, job: Job, data: PublishJobData): Promise<unknown> {

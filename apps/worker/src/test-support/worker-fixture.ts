@@ -6,7 +6,8 @@
 import { chmod } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { createRedis, type BuildEvent } from '@joblet/queue';
+import { createRedis } from '@joblet/queue';
+import { type BuildEvent } from '@joblet/spec';
 import { hasCommand, isRoot } from '@joblet/sandbox';
 import { createArtifactStore, indexKey, runtimePrefix, type ArtifactStore } from '@joblet/storage';
 import {

@@ -194,10 +194,6 @@ export const ListJobsQuery = z.object({
 });
 export const ListJobsResponse = z.object({ jobs: z.array(JobRecord) });
 
-/** Payload of a job on `jobs-<arch>` / `node-<name>`. */
-export const RunJobData = z.object({ jobId: z.string() });
-export type RunJobData = z.infer<typeof RunJobData>;
-
 /** Volumes: named persistent directories on one node, mounted at `/volumes/<name>`. */
 export const VolumeName = z
   .string()

@@ -12,9 +12,8 @@ import {
   validateRuntimeSpec,
   type Arch,
 } from '@joblet/spec';
-import { BUILDER_VERSION, appendEvent } from '@joblet/queue';
+import { BUILDER_VERSION, appendEvent, childJobId } from '@joblet/queue';
 import { indexKey, stagingArchiveKey } from '@joblet/storage';
-import { childJobId } from '../../services/build-service.js';
 import { startTestApi, type TestApi } from '../../testing.js';
 
 const example = (name: string) =>

@@ -4,8 +4,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { BuildEvent, BuildIdParams } from '@joblet/spec';
-import { followStream, isTerminal } from '@joblet/queue';
+import { BuildEvent, BuildIdParams, isTerminal } from '@joblet/spec';
+import { followStream } from '@joblet/queue';
 import { ApiError } from '../../plugins/errors.js';
 import { lastEventId, sendSse } from '../../sse/sse-stream.js';
 

@@ -11,7 +11,7 @@ import {
   VolumeQuery,
   VolumeView,
 } from '@joblet/spec';
-import { JOB_NAMES } from '@joblet/queue';
+import { VOLUME_CALL_TIMEOUT_MS, VOLUME_CREATE_JOB, VOLUME_REMOVE_JOB } from '@joblet/queue';
 import { ApiError } from '../../plugins/errors.js';
 import { callNode } from '../../services/node-call.js';
 import type { NodeService } from '../../services/node-service.js';
@@ -49,7 +49,13 @@ const route: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const node = await pickNode(app.nodes, request.body.node);
-      await callNode(nodeQueues, node, JOB_NAMES.volumeCreate, { name: request.body.name }, 30_000);
+      await callNode(
+        nodeQueues,
+        node,
+        VOLUME_CREATE_JOB,
+        { name: request.body.name },
+        VOLUME_CALL_TIMEOUT_MS,
+      );
       await app.redis.sadd(app.keys.volumes(node), request.body.name);
       return reply.status(201).send({ name: request.body.name, node });
     },
@@ -81,9 +87,9 @@ const route: FastifyPluginAsync = async (app) => {
       await callNode(
         nodeQueues,
         node,
-        JOB_NAMES.volumeRemove,
+        VOLUME_REMOVE_JOB,
         { name: request.params.name },
-        30_000,
+        VOLUME_CALL_TIMEOUT_MS,
       );
       await app.redis.srem(app.keys.volumes(node), request.params.name);
       return { name: request.params.name, node };
