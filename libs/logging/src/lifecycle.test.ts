@@ -123,7 +123,9 @@ describe('onShutdown', () => {
     expect((await c.exit).code).toBe(1);
     const seen = lines(c.stdout());
     expect(seen).toContain('shutdown step failed');
-    expect(seen.at(-1)).toBe('step: close');
+    // The close step runs only after the failed drain (steps are sequential); the logger writes
+    // asynchronously, so the order of the two lines on stdout says nothing.
+    expect(seen).toContain('step: close');
     expect(c.stdout()).toContain('"step":"drain"');
   });
 });
