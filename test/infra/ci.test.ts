@@ -1,8 +1,8 @@
 /**
  * infra/ci/github-actions.yml: parses, runs the right thing on the right event, fails the job
- * when rnx fails, and uses only rnx commands and flags that exist (read from the CLI's program.ts).
+ * when rnx fails, and uses only rnx commands and flags that exist (read from the CLI's commands/).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -22,23 +22,20 @@ interface Workflow {
 
 const workflow = parse(readFileSync(join(REPO, 'infra/ci/github-actions.yml'), 'utf8')) as Workflow;
 
-/** `rnx` commands and their long options, read from apps/cli/src/program.ts. */
+/** `rnx` commands and their long options, read from the command definitions in apps/cli/src/commands. */
 function rnxCommands(): Map<string, Set<string>> {
-  const src = readFileSync(join(REPO, 'apps/cli/src/program.ts'), 'utf8');
-  const groups = new Map<string, string>(); // variable → group name
-  for (const m of src.matchAll(/const (\w+) = program\s*\.command\('([a-z-]+)'\)/g)) {
-    groups.set(m[1]!, m[2]!);
-  }
   const out = new Map<string, Set<string>>();
-  const subs = [...src.matchAll(/(\w+)\s*\.command\('([a-z-]+)'/g)].filter((m) =>
-    groups.has(m[1]!),
-  );
-  subs.forEach((m, i) => {
-    // A subcommand's options are written between its .command() and the next one.
-    const body = src.slice(m.index, subs[i + 1]?.index ?? src.length);
-    const flags = new Set([...body.matchAll(/'(?:-\w, )?(--[a-z-]+)/g)].map((f) => f[1]!));
-    out.set(`${groups.get(m[1]!)} ${m[2]}`, flags);
-  });
+  const dir = join(REPO, 'apps/cli/src/commands');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+    const src = readFileSync(join(dir, file), 'utf8');
+    const defs = [...src.matchAll(/\bpath: '([a-z -]+)'/g)];
+    defs.forEach((m, i) => {
+      // A command's options are written between its path and the next command's.
+      const body = src.slice(m.index, defs[i + 1]?.index ?? src.length);
+      const flags = new Set([...body.matchAll(/'(?:-\w, )?(--[a-z-]+)/g)].map((f) => f[1]!));
+      out.set(m[1]!, flags);
+    });
+  }
   return out;
 }
 
