@@ -159,7 +159,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             stalledIntervalMs: config.jobLockMs,
           }),
           ...(config.jobPidsMax !== undefined && { defaultPidsMax: config.jobPidsMax }),
-          ...(config.egressDns && { egressDns: config.egressDns }),
+          egress: {
+            ...(config.egressDns && { egressDns: config.egressDns }),
+            ...(config.egressAllow && { egressAllow: config.egressAllow }),
+          },
         })
       : undefined;
   // Every kind on the node queue is the job runner's: without it there is nothing to serve.

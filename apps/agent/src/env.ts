@@ -8,10 +8,12 @@ import { RedisUrlEnv, connectionsFromEnv } from '@joblet/queue';
 import {
   ARCHITECTURES,
   DnsServersEnv,
+  EgressAllowEnv,
   archFromUname,
   configError,
   withoutEmptyValues,
   type Arch,
+  type EgressAllow,
 } from '@joblet/spec';
 import type { TrustedKey } from '@joblet/artifact';
 import { readTrustedKeys } from './trusted-keys-env.js';
@@ -108,6 +110,12 @@ const AgentEnv = z.object({
    * upstream (a container: Docker's 127.0.0.11).
    */
   AGENT_EGRESS_DNS: DnsServersEnv,
+  /**
+   * Exceptions to the egress policy of `--network egress` jobs (comma-separated addresses, CIDR
+   * ranges or address:port): by default they reach the public internet and DNS only, never
+   * loopback, this node's own addresses, private, CGNAT or link-local ranges.
+   */
+  AGENT_EGRESS_ALLOW: EgressAllowEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
@@ -151,6 +159,8 @@ export interface AgentConfig {
   jobPidsMax?: number;
   /** AGENT_EGRESS_DNS. */
   egressDns?: string[];
+  /** AGENT_EGRESS_ALLOW. */
+  egressAllow?: EgressAllow[];
 }
 
 /** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
@@ -216,5 +226,6 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
     ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
+    ...(e.AGENT_EGRESS_ALLOW?.length ? { egressAllow: e.AGENT_EGRESS_ALLOW } : {}),
   };
 }

@@ -9,10 +9,12 @@ import { RedisUrlEnv, connectionsFromEnv } from '@joblet/queue';
 import {
   ARCHITECTURES,
   DnsServersEnv,
+  EgressAllowEnv,
   archFromUname,
   configError,
   withoutEmptyValues,
   type Arch,
+  type EgressAllow,
 } from '@joblet/spec';
 import type { SigningKey } from '@joblet/artifact';
 import { readSigningKeys } from './signing-key-env.js';
@@ -104,6 +106,14 @@ const WorkerEnv = z.object({
    * e.g. in a container (Docker's 127.0.0.11).
    */
   WORKER_BUILD_DNS: DnsServersEnv,
+  /**
+   * Exceptions to the egress policy of isolated builds (comma-separated addresses, CIDR ranges
+   * or address:port): by default builds reach the public internet and DNS only, never loopback,
+   * this host's own addresses, private, CGNAT or link-local ranges. The package sources the
+   * worker is configured with (BUILD_*_MIRROR/URL/REGISTRY, the host's apt mirror) are allowed
+   * without being listed here.
+   */
+  WORKER_BUILD_EGRESS_ALLOW: EgressAllowEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
@@ -152,6 +162,11 @@ export interface WorkerConfig {
   buildNetwork: 'isolated' | 'host';
   /** WORKER_BUILD_DNS: nameservers of isolated builds (default: via slirp4netns). */
   buildDns?: string[];
+  /**
+   * What isolated builds may reach beyond the public internet: WORKER_BUILD_EGRESS_ALLOW, plus
+   * (added at start-up by the network check) the configured package sources' address:port.
+   */
+  buildEgressAllow: EgressAllow[];
   logLevel: string;
   publish: boolean;
   /** Keys of WORKER_SIGNING_KEY_FILE; never empty when `publish`. */
@@ -210,6 +225,7 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     caBundle,
     buildNetwork: e.WORKER_BUILD_NETWORK,
     ...(e.WORKER_BUILD_DNS ? { buildDns: e.WORKER_BUILD_DNS } : {}),
+    buildEgressAllow: e.WORKER_BUILD_EGRESS_ALLOW ?? [],
     logLevel: e.LOG_LEVEL,
     publish: e.WORKER_PUBLISH,
     signingKeys,

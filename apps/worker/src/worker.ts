@@ -87,7 +87,9 @@ export async function createWorker(
   const childScript = opts.childScript ?? defaultChildScript();
   // Before anything else: a worker that cannot execute its arch, or cannot give builds the
   // configured network (WORKER_BUILD_NETWORK), takes no builds.
-  await checkBuildNetwork(config, log);
+  // The package sources join the operator's egress exceptions: builds must reach their mirrors.
+  const sourceAllows = await checkBuildNetwork(config, log);
+  config = { ...config, buildEgressAllow: [...config.buildEgressAllow, ...sourceAllows] };
   const archSupport = await ensureArchSupport({
     arch: config.arch,
     registerBinfmt: config.registerBinfmt,

@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEgressAllow } from '@joblet/spec';
 import { bwrapArgs, type SandboxSpec } from './bwrap.js';
 import { slirpArgs } from './egress.js';
 import { EGRESS_RESOLV_CONF, egressDnsProblem, egressResolvConf } from './egress-resolv.js';
@@ -145,7 +146,7 @@ describe.skipIf(!canEgress)(
       ].join('\n');
 
     for (const uid of [0, 65534]) {
-      it(`uid ${uid}: reaches the host's outside address, not its loopback; nothing left`, async () => {
+      it(`uid ${uid}: reaches neither the host's loopback nor its own address unless allowed; nothing left`, async () => {
         const label = `egress-test-${process.pid}-${uid}`;
         const targets = [`127.0.0.1:${local}`, `10.0.2.2:${local}`, `${addr}:${outside}`];
         if (redisUp) targets.push('127.0.0.1:6379', '10.0.2.2:6379');
@@ -163,12 +164,51 @@ describe.skipIf(!canEgress)(
         const out = r.stdout.split('\n').map((l) => l.trim());
         expect(out).toContain(`127.0.0.1:${local}=closed`);
         expect(out).toContain(`10.0.2.2:${local}=closed`);
-        expect(out).toContain(`hello ${addr}:${outside}=open`);
+        expect(out).toContain(`${addr}:${outside}=closed`);
         if (redisUp) expect(out).toEqual(expect.arrayContaining(['127.0.0.1:6379=closed']));
         expect(out).toContain(`resolv=${EGRESS_RESOLV_CONF.replace(/\n/g, '|')}`);
+        // The operator's exception opens exactly that address and port.
+        const allowed = await runInSandbox(
+          spec,
+          '/bin/bash',
+          ['-c', script([`${addr}:${outside}`])],
+          {
+            timeoutMs: 30_000,
+            egress: { label, allow: parseEgressAllow([`${addr}:${outside}`]) },
+          },
+        );
+        expect(allowed.stdout).toContain(`hello ${addr}:${outside}=open`);
         expect(egressProcesses(label)).toEqual([]);
       });
     }
+
+    it('refuses link-local (the cloud metadata range) and private ranges; an allowed range opens', async () => {
+      // A link-local address of the host's own (on lo): reachable from the host, so only the
+      // policy can keep the sandbox from it.
+      const lo = ['169.254.77.1/32', 'dev', 'lo'];
+      await run('ip', ['addr', 'add', ...lo], { check: true });
+      try {
+        const meta = await banner('169.254.77.1');
+        servers.push(meta.server);
+        const target = `169.254.77.1:${meta.port}`;
+        const spec: SandboxSpec = {
+          rootfs: '/',
+          network: 'egress',
+          env: { PATH: '/usr/bin:/bin' },
+        };
+        const refused = await runInSandbox(spec, '/bin/bash', ['-c', script([target])], {
+          timeoutMs: 30_000,
+        });
+        expect(refused.stdout).toContain(`${target}=closed`);
+        const opened = await runInSandbox(spec, '/bin/bash', ['-c', script([target])], {
+          timeoutMs: 30_000,
+          egress: { allow: parseEgressAllow(['169.254.77.0/24']) },
+        });
+        expect(opened.stdout).toContain(`hello ${target}=open`);
+      } finally {
+        await run('ip', ['addr', 'del', ...lo]);
+      }
+    });
 
     it('resolves names through slirp4netns when the host does', async () => {
       const host = await run('getent', ['hosts', 'deb.debian.org'], { timeoutMs: 10_000 });

@@ -1,5 +1,5 @@
 /**
- * Egress-only networking for bubblewrap sandboxes. A sandbox sharing the host's network namespace
+ * Egress-only networking for bubblewrap sandboxes (what it may reach: egress-policy.ts). A sandbox sharing the host's network namespace
  * reaches every service on the host's loopback (the farm's Redis on 127.0.0.1:6379, the API);
  * one with a bare namespace reaches nothing. Here the sandbox gets its own network namespace and
  * slirp4netns (user-mode TCP/IP, what rootless Podman, Docker and BuildKit use) connects it to
@@ -13,13 +13,16 @@
  * before running the command until fd 4 is readable. Once bwrap has brought up the namespace's
  * loopback (slirp4netns sets `lo` up too, and if it wins, the kernel's automatic 127.0.0.1 makes
  * bwrap 0.8's own RTM_NEWADDR fail with EEXIST), we start slirp4netns on that pid
- * (`--configure`, `--ready-fd`), wait until the network is up, and release the sandbox. When
+ * (`--configure`, `--ready-fd`), wait until the network is up, set the egress policy's nftables
+ * rules in the sandbox's namespace, and release the sandbox. When
  * the sandbox ends, slirp4netns is stopped (SIGTERM, then SIGKILL); it also exits by itself when
  * its `--exit-fd` pipe closes, i.e. when this process dies, so none outlives us.
  */
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { EgressAllow } from '@joblet/spec';
+import { applyEgressPolicy, nameserverAllows } from './egress-policy.js';
 import { egressResolvConf } from './egress-resolv.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type ProcessHandle, type RunResult } from './exec.js';
@@ -49,6 +52,11 @@ export interface EgressOptions {
   label?: string;
   /** The sandbox's /etc/resolv.conf. Default: {@link egressResolvConf} of this host. */
   resolvConf?: string;
+  /**
+   * The operator's exceptions to the egress policy (egress-policy.ts): ranges or address:port the
+   * sandbox may reach although they are private, link-local or the host's own. Default none.
+   */
+  allow?: readonly EgressAllow[];
 }
 
 /** slirp4netns's arguments for the sandbox process `pid`: ready on fd 3, exit when fd 4 closes. */
@@ -206,7 +214,8 @@ export async function connectEgress(
       SandboxErrorCode.InvalidSpec,
     );
   }
-  resolv.end(opts.resolvConf ?? egressResolvConf());
+  const resolvConf = opts.resolvConf ?? egressResolvConf();
+  resolv.end(resolvConf);
   const timeoutMs = opts.setupTimeoutMs ?? 10_000;
   // The block pipe is never closed here before the sandbox has ended: bwrap takes EOF on it as
   // a go too. It closes by itself once bwrap is gone.
@@ -227,6 +236,8 @@ export async function connectEgress(
     });
     link = slirpLink(slirp);
     await waitReady(slirp, timeoutMs);
+    // The policy is in place before the command runs: it never sees the network without it.
+    await applyEgressPolicy(pid, [...(opts.allow ?? []), ...nameserverAllows(resolvConf)]);
   } catch (err) {
     await link?.stop();
     throw err;

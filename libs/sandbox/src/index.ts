@@ -28,6 +28,14 @@ export {
   egressResolvConf,
 } from './egress-resolv.js';
 export { probeEgress } from './egress-probe.js';
+export {
+  DENIED_V4,
+  DENIED_V6,
+  SLIRP_DNS,
+  applyEgressPolicy,
+  egressRuleset,
+  hostAddresses,
+} from './egress-policy.js';
 export { egressProcesses } from './egress-processes.js';
 export type { EgressProcess } from './egress-processes.js';
 export type { EgressProbeOptions } from './egress-probe.js';

@@ -103,3 +103,4 @@ export * from './contracts/dashboard.js';
 export * from './contracts/health.js';
 export * from './env-secrets.js';
 export * from './env-dns.js';
+export * from './env-egress.js';

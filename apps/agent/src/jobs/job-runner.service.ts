@@ -32,7 +32,7 @@ import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
 import type { JobContext, RuntimeProvider } from './job-context.js';
 import { JobExecution } from './job-execution.js';
-import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
+import { BwrapJobSandbox, RuntimeMounts, type JobEgress, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
@@ -69,8 +69,8 @@ export interface JobRunnerOptions {
   cgroupNamespace?: string;
   /** Tasks per job when it sets no maxProcesses. Default 4096. */
   defaultPidsMax?: number;
-  /** Nameservers of egress jobs (AGENT_EGRESS_DNS); default slirp4netns's forwarder. */
-  egressDns?: string[];
+  /** How egress jobs reach out: AGENT_EGRESS_DNS, AGENT_EGRESS_ALLOW. */
+  egress?: JobEgress;
   /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
   lockDurationMs?: number;
   /** How often this worker looks for stalled jobs (ms). Default 30 000. */
@@ -121,9 +121,7 @@ export class JobRunner {
       layout: o.runtimes.layout,
       ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
     });
-    this.sandbox =
-      o.sandbox ??
-      new BwrapJobSandbox({ mounts: this.mounts, ...(o.egressDns && { egressDns: o.egressDns }) });
+    this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts, ...o.egress });
   }
 
   get queueName(): string {

@@ -1,19 +1,12 @@
 // The job runner for real: a Debian runtime installed by RuntimeSync, jobs submitted the way the
 // API submits them, run in bwrap with cgroups, asserted through the job records and event streams.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAMES, JobRegistry, NODE_QUEUE_JOBS } from '@joblet/queue';
-import { egressProcesses, egressResolvConf, hasCommand } from '@joblet/sandbox';
-import { sandboxReachableHost } from '@joblet/testkit';
 import { publish, waitFor } from '../test-support.js';
-import { loadRuntimeYml } from '../runtimes/runtime-files.js';
-import { BwrapJobSandbox } from './job-sandbox.js';
 import {
-  RUNTIME,
   buildDebianRuntime,
   makeHarness,
   missingForJobs,
@@ -153,99 +146,6 @@ describe.skipIf(missing.length > 0)(
       });
       expect((await h.waitEnd(id)).state).toBe('COMPLETED');
       expect(await h.stdout(id)).toEqual(['redis=reachable']);
-    });
-
-    it.skipIf(!hasCommand('slirp4netns'))(
-      "reaches the outside but not the node's loopback with network=egress; no slirp left",
-      async () => {
-        const servers: Server[] = [];
-        const greeter = async (host: string) => {
-          const server = createServer((s) => s.end(`hello from ${host}\n`));
-          await new Promise<void>((resolve) => server.listen(0, host, resolve));
-          servers.push(server);
-          return (server.address() as AddressInfo).port;
-        };
-        try {
-          const outsideHost = sandboxReachableHost();
-          const local = await greeter('127.0.0.1');
-          const outside = await greeter(outsideHost);
-          const probe = (name: string, host: string, port: number) =>
-            `if r=$(timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}; head -n 1 <&3' 2>/dev/null) && [ -n "$r" ]; then echo "${name}=$r"; else echo "${name}=closed"; fi`;
-          const id = await h.submit({
-            command: 'bash',
-            args: [
-              '-c',
-              [
-                probe('redis', '127.0.0.1', 6379),
-                probe('local', '127.0.0.1', local),
-                probe('gateway', '10.0.2.2', local),
-                probe('outside', outsideHost, outside),
-                'cat /etc/resolv.conf',
-              ].join('\n'),
-            ],
-            network: 'egress',
-          });
-          expect((await h.waitEnd(id)).state).toBe('COMPLETED');
-          expect(await h.stdout(id)).toEqual([
-            'redis=closed',
-            'local=closed',
-            'gateway=closed',
-            `outside=hello from ${outsideHost}`,
-            ...egressResolvConf().trim().split('\n'),
-          ]);
-          expect(egressProcesses(`job-${id.slice(0, 8)}`)).toEqual([]);
-        } finally {
-          for (const s of servers) await new Promise((r) => s.close(r));
-        }
-      },
-    );
-
-    it.skipIf(!hasCommand('slirp4netns'))(
-      'an egress job asks the nameservers AGENT_EGRESS_DNS names',
-      async () => {
-        const dir = h.sync.layout.versionDir(RUNTIME.name, RUNTIME.version);
-        const sandbox = new BwrapJobSandbox({ egressDns: ['10.9.8.7', '2001:db8::53'] });
-        const p = await sandbox.start({
-          runtimeDir: dir,
-          runtimeYml: await loadRuntimeYml(dir),
-          workDir: h.w.dir('egress-dns'),
-          command: 'cat',
-          args: ['/etc/resolv.conf'],
-          env: {},
-          network: 'egress',
-          hostname: 'job-egress-dns',
-          binds: [],
-        });
-        const out: Buffer[] = [];
-        p.stdout.on('data', (b: Buffer) => out.push(b));
-        p.stderr.resume();
-        const drained = finished(p.stdout);
-        expect(await p.exited).toMatchObject({ code: 0 });
-        await drained;
-        expect(Buffer.concat(out).toString()).toBe(
-          'nameserver 10.9.8.7\nnameserver 2001:db8::53\noptions edns0\n',
-        );
-      },
-    );
-
-    it('an egress job on a node without slirp4netns fails to start, saying so', async () => {
-      const dir = h.sync.layout.versionDir(RUNTIME.name, RUNTIME.version);
-      const sandbox = new BwrapJobSandbox({ slirpPath: '/nonexistent/slirp4netns' });
-      const start = sandbox.start({
-        runtimeDir: dir,
-        runtimeYml: await loadRuntimeYml(dir),
-        workDir: h.w.dir('egress-missing'),
-        command: 'true',
-        args: [],
-        env: {},
-        network: 'egress',
-        hostname: 'job-egress',
-        binds: [],
-      });
-      await expect(start).rejects.toMatchObject({
-        reason: 'start-failed',
-        message: expect.stringMatching(/network egress could not be set up.*slirp4netns/),
-      });
     });
 
     it('streams 100,000 lines from a fast writer complete and in order', async () => {

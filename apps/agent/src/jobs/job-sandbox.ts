@@ -17,7 +17,7 @@ import {
   type Cgroup,
   type SandboxSpec,
 } from '@joblet/sandbox';
-import type { JobNetwork, RuntimeYml } from '@joblet/spec';
+import type { EgressAllow, JobNetwork, RuntimeYml } from '@joblet/spec';
 import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { JobFailure } from './job-errors.js';
 import { resolveMounts, runtimeSandboxSpec, type ResolvedMount } from './runtime-sandbox.js';
@@ -98,8 +98,13 @@ export interface BwrapJobSandboxOptions {
   slirpPath?: string;
   /** Nameservers of `egress` jobs (AGENT_EGRESS_DNS); default slirp4netns's forwarder. */
   egressDns?: string[];
+  /** The operator's exceptions to the egress policy (AGENT_EGRESS_ALLOW). */
+  egressAllow?: readonly EgressAllow[];
   mounts?: RuntimeMounts;
 }
+
+/** How egress jobs reach out (AGENT_EGRESS_DNS, AGENT_EGRESS_ALLOW). */
+export type JobEgress = Pick<BwrapJobSandboxOptions, 'egressDns' | 'egressAllow'>;
 
 /** {@link JobSandbox} on the one launcher of @joblet/sandbox. */
 export class BwrapJobSandbox implements JobSandbox {
@@ -142,6 +147,7 @@ export class BwrapJobSandbox implements JobSandbox {
         ...(this.o.egressDns && {
           resolvConf: egressResolvConf(undefined, undefined, this.o.egressDns),
         }),
+        ...(this.o.egressAllow && { allow: this.o.egressAllow }),
       },
     });
     const exited = proc.result.then(

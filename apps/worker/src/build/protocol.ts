@@ -27,6 +27,14 @@ export const ChildConfig = z.object({
   buildNetwork: z.enum(['isolated', 'host']),
   /** WORKER_BUILD_DNS. */
   buildDns: z.array(z.string()).optional(),
+  /** WORKER_BUILD_EGRESS_ALLOW plus the package sources (the start-up network check). */
+  buildEgressAllow: z.array(
+    z.object({
+      net: z.string(),
+      family: z.union([z.literal(4), z.literal(6)]),
+      port: z.number().optional(),
+    }),
+  ),
   catalog: z.object({ entries: z.array(CatalogEntry) }),
   logLevel: z.string(),
 });

@@ -78,6 +78,7 @@ export async function prepareSandbox(
     network: config.buildNetwork,
     label: cgroup.name,
     ...(config.buildDns ? { dns: config.buildDns } : {}),
+    egressAllow: config.buildEgressAllow,
   };
   return {
     cgroup,

@@ -20,6 +20,7 @@
 import { existsSync } from 'node:fs';
 import type { BindMount, Cgroup, OutputStreamName, RunResult, SandboxSpec } from '@joblet/sandbox';
 import { SandboxError, SandboxErrorCode, egressResolvConf, launchSandbox } from '@joblet/sandbox';
+import type { EgressAllow } from '@joblet/spec';
 import { BuildFailure } from './build-failure.js';
 
 /** Docker's default capability set: what package installation needs, nothing that escapes. */
@@ -71,6 +72,8 @@ export interface SandboxLayout {
   label?: string;
   /** Nameservers of an isolated sandbox (WORKER_BUILD_DNS); default slirp4netns's forwarder. */
   dns?: string[];
+  /** Exceptions to the egress policy of an isolated sandbox (package mirrors, the operator's). */
+  egressAllow?: readonly EgressAllow[];
   /** Extra binds (the caches). */
   binds: SandboxBind[];
   /** Host CA bundle made available at {@link SANDBOX_CA_PATH} (BUILD_CA_BUNDLE). */
@@ -153,7 +156,7 @@ export class BuildSandbox {
     const env = { ...baseSandboxEnv(), ...caEnv(this.layout), ...opts.env };
     const [cmd, ...args] = argv;
     if (cmd === undefined) throw new Error('an empty command cannot run in the build sandbox');
-    const { label, dns } = this.layout;
+    const { label, dns, egressAllow } = this.layout;
     const proc = launchSandbox(buildSandboxSpec(this.layout, env, opts.chdir), cmd, args, {
       cgroup: this.cgroup,
       signal: this.signal,
@@ -164,6 +167,7 @@ export class BuildSandbox {
       egress: {
         ...(label !== undefined && { label }),
         ...(dns && { resolvConf: egressResolvConf(undefined, undefined, dns) }),
+        ...(egressAllow && { allow: egressAllow }),
       },
     });
     return proc.result.catch((err: unknown) => {

@@ -61,6 +61,7 @@ export function childConfig(deps: WorkerDeps): ChildConfig {
     caBundle: c.caBundle,
     buildNetwork: c.buildNetwork,
     ...(c.buildDns ? { buildDns: c.buildDns } : {}),
+    buildEgressAllow: c.buildEgressAllow,
     catalog: { entries: [...deps.catalog.entries] },
     logLevel: c.logLevel,
   };

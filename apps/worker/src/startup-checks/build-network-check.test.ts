@@ -98,9 +98,27 @@ describe('checkBuildNetwork', () => {
   });
 
   it.skipIf(!isRoot() || !hasCommand('bwrap') || !hasCommand('slirp4netns'))(
-    'passes where bwrap and slirp4netns work',
+    'passes where bwrap and slirp4netns work, allowing each package source at its port',
     async () => {
-      await expect(checkBuildNetwork(base, { warn: vi.fn() })).resolves.toBeUndefined();
+      const sources = {
+        ...base,
+        aptMirror: 'http://127.0.0.2.nip.invalid:3142/debian',
+        pipIndexUrl: 'http://10.20.30.40:3141/simple',
+        npmRegistry: 'https://[fd00::7]/',
+      };
+      // A source that does not resolve is refused, naming it.
+      await expect(checkBuildNetwork(sources, { warn: vi.fn() })).rejects.toThrow(
+        /BUILD_APT_MIRROR=.*cannot resolve/,
+      );
+      const allows = await checkBuildNetwork(
+        { ...sources, aptMirror: 'http://192.168.7.8/debian' },
+        { warn: vi.fn() },
+      );
+      expect(allows).toEqual([
+        { net: '192.168.7.8', family: 4, port: 80 },
+        { net: '10.20.30.40', family: 4, port: 3141 },
+        { net: 'fd00::7', family: 6, port: 443 },
+      ]);
     },
   );
 });

@@ -7,7 +7,9 @@
  * builds cannot reach it. `host` is allowed but logged as unsafe.
  */
 import type { Logger } from '@joblet/logging';
+import { lookup } from 'node:dns/promises';
 import { egressDnsProblem, probeEgress } from '@joblet/sandbox';
+import type { EgressAllow } from '@joblet/spec';
 import { hostAptMirror } from '../base-root/index.js';
 import type { WorkerConfig } from '../env.js';
 
@@ -66,20 +68,45 @@ export function isLoopbackUrl(url: string): boolean {
 }
 
 /**
- * Resolves when builds can get the configured network.
+ * address:port of every package source, for the egress policy: a mirror on the LAN (a private
+ * address, or this host's own) stays reachable to builds, and only on its port. Names are
+ * resolved once, here, at start-up.
+ */
+export async function packageSourceAllows(
+  sources: Record<string, string | undefined>,
+): Promise<EgressAllow[]> {
+  const out: EgressAllow[] = [];
+  for (const [name, url] of Object.entries(sources)) {
+    if (url === undefined) continue;
+    const u = new URL(url);
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const addrs = await lookup(host, { all: true }).catch((err: Error) => {
+      throw new BuildNetworkUnavailableError(
+        `${name}=${url}: cannot resolve ${host}: ${err.message}`,
+      );
+    });
+    for (const a of addrs) out.push({ net: a.address, family: a.family === 6 ? 6 : 4, port });
+  }
+  return out;
+}
+
+/**
+ * Resolves when builds can get the configured network, with what isolated builds must be able to
+ * reach beyond the public internet (the package sources; see {@link packageSourceAllows}).
  * @throws BuildNetworkUnavailableError saying what is missing and what to do.
  */
 export async function checkBuildNetwork(
   config: NetworkConfig,
   log: Pick<Logger, 'warn'>,
   o: BuildNetworkCheckOptions = {},
-): Promise<void> {
+): Promise<EgressAllow[]> {
   if (config.buildNetwork === 'host') {
     log.warn(
       'WORKER_BUILD_NETWORK=host: build hooks share this host network and can reach every ' +
         'service on its loopback (Redis, the API); use it only where no build is untrusted',
     );
-    return;
+    return [];
   }
   const sources = await packageSources(config, o.aptRoot);
   const onLoopback = Object.entries(sources).filter(
@@ -102,6 +129,7 @@ export async function checkBuildNetwork(
         'resolvers), or WORKER_BUILD_NETWORK=host (unsafe).',
     );
   }
+  const allows = await packageSourceAllows(sources);
   try {
     await probeEgress({ uid: 0, ...(o.slirpPath !== undefined && { slirpPath: o.slirpPath }) });
   } catch (err) {
@@ -112,4 +140,5 @@ export async function checkBuildNetwork(
       { cause: err },
     );
   }
+  return allows;
 }
