@@ -31,6 +31,23 @@ export class CancelListener {
   }
 
   async start(): Promise<void> {
+    // A SUBSCRIBE sent before the connection is ready races ioredis's ready check (INFO), which a
+    // connection in subscriber mode refuses: the check fails, the client reconnects, and cancels
+    // published meanwhile are lost. Subscribe once the connection is ready.
+    if (this.sub.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const onReady = () => {
+          this.sub.off('end', onEnd);
+          resolve();
+        };
+        const onEnd = () => {
+          this.sub.off('ready', onReady);
+          reject(new Error('the cancel subscriber connection closed before it was ready'));
+        };
+        this.sub.once('ready', onReady);
+        this.sub.once('end', onEnd);
+      });
+    }
     await this.sub.subscribe(this.channel);
   }
 
