@@ -23,12 +23,29 @@ describe('promoteNewFiles', () => {
     await writeFile(join(upper, 'lock'), '');
     await writeFile(join(upper, 'sub', 'c.deb'), 'c');
     await writeFile(join(shared, 'b.deb'), 'old b');
-    const n = await promoteNewFiles(upper, shared, (rel) => /^[^/]+\.deb$/.test(rel));
+    const n = await promoteNewFiles(upper, shared, (rel) =>
+      Promise.resolve(/^[^/]+\.deb$/.test(rel)),
+    );
     expect(n).toBe(1);
     expect(await readFile(join(shared, 'a.deb'), 'utf8')).toBe('new a');
     expect(await readFile(join(shared, 'b.deb'), 'utf8')).toBe('old b');
-    expect((await readdir(shared)).sort()).toEqual(['a.deb', 'b.deb', 'sub']);
-    expect(await readdir(join(shared, 'sub'))).toEqual([]);
+    // Nothing of what was refused is left, not even its directory or a temporary copy.
+    expect((await readdir(shared)).sort()).toEqual(['a.deb', 'b.deb']);
+  });
+
+  it('checks the copy it shares: admission sees the bytes that are linked', async () => {
+    const upper = join(tmp.path, 'upper');
+    const shared = join(tmp.path, 'shared');
+    await mkdir(upper, { recursive: true });
+    await mkdir(shared);
+    await writeFile(join(upper, 'x.deb'), 'genuine');
+    const seen: string[] = [];
+    const n = await promoteNewFiles(upper, shared, async (_rel, copy) => {
+      seen.push(await readFile(copy, 'utf8'));
+      return copy.startsWith(shared);
+    });
+    expect(n).toBe(1);
+    expect(seen).toEqual(['genuine']);
   });
 });
 

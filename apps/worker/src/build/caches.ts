@@ -26,6 +26,7 @@ import {
 import { join } from 'node:path';
 import { run } from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
+import type { CacheAdmission } from './cache-verify.js';
 import { mountOverlay } from './mounts.js';
 
 export type CacheName = 'lists' | 'archives' | 'pip' | 'npm';
@@ -77,6 +78,11 @@ export class SharedCaches {
     } catch {
       return undefined;
     }
+  }
+
+  /** Where published lists version `name` (from `publishLists`/`currentLists`) lies. */
+  listsPath(name: string): string {
+    return join(this.listsRoot, name);
   }
 
   /** Shared dir that is the lower layer of a cache's overlay. */
@@ -180,13 +186,14 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~%=-]*$/;
 /**
  * Copies regular files a build added (its overlay upper layer) into the shared dir, keeping the
  * directory structure: add-only (an existing file is never replaced, so readers never see a
- * change), each file written under a temporary name and renamed into place. Whiteouts, links
- * and odd names are skipped. Returns the number of files added.
+ * change), each file copied under a temporary name, checked there by `admit` (cache-verify.ts:
+ * what is checked is what is shared), and linked into place. Whiteouts, links and odd names are
+ * skipped. Returns the number of files added.
  */
 export async function promoteNewFiles(
   upper: string,
   shared: string,
-  accept: (rel: string) => boolean = () => true,
+  admit: CacheAdmission,
   rel = '',
 ): Promise<number> {
   let added = 0;
@@ -195,9 +202,8 @@ export async function promoteNewFiles(
     const relPath = rel ? `${rel}/${entry}` : entry;
     const st = await lstat(join(upper, relPath));
     if (st.isDirectory()) {
-      await mkdir(join(shared, relPath), { recursive: true });
-      added += await promoteNewFiles(upper, shared, accept, relPath);
-    } else if (st.isFile() && accept(relPath)) {
+      added += await promoteNewFiles(upper, shared, admit, relPath);
+    } else if (st.isFile()) {
       const dst = join(shared, relPath);
       if (
         await lstat(dst).then(
@@ -206,9 +212,13 @@ export async function promoteNewFiles(
         )
       )
         continue;
-      const tmp = join(shared, rel, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      // The copy waits at the top of the shared dir (same filesystem, for link); its directory
+      // is made only once it is admitted, so a refused file leaves nothing behind.
+      const tmp = join(shared, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
       try {
         await copyFile(join(upper, relPath), tmp);
+        if (!(await admit(relPath, tmp))) continue;
+        await mkdir(join(shared, rel), { recursive: true });
         await link(tmp, dst); // EEXIST when another build added it meanwhile: keep theirs
         added += 1;
       } catch {

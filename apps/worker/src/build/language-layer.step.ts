@@ -5,6 +5,7 @@
  * on top of it.
  */
 import { aptInstall } from './apt.step.js';
+import { aptAdmission } from './cache-verify.js';
 import { promoteNewFiles } from './caches.js';
 import type { BuildContext } from './context.js';
 import { unmount } from './mounts.js';
@@ -45,9 +46,10 @@ export async function prepareLanguageLayer(
     report.system(`language packages: installing them into a new shared layer ${key}`);
     await aptInstall(ctx, sb.sandbox, [...entry.packages]);
     ctx.signal.throwIfAborted();
-    // Only apt ran in this root, from lists apt fetched itself: safe to share.
-    await promoteNewFiles(sb.cacheMounts.archives.upper, sb.caches.archivesDir, (rel) =>
-      /^[^/]+\.deb$/.test(rel),
+    await promoteNewFiles(
+      sb.cacheMounts.archives.upper,
+      sb.caches.archivesDir,
+      aptAdmission(sb.caches.listsPath(listsDir)),
     );
     await unmount(wd.merged);
     try {

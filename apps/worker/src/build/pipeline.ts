@@ -25,6 +25,7 @@ import {
 } from './assemble.step.js';
 import { prepareBaseRoot } from './base-root.step.js';
 import { BuildFailure } from './build-failure.js';
+import { aptAdmission, npmAdmission } from './cache-verify.js';
 import { promoteNewFiles } from './caches.js';
 import { Reporter, type BuildContext } from './context.js';
 import { runHook } from './hooks.step.js';
@@ -88,9 +89,6 @@ export async function runBuild(
     phase('sandbox');
     const cgroups = await CgroupManager.detect({ namespace: BUILD_CGROUP_NAMESPACE });
     const sb = await prepareSandbox(ctx, cgroups, base.root, (cg) => (cgroup = cg));
-    // Caches are shared only from builds where no code of the spec's ran before the download:
-    // a pre_install hook could plant files there for every later build to trust.
-    const mayShare = !ctx.spec.hooks?.pre_install;
     // Shared lists and layers are pruned once no build can still be using them.
     const keepMs = (config.buildTimeoutS + 3600) * 1000;
 
@@ -123,23 +121,24 @@ export async function runBuild(
     const extra = aptPackages(ctx).filter((p) => !root.layered || !entry.packages.includes(p));
     if (extra.length > 0) {
       await aptInstall(ctx, sb.sandbox, extra);
-      if (mayShare) {
-        await promoteNewFiles(sb.cacheMounts.archives.upper, sb.caches.archivesDir, (rel) =>
-          /^[^/]+\.deb$/.test(rel),
-        );
-      }
+      // Shared only what the trusted lists vouch for (cache-verify.ts), whatever ran before.
+      const lists = listsDir === undefined ? undefined : sb.caches.listsPath(listsDir);
+      await promoteNewFiles(
+        sb.cacheMounts.archives.upper,
+        sb.caches.archivesDir,
+        aptAdmission(lists),
+      );
     } else report.system('no other system packages');
 
     phase('pip');
     if ((ctx.spec.pip?.length ?? 0) > 0) {
-      await pipInstall(ctx, sb.sandbox);
-      if (mayShare) await promoteNewFiles(sb.cacheMounts.pip.upper, sb.caches.pipDir);
+      await pipInstall(ctx, sb.sandbox); // pip's cache stays private (cache-verify.ts)
     } else report.system('no pip packages');
 
     phase('npm');
     if ((ctx.spec.npm?.length ?? 0) > 0) {
       await npmInstall(ctx, sb.sandbox);
-      if (mayShare) await promoteNewFiles(sb.cacheMounts.npm.upper, sb.caches.npmDir);
+      await promoteNewFiles(sb.cacheMounts.npm.upper, sb.caches.npmDir, npmAdmission);
     } else report.system('no npm packages');
 
     phase('postInstall');
