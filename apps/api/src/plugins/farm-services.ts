@@ -66,7 +66,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   );
   app.decorate('jobs', jobs);
   app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));
-  app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix)));
+  app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix), Date.now, app.log));
   // The `jobs-<arch>` and `node-<name>` queues the job service opened on demand.
   app.addHook('onClose', () => jobs.close());
 }
