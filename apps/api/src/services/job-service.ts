@@ -2,7 +2,7 @@
  * Submitting, stopping and cancelling jobs. A job is validated (runtime exists for an online
  * node's architecture, limits within bounds, uploads safe and bounded), recorded, and queued on
  * `jobs-<arch>` — or on the node's own queue when pinned or when its volumes live on one node —
- * as a delayed BullMQ job when scheduled.
+ * as a delayed BullMQ job when scheduled. Listings carry summaries; the full record is `get`.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
@@ -11,9 +11,11 @@ import {
   NODE_OFFLINE_AFTER_MS,
   UPLOAD_LIMITS,
   parseSchedule,
+  summarizeJob,
   type Arch,
   type JobRecord,
   type JobRequestParsed,
+  type JobSummary,
   type NodeView,
 } from '@joblet/spec';
 import {
@@ -178,8 +180,9 @@ export class JobService {
     return job;
   }
 
-  async list(limit: number, offset: number): Promise<JobRecord[]> {
-    return this.jobs.list(limit, offset);
+  /** Summaries, newest first: no arguments, environment or uploads (see JobSummary). */
+  async list(limit: number, offset: number): Promise<JobSummary[]> {
+    return (await this.jobs.list(limit, offset)).map(summarizeJob);
   }
 
   /** Stops a running job (its whole process tree), or drops a queued one. */

@@ -124,7 +124,7 @@ export async function jobList(
     `${j.runtime.name}@${j.runtime.version}`,
     j.node ?? '-',
     j.exitCode === undefined ? '-' : String(j.exitCode),
-    [j.command, ...j.args].join(' ').slice(0, 60),
+    j.commandLine.slice(0, 60),
   ]);
   for (const l of table([['JOB', 'STATE', 'RUNTIME', 'NODE', 'EXIT', 'COMMAND'], ...rows]))
     io.out(l);
