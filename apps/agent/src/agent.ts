@@ -138,6 +138,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     capacity: config.capacity,
     agentVersion: AGENT_VERSION,
     runtimesDir: config.runtimesDir,
+    allowHostNetwork: config.allowHostNetwork ?? false,
     intervalMs: config.heartbeatIntervalMs,
   });
   const jobs =
@@ -160,6 +161,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           }),
           ...(config.jobPidsMax !== undefined && { defaultPidsMax: config.jobPidsMax }),
           ...(config.egressDns && { egressDns: config.egressDns }),
+          allowHostNetwork: config.allowHostNetwork ?? false,
         })
       : undefined;
   // Every kind on the node queue is the job runner's: without it there is nothing to serve.

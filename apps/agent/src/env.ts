@@ -108,6 +108,15 @@ const AgentEnv = z.object({
    * upstream (a container: Docker's 127.0.0.11).
    */
   AGENT_EGRESS_DNS: DnsServersEnv,
+  /**
+   * Run `network: host` jobs here (the node's network, loopback included: Redis, the API). Off by
+   * default: only a node set aside for them says yes. The API sends host jobs (admin only) to such
+   * nodes; this agent refuses them otherwise, whatever the API decided.
+   */
+  AGENT_ALLOW_HOST_NETWORK: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
@@ -151,6 +160,8 @@ export interface AgentConfig {
   jobPidsMax?: number;
   /** AGENT_EGRESS_DNS. */
   egressDns?: string[];
+  /** AGENT_ALLOW_HOST_NETWORK: run `network: host` jobs (reported in the heartbeat); default no. */
+  allowHostNetwork?: boolean;
 }
 
 /** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
@@ -216,5 +227,6 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
     ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
+    allowHostNetwork: e.AGENT_ALLOW_HOST_NETWORK,
   };
 }

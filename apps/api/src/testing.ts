@@ -9,6 +9,7 @@ import {
   findCatalogEntry,
   validateRuntimeSpec,
   type Arch,
+  type NodeInfo,
 } from '@joblet/spec';
 import {
   createRedisConnection,
@@ -61,6 +62,7 @@ export interface TestApiOptions {
   listen?: boolean;
   /** Retention and GC policy; default: the farm's defaults. */
   retention?: FarmRetention;
+
   /** Which Redis, as whom; default REDIS_URL or 127.0.0.1:6379. A cluster gets a tagged prefix. */
   redis?: RedisSettings;
   /** The queue prefix; default one of the test's own. */
@@ -175,6 +177,7 @@ export async function registerNode(
   arch: Arch,
   installed: string[],
   heartbeatAgoMs = 0,
+  extra: Partial<NodeInfo> = {},
 ) {
   const info = {
     name,
@@ -186,6 +189,7 @@ export async function registerNode(
     startedAt: new Date().toISOString(),
     lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
     disk: { freeBytes: 10e9, totalBytes: 20e9 },
+    ...extra,
   };
   await t.redis.sadd(t.app.keys.nodes, name);
   await t.redis.set(t.app.keys.node(name), JSON.stringify(info));

@@ -232,7 +232,7 @@ export const commands: readonly CommandDef[] = [
         .addOption(
           new Option(
             '--network <mode>',
-            "none (loopback only), egress (outside world, not the node's loopback) or host",
+            "none (loopback only), egress (outside world, not the node's loopback) or host (admins, on nodes that allow it)",
           )
             .choices([...JOB_NETWORKS])
             .default('none'),
