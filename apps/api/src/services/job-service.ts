@@ -1,8 +1,9 @@
 /**
  * Submitting, stopping and cancelling jobs. A job is validated (runtime exists for an online
  * node's architecture, limits within bounds, uploads safe and bounded, `network: host` only from
- * an admin), recorded, and queued on `jobs-<arch>` — or on a node's own queue (job-routing.ts) —
- * as a delayed BullMQ job when scheduled. Listings carry summaries; the full record is `get`.
+ * an admin), counted against its submitter's active-jobs quota, recorded, and queued on
+ * `jobs-<arch>` — or on a node's own queue (job-routing.ts) — as a delayed BullMQ job when
+ * scheduled. Listings carry summaries; the full record is `get`.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
@@ -31,6 +32,7 @@ import {
 import { ApiError } from '../plugins/errors.js';
 import { routeJob } from './job-routing.js';
 import type { NodeService } from './node-service.js';
+import type { QuotaService } from './quota-service.js';
 import type { RuntimeService } from './runtime-service.js';
 
 /** What submitting, stopping and cancelling jobs uses. */
@@ -43,11 +45,14 @@ export interface JobServiceDeps {
   jobRetentionS: number;
   runtimes: Pick<RuntimeService, 'resolve'>;
   nodes: Pick<NodeService, 'list' | 'get'>;
+  quotas: Pick<QuotaService, 'reserve' | 'release'>;
 }
 
-/** Who submits: the role decides what they may ask for. */
+/** Who submits: the role decides what they may ask for, `owner` whose quota counts the job. */
 export interface Submitter {
   role: Role;
+  /** Undefined: counted against no quota (the local admin of API_AUTH=none). */
+  owner?: string;
 }
 
 /** Operator bounds on what a job may ask for. */
@@ -156,8 +161,16 @@ export class JobService {
     // The environment's values and the uploads travel beside the record, not in it: the record is
     // what every reader sees.
     const secrets = JSON.stringify({ env: req.env, uploads: req.uploads });
-    await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
-    await this.jobs.create(record);
+    // The slot is freed when the job ends (JobStore) or, until it is recorded, here.
+    await this.s.quotas.reserve('jobs-active', who.owner, id);
+    try {
+      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
+      await this.jobs.create(record);
+    } catch (err) {
+      await this.s.quotas.release('jobs-active', id);
+      await this.s.redis.del(this.s.keys.jobUploads(id));
+      throw err;
+    }
     const queueName = pinned ? nodeQueueName(pinned) : jobQueueName(arch);
     try {
       await enqueue(

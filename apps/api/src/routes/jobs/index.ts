@@ -16,6 +16,7 @@ import {
   UPLOAD_LIMITS,
 } from '@joblet/spec';
 import { followStream } from '@joblet/queue';
+import { quotaOwner } from '../../services/quota-service.js';
 import { lastEventId, sendSse } from '../../sse/sse-stream.js';
 
 /** Base64 grows data by 4/3; leave room for the rest of the request. */
@@ -33,7 +34,10 @@ const route: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const identity = request.identity!;
-      const job = await app.jobs.submit(request.body, { role: identity.role });
+      const job = await app.jobs.submit(request.body, {
+        role: identity.role,
+        owner: quotaOwner(identity),
+      });
       request.log.child({ jobId: job.id }).info(
         {
           runtime: `${job.runtime.name}@${job.runtime.version}`,
