@@ -138,6 +138,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     capacity: config.capacity,
     agentVersion: AGENT_VERSION,
     runtimesDir: config.runtimesDir,
+    allowHostNetwork: config.allowHostNetwork ?? false,
     intervalMs: config.heartbeatIntervalMs,
   });
   const jobs =
@@ -163,6 +164,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             ...(config.egressDns && { egressDns: config.egressDns }),
             ...(config.egressAllow && { egressAllow: config.egressAllow }),
           },
+          allowHostNetwork: config.allowHostNetwork ?? false,
         })
       : undefined;
   // Every kind on the node queue is the job runner's: without it there is nothing to serve.

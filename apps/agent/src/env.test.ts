@@ -56,6 +56,18 @@ describe('readAgentEnv', () => {
     }
   });
 
+  it('runs no network=host jobs unless AGENT_ALLOW_HOST_NETWORK says so', () => {
+    const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS };
+    expect(readAgentEnv(env).allowHostNetwork).toBe(false);
+    expect(readAgentEnv({ ...env, AGENT_ALLOW_HOST_NETWORK: 'true' }).allowHostNetwork).toBe(true);
+    expect(readAgentEnv({ ...env, AGENT_ALLOW_HOST_NETWORK: 'false' }).allowHostNetwork).toBe(
+      false,
+    );
+    expect(() => readAgentEnv({ ...env, AGENT_ALLOW_HOST_NETWORK: 'sure' })).toThrow(
+      /AGENT_ALLOW_HOST_NETWORK/,
+    );
+  });
+
   it('refuses to start without AGENT_TRUSTED_KEYS (secure by default), naming it', () => {
     for (const value of [undefined, '', ' , ']) {
       expect(() =>

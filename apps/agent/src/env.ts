@@ -116,6 +116,15 @@ const AgentEnv = z.object({
    * loopback, this node's own addresses, private, CGNAT or link-local ranges.
    */
   AGENT_EGRESS_ALLOW: EgressAllowEnv,
+  /**
+   * Run `network: host` jobs here (the node's network, loopback included: Redis, the API). Off by
+   * default: only a node set aside for them says yes. The API sends host jobs (admin only) to such
+   * nodes; this agent refuses them otherwise, whatever the API decided.
+   */
+  AGENT_ALLOW_HOST_NETWORK: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
@@ -161,6 +170,8 @@ export interface AgentConfig {
   egressDns?: string[];
   /** AGENT_EGRESS_ALLOW. */
   egressAllow?: EgressAllow[];
+  /** AGENT_ALLOW_HOST_NETWORK: run `network: host` jobs (reported in the heartbeat); default no. */
+  allowHostNetwork?: boolean;
 }
 
 /** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
@@ -227,5 +238,6 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
     ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
     ...(e.AGENT_EGRESS_ALLOW?.length ? { egressAllow: e.AGENT_EGRESS_ALLOW } : {}),
+    allowHostNetwork: e.AGENT_ALLOW_HOST_NETWORK,
   };
 }

@@ -66,6 +66,17 @@ const ApiEnv = z.object({
   API_SSE_MAX_STREAMS: count(200),
   API_SSE_MAX_STREAMS_PER_CLIENT: count(8),
 
+  /**
+   * Per-identity quotas (a token, a client certificate's CN), shared by all replicas through
+   * Redis; 0 = unlimited. The local admin of API_AUTH=none is not counted. Jobs scheduled, queued
+   * or running:
+   */
+  API_QUOTA_JOBS_ACTIVE: count(100),
+  /** Volumes created and not removed. */
+  API_QUOTA_VOLUMES: count(50),
+  /** Builds submitted and not finished (queued or running). */
+  API_QUOTA_BUILDS_QUEUED: count(20),
+
   /** Retention: published versions kept per runtime (older ones go at the next collection). */
   RETENTION_KEEP_VERSIONS: z.coerce.number().int().min(1).default(5),
   /** Days a succeeded or canceled build's record and log stay in Redis. */

@@ -57,6 +57,11 @@ const app = await (async () => {
     catalog,
     architectures: env.FARM_ARCHITECTURES,
     retention,
+    quotas: {
+      jobsActive: env.API_QUOTA_JOBS_ACTIVE,
+      volumes: env.API_QUOTA_VOLUMES,
+      buildsQueued: env.API_QUOTA_BUILDS_QUEUED,
+    },
     logger,
     security,
   });

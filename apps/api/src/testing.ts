@@ -9,6 +9,7 @@ import {
   findCatalogEntry,
   validateRuntimeSpec,
   type Arch,
+  type NodeInfo,
 } from '@joblet/spec';
 import {
   createRedisConnection,
@@ -29,6 +30,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { DEFAULT_SECURITY, type SecurityOptions } from './auth/security.js';
 import type { FarmOptions } from './plugins/farm-clients.js';
+import type { QuotaLimits } from './services/quota-service.js';
 import type { FarmRetention } from './services/retention.js';
 
 // For tests and benchmarks outside this package (`@joblet/api/testing`): what they build an API
@@ -61,6 +63,8 @@ export interface TestApiOptions {
   listen?: boolean;
   /** Retention and GC policy; default: the farm's defaults. */
   retention?: FarmRetention;
+  /** Per-identity quotas; default: the farm's defaults. */
+  quotas?: QuotaLimits;
   /** Which Redis, as whom; default REDIS_URL or 127.0.0.1:6379. A cluster gets a tagged prefix. */
   redis?: RedisSettings;
   /** The queue prefix; default one of the test's own. */
@@ -85,6 +89,7 @@ export async function startTestApi(
     catalog: builtinCatalog,
     architectures,
     retention: opts.retention,
+    quotas: opts.quotas,
   };
   const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();
@@ -175,6 +180,7 @@ export async function registerNode(
   arch: Arch,
   installed: string[],
   heartbeatAgoMs = 0,
+  extra: Partial<NodeInfo> = {},
 ) {
   const info = {
     name,
@@ -186,6 +192,7 @@ export async function registerNode(
     startedAt: new Date().toISOString(),
     lastHeartbeat: new Date(Date.now() - heartbeatAgoMs).toISOString(),
     disk: { freeBytes: 10e9, totalBytes: 20e9 },
+    ...extra,
   };
   await t.redis.sadd(t.app.keys.nodes, name);
   await t.redis.set(t.app.keys.node(name), JSON.stringify(info));

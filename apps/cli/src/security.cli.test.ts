@@ -278,7 +278,7 @@ describe('rnx tokens', () => {
     );
     const revoked = await rnx(['build', 'list'], ci);
     expect(revoked.code).toBe(1);
-    expect(revoked.stderr).toMatch(new RegExp(`Error: 401: token ${id} was revoked at `));
+    expect(revoked.stderr.trim()).toBe('Error: 401: invalid or expired token');
   });
 
   it('reads a token from rnx-config.yml, and never sends one over plain HTTP off loopback', async () => {

@@ -15,6 +15,7 @@ import {
 } from '@joblet/spec';
 import { compactStream } from './event-stream.js';
 import { Keys } from './names.js';
+import { releaseQuota } from './quotas.js';
 import { incrementCounter } from './redis-metrics.js';
 import { RetentionCache } from './retention.js';
 
@@ -103,7 +104,8 @@ export class BuildStore {
   /**
    * Marks the build terminal: sets `final`, drops the in-flight dedup key (only if it still points
    * at this build), starts the retention clock on the record and its events (failed builds keep
-   * theirs for the failed-build retention) and counts the result in `joblet_builds_total`.
+   * theirs for the failed-build retention), frees the submitter's slot of the queued-builds quota
+   * and counts the result in `joblet_builds_total`.
    */
   async finish(
     buildId: string,
@@ -126,6 +128,7 @@ export class BuildStore {
       .exec();
     await compactStream(this.redis, this.keys.buildEvents(buildId), ttlS);
     await this.releaseInflight(meta.submissionKey, buildId);
+    await releaseQuota(this.redis, this.keys, 'builds-queued', buildId);
     if (res?.[1]?.[1] === 1)
       await incrementCounter(this.redis, this.keys, 'joblet_builds_total', { result: final });
     return next;

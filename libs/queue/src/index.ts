@@ -11,3 +11,4 @@ export * from './job-store.js';
 export * from './farm-metrics.js';
 export * from './redis-metrics.js';
 export * from './retention.js';
+export * from './quotas.js';

@@ -4,13 +4,15 @@
  * follower sees them in order with the output lines. The same atomic step keeps the farm's job
  * metrics (jobs per live state, finished jobs per state); finished records expire with the
  * farm's published `RetentionPolicy` (else the constructor's `retentionS`), and the listing is
- * capped by count and trimmed by age.
+ * capped by count and trimmed by age. A job that ends frees its submitter's slot of the active-jobs
+ * quota (quotas.ts), in whichever process records the end.
  */
 import type { RedisClient } from './connection.js';
 import { FINAL_JOB_STATES, JobRecord, type JobEvent, type JobState } from '@joblet/spec';
 import { appendEvent, compactStream } from './event-stream.js';
 import { Keys } from './names.js';
 import { DEFAULT_BUILD_RETENTION_S, LISTING_GRACE_S } from './build-store.js';
+import { releaseQuota } from './quotas.js';
 import { counterField, observeHistogram } from './redis-metrics.js';
 import { RetentionCache } from './retention.js';
 
@@ -142,6 +144,7 @@ export class JobStore {
           .expire(this.keys.jobEvents(jobId), ttlS)
           .del(this.keys.jobUploads(jobId))
           .exec();
+        await releaseQuota(this.redis, this.keys, 'jobs-active', jobId);
       }
       if (state === 'RUNNING' && current.state !== 'RUNNING' && next.startLatencyMs !== undefined) {
         await observeHistogram(

@@ -128,6 +128,14 @@ export class Keys {
   get retention(): string {
     return `${this.prefix}:retention`;
   }
+  /** Set: what one identity holds against one quota (job ids, build ids, `<node>/<volume>`). */
+  quota(kind: string, owner: string): string {
+    return `${this.prefix}:quota:${kind}:${owner}`;
+  }
+  /** String: the identity an item of a quota is counted against (its release looks it up). */
+  quotaOwner(kind: string, item: string): string {
+    return `${this.prefix}:quota-owner:${kind}:${item}`;
+  }
   /** String: held while a garbage collection deletes (one at a time across API replicas). */
   get gcLock(): string {
     return `${this.prefix}:gc:lock`;

@@ -37,5 +37,7 @@ export interface JobContext {
   /** How often a job with a memory limit is checked for OOM kills where the kernel does not
    * kill the whole group (cgroup v1), in ms. */
   oomPollMs: number;
+  /** AGENT_ALLOW_HOST_NETWORK: else a `network: host` job is refused here. */
+  allowHostNetwork: boolean;
   log: Logger;
 }

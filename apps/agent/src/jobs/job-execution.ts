@@ -1,9 +1,9 @@
 // One job on this node, from the queue's `{ jobId }` to its final state: load the record and its
-// uploads → INITIALIZING → runtime installed (installed now when missing) and leased → /work with
-// the uploads → volumes → cgroup with the limits → the sandbox → RUNNING → output streamed →
-// exit classified (COMPLETED, FAILED with the reason, STOPPED) with usage and output figures.
-// Whatever happens, the cgroup is destroyed, the lease released, the job directory and the
-// uploads key removed.
+// uploads → INITIALIZING → its network allowed here → runtime installed (installed now when
+// missing) and leased → /work with the uploads → volumes → cgroup with the limits → the sandbox →
+// RUNNING → output streamed → exit classified (COMPLETED, FAILED with the reason, STOPPED) with
+// usage and output figures. Whatever happens, the cgroup is destroyed, the lease released, the
+// job directory and the uploads key removed.
 import type { Logger } from '@joblet/logging';
 import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
@@ -99,6 +99,14 @@ export class JobExecution {
     let dir: JobDir | undefined;
     let volumesHeld = false;
     try {
+      // The node's own check: whatever the API decided, host networking runs only where the
+      // operator allowed it (the job would reach Redis and the API on this node's loopback).
+      if (record.network === 'host' && !this.ctx.allowHostNetwork) {
+        throw new JobFailure(
+          `network host is not allowed on node ${node}: its agent runs without AGENT_ALLOW_HOST_NETWORK=true`,
+          'start-failed',
+        );
+      }
       const secrets = await loadJobSecrets(this.ctx.redis, this.ctx.keys, record);
       this.checkStop();
       this.mark('secrets');

@@ -9,7 +9,6 @@
  * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Logger } from '@joblet/logging';
 import {
   JOB_QUEUE_JOBS,
   JobRegistry,
@@ -23,16 +22,16 @@ import {
   duplicateRedis,
   jobQueueName,
   type JobHandler,
-  type Keys,
   type RedisClient,
 } from '@joblet/queue';
 import { CgroupManager, isRoot } from '@joblet/sandbox';
-import { JobRecord, type Arch } from '@joblet/spec';
+import { JobRecord } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
-import type { JobContext, RuntimeProvider } from './job-context.js';
+import type { JobContext } from './job-context.js';
+import type { JobRunnerOptions } from './job-runner.options.js';
 import { JobExecution } from './job-execution.js';
-import { BwrapJobSandbox, RuntimeMounts, type JobEgress, type JobSandbox } from './job-sandbox.js';
+import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
@@ -43,46 +42,7 @@ const STALLED_REASON = 'job stalled more than allowable limit';
 
 const IN_FLIGHT_STATES = new Set(['SCHEDULED', 'QUEUED', 'INITIALIZING', 'RUNNING']);
 
-export interface JobRunnerOptions {
-  node: string;
-  arch: Arch;
-  /** Jobs at once from `jobs-<arch>` (AGENT_CAPACITY). */
-  capacity: number;
-  /**
-   * Commands (records, events); not closed by stop(). The BullMQ worker and the stop-channel
-   * subscriber get connections of their own, duplicated from it.
-   */
-  redis: RedisClient;
-  prefix: string;
-  keys: Keys;
-  /** AGENT_WORK_DIR: per-job directories. */
-  workDir: string;
-  /** AGENT_VOLUMES_DIR. */
-  volumesDir: string;
-  runtimes: RuntimeProvider;
-  log: Logger;
-  /** Default: bubblewrap. */
-  sandbox?: JobSandbox;
-  /** Default: detected at start (none when not root); `null`: no cgroups (limits refused). */
-  cgroups?: CgroupManager | null;
-  /** Namespace of job cgroups under our own cgroup. Default `joblet-jobs`. */
-  cgroupNamespace?: string;
-  /** Tasks per job when it sets no maxProcesses. Default 4096. */
-  defaultPidsMax?: number;
-  /** How egress jobs reach out: AGENT_EGRESS_DNS, AGENT_EGRESS_ALLOW. */
-  egress?: JobEgress;
-  /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
-  lockDurationMs?: number;
-  /** How often this worker looks for stalled jobs (ms). Default 30 000. */
-  stalledIntervalMs?: number;
-  /** Serve `jobs-<arch>` (default true); false: only node-queue work handed in. */
-  archQueue?: boolean;
-  output?: { maxLines?: number; maxBytes?: number };
-  /** Default 250. */
-  oomPollMs?: number;
-  /** How long a runtime lease outlives the last job using it (ms). Default 2000. */
-  leaseLingerMs?: number;
-}
+export type { JobRunnerOptions } from './job-runner.options.js';
 
 /** What a `run-job` BullMQ job returns. */
 export interface RunJobResult {
@@ -163,6 +123,7 @@ export class JobRunner {
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
       output: this.o.output ?? {},
       oomPollMs: this.o.oomPollMs ?? 250,
+      allowHostNetwork: this.o.allowHostNetwork ?? false,
       log,
     };
     await this.recoverOrphans();

@@ -22,7 +22,7 @@ describe.skipIf(missing.length > 0)(
     let h: Harness;
 
     beforeAll(async () => {
-      h = await makeHarness();
+      h = await makeHarness({ runner: { allowHostNetwork: true } });
     });
     afterAll(async () => {
       await h?.close();

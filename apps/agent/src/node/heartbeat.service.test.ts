@@ -51,3 +51,24 @@ describe('heartbeat', () => {
     expect(await world.redis.sismember(world.keys.nodes, 'hb-node')).toBe(1);
   });
 });
+
+describe('heartbeat: host networking', () => {
+  it('reports AGENT_ALLOW_HOST_NETWORK: false unless the operator set it', async () => {
+    w = await makeWorld();
+    const world = w;
+    const raw = async (name: string) =>
+      JSON.parse((await world.redis.get(world.keys.node(name)))!) as Record<string, unknown>;
+    for (const [name, allow] of [
+      ['closed', undefined],
+      ['open', true],
+    ] as const) {
+      const a = createAgent(world.config(name, allow ? { allowHostNetwork: allow } : {}), {
+        nodeQueue: false,
+        jobs: false,
+      });
+      await a.start();
+      expect((await raw(name)).allowHostNetwork, name).toBe(allow ?? false);
+      await a.stop();
+    }
+  });
+});

@@ -20,6 +20,8 @@ export interface HeartbeatOptions {
   capacity: number;
   agentVersion: string;
   runtimesDir: string;
+  /** AGENT_ALLOW_HOST_NETWORK: the API sends `network: host` jobs only to nodes reporting true. */
+  allowHostNetwork: boolean;
   /** Default 5000. */
   intervalMs?: number;
 }
@@ -74,6 +76,7 @@ export class HeartbeatService {
       runtimesDir: this.o.runtimesDir,
       startedAt: this.startedAt,
       lastHeartbeat: new Date().toISOString(),
+      allowHostNetwork: this.o.allowHostNetwork,
       ...(disk && { disk }),
       ...(stoppedAt !== undefined && { stoppedAt }),
     };

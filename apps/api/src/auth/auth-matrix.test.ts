@@ -162,7 +162,7 @@ describe('role × route matrix', () => {
     },
   );
 
-  it('with a revoked token: 401 saying so, on every route but the public ones', async () => {
+  it('with a revoked token: 401 (the one message every bad token gets), on every route but the public ones', async () => {
     const admin = agent(pki.clients.admin);
     const created = JSON.parse(
       (
@@ -185,20 +185,18 @@ describe('role × route matrix', () => {
       if (r.role === 'public') continue;
       if (res.status !== 401) bad.push(`${r.method} ${r.url}: ${res.status}`);
       else if (r.method !== 'HEAD')
-        expect(JSON.parse(res.body).message).toMatch(
-          new RegExp(`^token ${created.id} was revoked at `),
-        );
+        expect(JSON.parse(res.body).message).toBe('invalid or expired token');
     }
     expect(bad).toEqual([]);
   });
 
-  it('with an expired token: 401 saying so, on every route but the public ones', async () => {
+  it('with an expired token: 401 (the one message every bad token gets), on every route but the public ones', async () => {
     const past = new TokenService(
       tokenApi.redis,
       new AuthKeys(tokenApi.prefix),
       () => Date.now() - 2 * DAY,
     );
-    const { id, token } = await past.create(
+    const { token } = await past.create(
       { role: 'admin', ttl: '1d' },
       { kind: 'local', subject: 'test', role: 'admin' },
     );
@@ -209,7 +207,7 @@ describe('role × route matrix', () => {
       if (r.role === 'public') continue;
       if (res.status !== 401) bad.push(`${r.method} ${r.url}: ${res.status}`);
       else if (r.method !== 'HEAD')
-        expect(JSON.parse(res.body).message).toMatch(new RegExp(`^token ${id} expired at `));
+        expect(JSON.parse(res.body).message).toBe('invalid or expired token');
     }
     expect(bad).toEqual([]);
   });
@@ -310,7 +308,7 @@ describe('authentication details', () => {
       token: `${token.slice(0, -1)}x`,
     });
     expect(mangled.status).toBe(401);
-    expect(JSON.parse(mangled.body).message).toMatch(/wrong secret/);
+    expect(JSON.parse(mangled.body).message).toBe('invalid or expired token');
     expect(mangled.headers['www-authenticate']).toBe('Bearer');
   });
 

@@ -11,6 +11,7 @@ import fp from 'fastify-plugin';
 import type { Arch, BaseCatalog } from '@joblet/spec';
 import { Keys, PUBLISH_QUEUE, buildQueueName, type RedisClient } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
+import { DEFAULT_QUOTAS, type QuotaLimits } from '../services/quota-service.js';
 import { DEFAULT_RETENTION, type FarmRetention } from '../services/retention.js';
 
 /** What the API is given: its two clients and the farm's settings. */
@@ -24,6 +25,8 @@ export interface FarmOptions {
   architectures: Arch[];
   /** Retention of records and artifacts; default 7 days, 5 versions, bases 30 days. */
   retention?: FarmRetention;
+  /** Per-identity quotas (API_QUOTA_*); default DEFAULT_QUOTAS. */
+  quotas?: QuotaLimits;
 }
 
 /** The farm's settings, as the routes and services read them. */
@@ -32,6 +35,7 @@ export interface FarmSettings {
   catalog: BaseCatalog;
   architectures: Arch[];
   retention: FarmRetention;
+  quotas: QuotaLimits;
 }
 
 declare module 'fastify' {
@@ -71,6 +75,7 @@ async function farmClients(
     catalog: opts.catalog,
     architectures: opts.architectures,
     retention: opts.retention ?? DEFAULT_RETENTION,
+    quotas: opts.quotas ?? DEFAULT_QUOTAS,
   });
   app.decorate('buildQueues', buildQueues);
   app.decorate('publishQueue', publishQueue);

@@ -13,6 +13,7 @@ import { liveFarmState } from '../services/farm-state.live.js';
 import { GcService } from '../services/gc-service.js';
 import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
+import { QuotaService } from '../services/quota-service.js';
 import { RuntimeService } from '../services/runtime-service.js';
 import { TokenService } from '../services/token-service.js';
 
@@ -28,6 +29,8 @@ declare module 'fastify' {
     jobs: JobService;
     gc: GcService;
     tokens: TokenService;
+    /** Per-identity quotas (jobs, volumes, builds), counted in Redis. */
+    quotas: QuotaService;
   }
 }
 
@@ -38,6 +41,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   const buildStore = new BuildStore(redis, keys, retention.buildS, retention.failedBuildS);
   const nodes = new NodeService(redis, keys);
   const runtimes = new RuntimeService(store, redis, keys, nodes);
+  const quotas = new QuotaService(redis, keys, settings.quotas);
   const jobs = new JobService({
     redis,
     keys,
@@ -45,6 +49,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
     jobRetentionS: retention.jobS,
     runtimes,
     nodes,
+    quotas,
   });
   app.decorate('buildStore', buildStore);
   app.decorate('farmState', liveFarmState(store, buildQueues));
@@ -62,11 +67,13 @@ async function farmServices(app: FastifyInstance): Promise<void> {
       buildQueues,
       publishQueue,
       flows,
+      quotas,
     }),
   );
   app.decorate('jobs', jobs);
   app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));
-  app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix)));
+  app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix), Date.now, app.log));
+  app.decorate('quotas', quotas);
   // The `jobs-<arch>` and `node-<name>` queues the job service opened on demand.
   app.addHook('onClose', () => jobs.close());
 }

@@ -1,8 +1,9 @@
 /**
  * Submitting and cancelling builds. A submission is validated with the server's catalog, answered
  * `cached` when its build keys already have a published artifact, deduplicated against an
- * identical submission in flight, and otherwise enqueued as one BullMQ flow: a `publish` parent
- * with one child per architecture on `build-<arch>`.
+ * identical submission in flight, and otherwise counted against the submitter's queued-builds
+ * quota (freed when the build finishes: BuildStore.finish) and enqueued as one BullMQ flow: a
+ * `publish` parent with one child per architecture on `build-<arch>`.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, type FlowProducer, type Queue } from 'bullmq';
@@ -34,6 +35,7 @@ import {
 } from '@joblet/queue';
 import { indexKey, stagingPrefix, type ArtifactStore } from '@joblet/storage';
 import { ApiError } from '../plugins/errors.js';
+import type { QuotaService } from './quota-service.js';
 
 /** What submitting and cancelling builds uses. */
 export interface BuildServiceDeps {
@@ -49,6 +51,7 @@ export interface BuildServiceDeps {
   buildQueues: ReadonlyMap<Arch, Queue>;
   publishQueue: Queue;
   flows: FlowProducer;
+  quotas: Pick<QuotaService, 'reserve' | 'release'>;
 }
 
 export interface SubmitBuildInput {
@@ -58,6 +61,8 @@ export interface SubmitBuildInput {
   architectures?: Arch[];
   verbose?: boolean;
   allowPartial?: boolean;
+  /** Whose queued-builds quota a new build counts against; undefined: none (local admin). */
+  owner?: string;
 }
 
 export type SubmitBuildResult =
@@ -139,6 +144,12 @@ export class BuildService {
     const queued: Partial<Record<Arch, ArchStatus>> = {};
     for (const arch of arches) queued[arch] = { state: 'queued' };
     try {
+      await this.s.quotas.reserve('builds-queued', input.owner, buildId);
+    } catch (err) {
+      await this.s.buildStore.releaseInflight(subKey, buildId);
+      throw err;
+    }
+    try {
       await this.s.buildStore.create(meta, queued);
       await this.event(buildId, {
         type: 'submitted',
@@ -152,6 +163,7 @@ export class BuildService {
       await this.s.buildStore.releaseInflight(subKey, buildId);
       await this.s.redis.del(this.s.keys.build(buildId), this.s.keys.buildEvents(buildId));
       await this.s.redis.zrem(this.s.keys.builds, buildId);
+      await this.s.quotas.release('builds-queued', buildId);
       throw new ApiError(
         503,
         'UNAVAILABLE',

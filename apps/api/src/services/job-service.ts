@@ -1,8 +1,9 @@
 /**
  * Submitting, stopping and cancelling jobs. A job is validated (runtime exists for an online
- * node's architecture, limits within bounds, uploads safe and bounded), recorded, and queued on
- * `jobs-<arch>` — or on the node's own queue when pinned or when its volumes live on one node —
- * as a delayed BullMQ job when scheduled.
+ * node's architecture, limits within bounds, uploads safe and bounded, `network: host` only from
+ * an admin), counted against its submitter's active-jobs quota, recorded, and queued on
+ * `jobs-<arch>` — or on a node's own queue (job-routing.ts) — as a delayed BullMQ job when
+ * scheduled. Listings carry summaries; the full record is `get`.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
@@ -11,10 +12,13 @@ import {
   NODE_OFFLINE_AFTER_MS,
   UPLOAD_LIMITS,
   parseSchedule,
+  roleSatisfies,
+  summarizeJob,
   type Arch,
   type JobRecord,
   type JobRequestParsed,
-  type NodeView,
+  type JobSummary,
+  type Role,
 } from '@joblet/spec';
 import {
   JobStore,
@@ -26,7 +30,9 @@ import {
   type RedisClient,
 } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
+import { routeJob } from './job-routing.js';
 import type { NodeService } from './node-service.js';
+import type { QuotaService } from './quota-service.js';
 import type { RuntimeService } from './runtime-service.js';
 
 /** What submitting, stopping and cancelling jobs uses. */
@@ -39,6 +45,14 @@ export interface JobServiceDeps {
   jobRetentionS: number;
   runtimes: Pick<RuntimeService, 'resolve'>;
   nodes: Pick<NodeService, 'list' | 'get'>;
+  quotas: Pick<QuotaService, 'reserve' | 'release'>;
+}
+
+/** Who submits: the role decides what they may ask for, `owner` whose quota counts the job. */
+export interface Submitter {
+  role: Role;
+  /** Undefined: counted against no quota (the local admin of API_AUTH=none). */
+  owner?: string;
 }
 
 /** Operator bounds on what a job may ask for. */
@@ -77,7 +91,16 @@ export class JobService {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 
-  async submit(req: JobRequestParsed): Promise<JobRecord> {
+  async submit(req: JobRequestParsed, who: Submitter): Promise<JobRecord> {
+    // The node's network, loopback included (Redis, the API as the local admin): admins only.
+    if (req.network === 'host' && !roleSatisfies(who.role, 'admin')) {
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        `network host requires the admin role (role ${who.role} may use none or egress)`,
+        [{ field: 'network', message: 'host requires the admin role' }],
+      );
+    }
     this.checkBounds(req);
     const uploads = req.uploads.map((u) => ({
       path: u.path,
@@ -101,7 +124,8 @@ export class JobService {
     const entry = await this.s.runtimes.resolve(req.runtime);
     const runtimeArches = Object.keys(entry.arches) as Arch[];
     const nodes = (await this.s.nodes.list()).filter((n) => n.online);
-    const { arch, pinned } = await this.route(
+    const { arch, pinned } = await routeJob(
+      this.s,
       req,
       runtimeArches,
       nodes,
@@ -137,8 +161,16 @@ export class JobService {
     // The environment's values and the uploads travel beside the record, not in it: the record is
     // what every reader sees.
     const secrets = JSON.stringify({ env: req.env, uploads: req.uploads });
-    await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
-    await this.jobs.create(record);
+    // The slot is freed when the job ends (JobStore) or, until it is recorded, here.
+    await this.s.quotas.reserve('jobs-active', who.owner, id);
+    try {
+      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
+      await this.jobs.create(record);
+    } catch (err) {
+      await this.s.quotas.release('jobs-active', id);
+      await this.s.redis.del(this.s.keys.jobUploads(id));
+      throw err;
+    }
     const queueName = pinned ? nodeQueueName(pinned) : jobQueueName(arch);
     try {
       await enqueue(
@@ -178,8 +210,9 @@ export class JobService {
     return job;
   }
 
-  async list(limit: number, offset: number): Promise<JobRecord[]> {
-    return this.jobs.list(limit, offset);
+  /** Summaries, newest first: no arguments, environment or uploads (see JobSummary). */
+  async list(limit: number, offset: number): Promise<JobSummary[]> {
+    return (await this.jobs.list(limit, offset)).map(summarizeJob);
   }
 
   /** Stops a running job (its whole process tree), or drops a queued one. */
@@ -247,73 +280,6 @@ export class JobService {
       over('maxCpuPercent', l.maxCpuPercent, this.bounds.maxCpuPercent, '%');
     if (l.timeoutS !== undefined && l.timeoutS > this.bounds.maxTimeoutS)
       over('timeoutS', l.timeoutS, this.bounds.maxTimeoutS, ' s');
-  }
-
-  /** Picks the queue: the pinned node, the node holding the volumes, or the arch with most nodes. */
-  private async route(
-    req: JobRequestParsed,
-    runtimeArches: Arch[],
-    online: NodeView[],
-    what: string,
-  ): Promise<{ arch: Arch; pinned?: string }> {
-    const eligible = online.filter((n) => runtimeArches.includes(n.arch));
-    if (req.node) {
-      const node = online.find((n) => n.name === req.node);
-      if (!node)
-        throw new ApiError(400, 'BAD_REQUEST', `node ${req.node} is not online`, [
-          { field: 'node', message: 'not an online node' },
-        ]);
-      if (!runtimeArches.includes(node.arch)) {
-        throw new ApiError(
-          400,
-          'BAD_REQUEST',
-          `${what} has no ${node.arch} build for node ${req.node} (built for ${runtimeArches.join(', ')})`,
-          [{ field: 'node', message: `${node.arch} not built` }],
-        );
-      }
-      await this.requireVolumes(node.name, req.volumes);
-      return { arch: node.arch, pinned: node.name };
-    }
-    if (eligible.length === 0) {
-      throw new ApiError(
-        409,
-        'CONFLICT',
-        `no online node can run ${what}: it is built for ${runtimeArches.join(', ')} and no node of ${runtimeArches.length > 1 ? 'those architectures' : 'that architecture'} is online`,
-        [{ field: 'runtime', message: 'no online node of its architectures' }],
-      );
-    }
-    if (req.volumes.length) {
-      for (const n of eligible) {
-        const have = await this.s.redis.smembers(this.s.keys.volumes(n.name));
-        if (req.volumes.every((v) => have.includes(v))) return { arch: n.arch, pinned: n.name };
-      }
-      throw new ApiError(
-        400,
-        'BAD_REQUEST',
-        `no online node has the volume(s) ${req.volumes.join(', ')}; create them with rnx volume create`,
-        [{ field: 'volumes', message: 'not found on any eligible node' }],
-      );
-    }
-    const byArch = new Map<Arch, number>();
-    for (const n of eligible) byArch.set(n.arch, (byArch.get(n.arch) ?? 0) + 1);
-    const arch = [...byArch.entries()].sort(
-      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
-    )[0]![0];
-    return { arch };
-  }
-
-  private async requireVolumes(node: string, volumes: string[]): Promise<void> {
-    if (!volumes.length) return;
-    const have = await this.s.redis.smembers(this.s.keys.volumes(node));
-    const missing = volumes.filter((v) => !have.includes(v));
-    if (missing.length) {
-      throw new ApiError(
-        400,
-        'BAD_REQUEST',
-        `node ${node} has no volume ${missing.join(', ')}; create it with rnx volume create`,
-        [{ field: 'volumes', message: `missing on ${node}: ${missing.join(', ')}` }],
-      );
-    }
   }
 }
 

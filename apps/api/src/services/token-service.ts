@@ -21,15 +21,30 @@ import type { AuthKeys } from '../auth/auth-keys.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiError } from '../plugins/errors.js';
 
-/** A record outlives its expiry by this long, so that using it says "expired", not "unknown". */
+/** A record outlives its expiry by this long, so that the log says "expired", not "unknown". */
 const RETAIN_AFTER_EXPIRY_MS = 7 * 24 * 3600 * 1000;
 /** Live tokens at most; an admin revokes old ones to make room. */
 export const MAX_TOKENS = 1000;
 
-/** Why a token was not accepted; the auth plugin answers 401 with the message. */
+/**
+ * What a client hears for every token that is not accepted — unknown id, wrong secret, revoked,
+ * expired or malformed alike — so that answers never tell which token ids exist. The reason is
+ * logged here, server-side only.
+ */
+export const TOKEN_REJECTED_MESSAGE = 'invalid or expired token';
+
+/** A token was not accepted; the auth plugin answers 401 with the (uniform) message. */
 export class TokenRejected extends Error {
   override name = 'TokenRejected';
   readonly code = 'TOKEN_REJECTED';
+  constructor() {
+    super(TOKEN_REJECTED_MESSAGE);
+  }
+}
+
+/** Where the reason a token was rejected goes (the API's logger). */
+export interface TokenLog {
+  info(fields: object, msg: string): void;
 }
 
 interface TokenRecord {
@@ -50,6 +65,7 @@ export class TokenService {
     private readonly redis: RedisClient,
     private readonly keys: AuthKeys,
     private readonly now: () => number = Date.now,
+    private readonly log?: TokenLog,
   ) {}
 
   async create(req: CreateTokenRequest, createdBy: Identity): Promise<CreateTokenResponse> {
@@ -109,23 +125,33 @@ export class TokenService {
     return view(id, rec as TokenRecord, this.now());
   }
 
-  /** The identity a bearer token proves, or TokenRejected saying why not. */
+  /**
+   * The identity a bearer token proves, or TokenRejected — with the same message whatever the
+   * reason; the reason (and the token id, never the secret) goes to the server's log.
+   */
   async verify(token: string): Promise<Identity> {
+    const reject = (reason: string, tokenId?: string): never => {
+      this.log?.info({ tokenId, reason }, 'token rejected');
+      throw new TokenRejected();
+    };
     const m = TOKEN_PATTERN.exec(token);
-    if (!m) throw new TokenRejected(`malformed token: expected ${TOKEN_PREFIX}_<id>_<secret>`);
+    if (!m) return reject(`malformed: expected ${TOKEN_PREFIX}_<id>_<secret>`);
     const [, id = '', secret = ''] = m;
     const rec = (await this.redis.hgetall(this.keys.token(id))) as Partial<TokenRecord>;
-    if (!rec.hash) throw new TokenRejected(`unknown token ${id}`);
-    // Secret first: only its holder learns whether the token was revoked or has expired.
-    const stored = Buffer.from(rec.hash, 'hex');
-    if (stored.length !== 32 || !timingSafeEqual(sha256(secret), stored))
-      throw new TokenRejected(`token ${id}: wrong secret`);
-    if (rec.revokedAt) throw new TokenRejected(`token ${id} was revoked at ${rec.revokedAt}`);
+    // An unknown id costs the same hash and comparison as a wrong secret.
+    const stored = rec.hash ? Buffer.from(rec.hash, 'hex') : UNKNOWN_HASH;
+    const matches = stored.length === 32 && timingSafeEqual(sha256(secret), stored);
+    if (!rec.hash) return reject('unknown token id', id);
+    if (!matches) return reject('wrong secret', id);
+    if (rec.revokedAt) return reject(`revoked at ${rec.revokedAt}`, id);
     if (Date.parse(rec.expiresAt ?? '') <= this.now())
-      throw new TokenRejected(`token ${id} expired at ${rec.expiresAt}`);
+      return reject(`expired at ${rec.expiresAt}`, id);
     return { kind: 'token', subject: id, role: rec.role as Role };
   }
 }
+
+/** Compared against when the id is unknown, so that case takes as long as a wrong secret. */
+const UNKNOWN_HASH = Buffer.alloc(32);
 
 function view(id: string, r: TokenRecord, now: number): TokenView {
   const state = r.revokedAt ? 'revoked' : Date.parse(r.expiresAt) <= now ? 'expired' : 'active';

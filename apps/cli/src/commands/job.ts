@@ -124,7 +124,7 @@ export async function jobList(
     `${j.runtime.name}@${j.runtime.version}`,
     j.node ?? '-',
     j.exitCode === undefined ? '-' : String(j.exitCode),
-    [j.command, ...j.args].join(' ').slice(0, 60),
+    j.commandLine.slice(0, 60),
   ]);
   for (const l of table([['JOB', 'STATE', 'RUNTIME', 'NODE', 'EXIT', 'COMMAND'], ...rows]))
     io.out(l);
@@ -232,7 +232,7 @@ export const commands: readonly CommandDef[] = [
         .addOption(
           new Option(
             '--network <mode>',
-            "none (loopback only), egress (outside world, not the node's loopback) or host",
+            "none (loopback only), egress (outside world, not the node's loopback) or host (admins, on nodes that allow it)",
           )
             .choices([...JOB_NETWORKS])
             .default('none'),

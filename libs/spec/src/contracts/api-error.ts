@@ -10,6 +10,8 @@ export const API_ERROR_CODES = [
   'CONFLICT',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
+  /** A per-identity quota (jobs, volumes, builds) is used up; the message names it and the count. */
+  'QUOTA_EXCEEDED',
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BuildRecord } from './build.js';
-import { JobRecord } from './jobs.js';
+import { JobSummary } from './jobs.js';
 import { NodeView } from './nodes.js';
 import { PoolView } from './pools.js';
 import { RuntimeSummary } from './runtimes-api.js';
@@ -15,7 +15,7 @@ export const DashboardResponse = z.object({
   /** Newest first. */
   builds: z.array(BuildRecord),
   /** Newest first. */
-  jobs: z.array(JobRecord),
+  jobs: z.array(JobSummary),
   nodes: z.array(NodeView),
   pools: z.array(PoolView),
 });

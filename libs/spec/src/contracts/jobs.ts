@@ -110,17 +110,79 @@ export const JOB_NETWORKS = ['none', 'egress', 'host'] as const;
 export const JobNetwork = z.enum(JOB_NETWORKS);
 export type JobNetwork = z.infer<typeof JobNetwork>;
 
+/**
+ * Bounds on what one job request may carry in its record (which every reader of the job sees and
+ * Redis keeps for the retention period). Sizes are UTF-8 bytes.
+ *
+ * - args: 128 KiB in total. Linux refuses a single argument over MAX_ARG_STRLEN (128 KiB), and
+ *   GNU xargs builds command lines of at most 128 KiB by default: a real command line fits, and
+ *   bigger inputs belong in an upload (64 MiB) or on stdin.
+ * - env: 256 variables, 64 KiB in total (`NAME=value`): a generous CI environment is a few KiB;
+ *   the values travel beside the record, not in it, but still through Redis and execve.
+ * - command: 4 KiB, Linux's PATH_MAX: it is a program name or a path.
+ */
+export const JOB_REQUEST_LIMITS = {
+  commandBytes: 4 * 1024,
+  args: 1024,
+  argsTotalBytes: 128 * 1024,
+  envEntries: 256,
+  envTotalBytes: 64 * 1024,
+  envValueBytes: 32 * 1024,
+} as const;
+
+const KiB = 1024;
+/** `4 MiB`, `128 KiB`, `12 bytes`: sizes in error messages. */
+export function formatSize(bytes: number): string {
+  const unit = (n: number, name: string) => `${Number((bytes / n).toFixed(1))} ${name}`;
+  if (bytes >= KiB * KiB) return unit(KiB * KiB, 'MiB');
+  if (bytes >= KiB) return unit(KiB, 'KiB');
+  return `${bytes} bytes`;
+}
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+const L = JOB_REQUEST_LIMITS;
+
 /** `POST /v1/jobs` */
 export const JobRequest = z.object({
-  command: z.string().min(1).max(4096),
+  command: z
+    .string()
+    .min(1)
+    .refine((c) => utf8(c) <= L.commandBytes, `at most ${formatSize(L.commandBytes)}`),
   args: z
-    .array(z.string().max(64 * 1024))
-    .max(1024)
+    .array(z.string().max(L.argsTotalBytes))
+    .max(L.args)
+    .superRefine((args, ctx) => {
+      const total = args.reduce((n, a) => n + utf8(a), 0);
+      if (total > L.argsTotalBytes)
+        ctx.addIssue({
+          code: 'custom',
+          message: `total size ${formatSize(total)} exceeds ${formatSize(L.argsTotalBytes)}`,
+        });
+    })
     .default([]),
   runtime: z.string().min(1).max(200),
   uploads: z.array(UploadFile).max(UPLOAD_LIMITS.files).default([]),
   env: z
-    .record(z.string().regex(ENV_NAME, 'an environment variable name'), z.string().max(32 * 1024))
+    .record(
+      z.string().max(256).regex(ENV_NAME, 'an environment variable name'),
+      z.string().max(L.envValueBytes),
+    )
+    .superRefine((env, ctx) => {
+      const entries = Object.entries(env);
+      if (entries.length > L.envEntries) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${entries.length} variables exceed ${L.envEntries}`,
+        });
+        return;
+      }
+      const total = entries.reduce((n, [k, v]) => n + utf8(k) + 1 + utf8(v), 0);
+      if (total > L.envTotalBytes)
+        ctx.addIssue({
+          code: 'custom',
+          message: `total size ${formatSize(total)} exceeds ${formatSize(L.envTotalBytes)}`,
+        });
+    })
     .default({}),
   limits: JobLimits.default({}),
   /** A duration (`30s`, `30min`, `2h`) from now, or an RFC3339 time. */
@@ -130,6 +192,7 @@ export const JobRequest = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
     .optional(),
+  /** `host` needs the admin role and a node whose agent allows it (AGENT_ALLOW_HOST_NETWORK). */
   network: JobNetwork.default('none'),
   volumes: z.array(z.string().regex(VOLUME_NAME, 'a volume name')).max(16).default([]),
 });
@@ -192,7 +255,41 @@ export const ListJobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-export const ListJobsResponse = z.object({ jobs: z.array(JobRecord) });
+
+/** Characters of the command line a job summary shows. */
+export const JOB_SUMMARY_COMMAND_CHARS = 200;
+
+/**
+ * A job in a listing: the record without its arguments, environment names and uploads (up to
+ * 128 KiB + 64 KiB + 2000 paths each), so a page of 500 jobs stays small. `commandLine` is the
+ * start of `command args…`; `rnx job status` (`GET /v1/jobs/:id`) shows the full record.
+ */
+export const JobSummary = JobRecord.omit({ args: true, env: true, uploads: true }).extend({
+  /** `command arg1 arg2…`, cut to JOB_SUMMARY_COMMAND_CHARS characters. */
+  commandLine: z.string(),
+  /** The command line was cut. */
+  commandLineTruncated: z.boolean(),
+  args: z.number(),
+  env: z.number(),
+  uploads: z.object({ files: z.number(), bytes: z.number() }),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+export function summarizeJob(job: JobRecord): JobSummary {
+  const { args, env, uploads, ...rest } = job;
+  const line = [job.command, ...args].join(' ');
+  return {
+    ...rest,
+    commandLine: line.slice(0, JOB_SUMMARY_COMMAND_CHARS),
+    commandLineTruncated: line.length > JOB_SUMMARY_COMMAND_CHARS,
+    args: args.length,
+    env: env.length,
+    uploads: { files: uploads.length, bytes: uploads.reduce((n, u) => n + u.bytes, 0) },
+  };
+}
+
+/** `GET /v1/jobs`: summaries, newest first. */
+export const ListJobsResponse = z.object({ jobs: z.array(JobSummary) });
 
 /** Volumes: named persistent directories on one node, mounted at `/volumes/<name>`. */
 export const VolumeName = z

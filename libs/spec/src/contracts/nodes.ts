@@ -20,6 +20,11 @@ export const NodeInfo = z.object({
   /** Updated on every heartbeat. */
   lastHeartbeat: z.string(),
   disk: z.object({ freeBytes: z.number(), totalBytes: z.number() }).optional(),
+  /**
+   * The operator lets `network: host` jobs run here (AGENT_ALLOW_HOST_NETWORK). Absent (an agent
+   * that does not report it) means no: the API sends host jobs only to nodes that say yes.
+   */
+  allowHostNetwork: z.boolean().default(false),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

@@ -1,4 +1,7 @@
-/** `POST /v1/builds`: validate, answer cached, join an identical build in flight, or enqueue. */
+/**
+ * `POST /v1/builds`: validate, answer cached, join an identical build in flight, or enqueue (a new
+ * build counts against the submitter's queued-builds quota).
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
@@ -6,6 +9,7 @@ import {
   SubmitBuildRequest,
   SubmitBuildResponse,
 } from '@joblet/spec';
+import { quotaOwner } from '../../services/quota-service.js';
 
 // eslint-disable-next-line @typescript-eslint/require-await
 const route: FastifyPluginAsync = async (app) => {
@@ -20,7 +24,10 @@ const route: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const res = await app.builds.submit(request.body);
+      const res = await app.builds.submit({
+        ...request.body,
+        owner: quotaOwner(request.identity),
+      });
       if (res.kind === 'cached') {
         request.log.info(
           { runtime: `${res.name}@${res.version}`, result: 'cached' },

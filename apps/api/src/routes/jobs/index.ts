@@ -1,7 +1,7 @@
 /**
- * `/v1/jobs`: submit (developer), list and read (reader), stop and cancel (developer), and the
- * log stream over SSE (reader): output lines in order, history then live, resumable with
- * `Last-Event-ID`.
+ * `/v1/jobs`: submit (developer; `network: host` needs admin), list (summaries) and read the full
+ * record (reader), stop and cancel (developer), and the log stream over SSE (reader): output
+ * lines in order, history then live, resumable with `Last-Event-ID`.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,6 +16,7 @@ import {
   UPLOAD_LIMITS,
 } from '@joblet/spec';
 import { followStream } from '@joblet/queue';
+import { quotaOwner } from '../../services/quota-service.js';
 import { lastEventId, sendSse } from '../../sse/sse-stream.js';
 
 /** Base64 grows data by 4/3; leave room for the rest of the request. */
@@ -32,7 +33,11 @@ const route: FastifyPluginAsync = async (app) => {
       schema: { body: JobRequest, response: { 202: JobRecord } },
     },
     async (request, reply) => {
-      const job = await app.jobs.submit(request.body);
+      const identity = request.identity!;
+      const job = await app.jobs.submit(request.body, {
+        role: identity.role,
+        owner: quotaOwner(identity),
+      });
       request.log.child({ jobId: job.id }).info(
         {
           runtime: `${job.runtime.name}@${job.runtime.version}`,

@@ -1,6 +1,7 @@
 /**
  * `/v1/volumes`: named persistent directories on a node. The node's agent creates and removes the
- * directory (through its own queue); the registry of names lives in Redis.
+ * directory (through its own queue); the registry of names lives in Redis. Each volume counts
+ * against its creator's volumes quota until it is removed (by anyone allowed to).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,10 +12,16 @@ import {
   VolumeQuery,
   VolumeView,
 } from '@joblet/spec';
-import { VOLUME_CALL_TIMEOUT_MS, VOLUME_CREATE_JOB, VOLUME_REMOVE_JOB } from '@joblet/queue';
+import {
+  VOLUME_CALL_TIMEOUT_MS,
+  VOLUME_CREATE_JOB,
+  VOLUME_REMOVE_JOB,
+  volumeQuotaItem,
+} from '@joblet/queue';
 import { ApiError } from '../../plugins/errors.js';
 import { callNode } from '../../services/node-call.js';
 import type { NodeService } from '../../services/node-service.js';
+import { quotaOwner } from '../../services/quota-service.js';
 
 async function pickNode(
   nodes: Pick<NodeService, 'list'>,
@@ -49,13 +56,22 @@ const route: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const node = await pickNode(app.nodes, request.body.node);
-      await callNode(
-        nodeQueues,
-        node,
-        VOLUME_CREATE_JOB,
-        { name: request.body.name },
-        VOLUME_CALL_TIMEOUT_MS,
-      );
+      const item = volumeQuotaItem(node, request.body.name);
+      const existed = await app.redis.sismember(app.keys.volumes(node), request.body.name);
+      await app.quotas.reserve('volumes', quotaOwner(request.identity), item);
+      try {
+        await callNode(
+          nodeQueues,
+          node,
+          VOLUME_CREATE_JOB,
+          { name: request.body.name },
+          VOLUME_CALL_TIMEOUT_MS,
+        );
+      } catch (err) {
+        // Only a volume this request would have made frees the slot it took.
+        if (!existed) await app.quotas.release('volumes', item);
+        throw err;
+      }
       await app.redis.sadd(app.keys.volumes(node), request.body.name);
       return reply.status(201).send({ name: request.body.name, node });
     },
@@ -92,6 +108,7 @@ const route: FastifyPluginAsync = async (app) => {
         VOLUME_CALL_TIMEOUT_MS,
       );
       await app.redis.srem(app.keys.volumes(node), request.params.name);
+      await app.quotas.release('volumes', volumeQuotaItem(node, request.params.name));
       return { name: request.params.name, node };
     },
   );

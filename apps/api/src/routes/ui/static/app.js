@@ -138,7 +138,7 @@ function renderBuilds(builds) {
 /** @param {any[]} jobs */
 function renderJobs(jobs) {
   const rows = jobs.map((j) => {
-    const cmd = [j.command, ...j.args].join(' ');
+    const cmd = j.commandLine + (j.commandLineTruncated ? '…' : '');
     const exit = j.exitCode !== undefined ? ` (exit ${j.exitCode})` : '';
     const sel = log.kind === 'job' && log.id === j.id ? ' class="selected"' : '';
     return (

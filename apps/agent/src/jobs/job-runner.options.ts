@@ -1,0 +1,53 @@
+// What a JobRunner is built with (AGENT_* settings and its clients), apart from the runner itself.
+import type { Logger } from '@joblet/logging';
+import type { Keys, RedisClient } from '@joblet/queue';
+import type { CgroupManager } from '@joblet/sandbox';
+import type { Arch } from '@joblet/spec';
+import type { RuntimeProvider } from './job-context.js';
+import type { JobEgress, JobSandbox } from './job-sandbox.js';
+
+export interface JobRunnerOptions {
+  node: string;
+  arch: Arch;
+  /** Jobs at once from `jobs-<arch>` (AGENT_CAPACITY). */
+  capacity: number;
+  /**
+   * Commands (records, events); not closed by stop(). The BullMQ worker and the stop-channel
+   * subscriber get connections of their own, duplicated from it.
+   */
+  redis: RedisClient;
+  prefix: string;
+  keys: Keys;
+  /** AGENT_WORK_DIR: per-job directories. */
+  workDir: string;
+  /** AGENT_VOLUMES_DIR. */
+  volumesDir: string;
+  runtimes: RuntimeProvider;
+  log: Logger;
+  /** Default: bubblewrap. */
+  sandbox?: JobSandbox;
+  /** Default: detected at start (none when not root); `null`: no cgroups (limits refused). */
+  cgroups?: CgroupManager | null;
+  /** Namespace of job cgroups under our own cgroup. Default `joblet-jobs`. */
+  cgroupNamespace?: string;
+  /** Tasks per job when it sets no maxProcesses. Default 4096. */
+  defaultPidsMax?: number;
+  /** How egress jobs reach out: AGENT_EGRESS_DNS, AGENT_EGRESS_ALLOW. */
+  egress?: JobEgress;
+  /**
+   * AGENT_ALLOW_HOST_NETWORK: run `network: host` jobs. Default false: such a job ends FAILED
+   * naming the setting, whatever the API decided.
+   */
+  allowHostNetwork?: boolean;
+  /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (ms). Default 30 000. */
+  stalledIntervalMs?: number;
+  /** Serve `jobs-<arch>` (default true); false: only node-queue work handed in. */
+  archQueue?: boolean;
+  output?: { maxLines?: number; maxBytes?: number };
+  /** Default 250. */
+  oomPollMs?: number;
+  /** How long a runtime lease outlives the last job using it (ms). Default 2000. */
+  leaseLingerMs?: number;
+}
