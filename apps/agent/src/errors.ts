@@ -1,4 +1,5 @@
 // Error classes and codes of the agent. Every code a caller switches on is a constant here.
+import { InstallFailureCode, type InstallFailureData } from '@joblet/spec';
 
 /** Codes of {@link AgentError}: failures of agent APIs used inside the process. */
 export const AgentErrorCode = {
@@ -27,35 +28,11 @@ export class AgentError extends Error {
 }
 
 /**
- * Why an install failed. The message is what a node reports in `NodeRuntimeStatus.error`, so it
- * says what an operator needs (which checksum, which entry, how much disk).
+ * Why an install failed: the codes are the farm's contract (`@joblet/spec`), so what a node
+ * reports is what `rnx runtime info` shows. The message is what an operator needs (which
+ * checksum, which entry, how much disk).
  */
-export const InstallFailureCode = {
-  /** The index entry or manifest is missing, invalid, or they disagree. */
-  BadManifest: 'BAD_MANIFEST',
-  /**
-   * The manifest has no valid signature by a key in AGENT_TRUSTED_KEYS: unsigned, signed by an
-   * unknown key, or changed after signing (even when its checksums match the archive).
-   */
-  BadSignature: 'BAD_SIGNATURE',
-  /** The archive's sha256 is not the manifest's (tampered or corrupted in the store). */
-  ChecksumMismatch: 'CHECKSUM_MISMATCH',
-  /** The extracted tree's hash is not the manifest's. */
-  TreeHashMismatch: 'TREE_HASH_MISMATCH',
-  /** An archive member is unsafe (absolute, `..`, device node, setuid, escaping link). */
-  UnsafeEntry: 'UNSAFE_ENTRY',
-  /** Larger than AGENT_MAX_ARTIFACT_MB. */
-  TooLarge: 'TOO_LARGE',
-  /** The install would leave less free disk than AGENT_MIN_FREE_MB. */
-  NoDisk: 'NO_DISK',
-  /** The archive does not hold a runtime: runtime.yml missing, invalid or for another runtime. */
-  InvalidRuntime: 'INVALID_RUNTIME',
-  /** The store could not be read (network, permissions). */
-  StoreFailed: 'STORE_FAILED',
-  /** tar/zstd or the file system failed (corrupt archive, disk full, ...). */
-  ExtractFailed: 'EXTRACT_FAILED',
-} as const;
-export type InstallFailureCode = (typeof InstallFailureCode)[keyof typeof InstallFailureCode];
+export { InstallFailureCode };
 
 /** Failures worth retrying later without a new publish: the cause may go away by itself. */
 const RETRYABLE: ReadonlySet<InstallFailureCode> = new Set<InstallFailureCode>([
@@ -66,12 +43,25 @@ const RETRYABLE: ReadonlySet<InstallFailureCode> = new Set<InstallFailureCode>([
 
 export class InstallFailure extends Error {
   override readonly name = 'InstallFailure';
+  /** The offending entry or the key ids involved, for the node's report. */
+  readonly details: InstallFailureData['details'];
+
   constructor(
     message: string,
     readonly code: InstallFailureCode,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { details?: InstallFailureData['details'] },
   ) {
     super(message, options);
+    this.details = options?.details;
+  }
+
+  /** As reported to the farm (NodeRuntimeStatus.failure). */
+  toData(): InstallFailureData {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.details !== undefined && { details: this.details }),
+    };
   }
 
   get retryable(): boolean {

@@ -9,6 +9,8 @@ import {
   findCatalogEntry,
   validateRuntimeSpec,
   type Arch,
+  type InstallFailureData,
+  type NodeRuntimeStatus,
   type NodeInfo,
 } from '@joblet/spec';
 import {
@@ -211,4 +213,28 @@ export async function registerNode(
       }),
     );
   }
+}
+
+/**
+ * Reports, as node `name`'s agent does (StatusReporter), that it refused or failed to install
+ * `ref` (`name@version`): state `failed`, the failure as data and its message in `error`.
+ */
+export async function reportInstallFailure(
+  t: TestApi,
+  node: string,
+  arch: Arch,
+  ref: string,
+  failure: InstallFailureData,
+) {
+  const [n, v] = ref.split('@') as [string, string];
+  const status: NodeRuntimeStatus = {
+    name: n,
+    version: v,
+    arch,
+    state: 'failed',
+    error: failure.message,
+    failure,
+    updatedAt: new Date().toISOString(),
+  };
+  await t.redis.hset(t.app.keys.nodeRuntimes(node), ref, JSON.stringify(status));
 }

@@ -226,6 +226,28 @@ describe('safeExtract refuses crafted archives and writes nothing outside', () =
     expect(err.message).toContain("'su': has the setuid bit");
   });
 
+  it('a world-writable file or directory, or a member not owned by root', async () => {
+    const s = tempDir('crafted-norm');
+    writeFileSync(join(s, 'lib.so'), 'x');
+    mkdirSync(join(s, 'scratch'));
+    x('chmod', ['0666', join(s, 'lib.so')]);
+    x('chmod', ['1777', join(s, 'scratch')]);
+    writeFileSync(join(s, 'ok'), 'x');
+    const ww = await refusal(craft(work, 'ww', s, ['--owner=0', '--group=0', 'lib.so']));
+    expect(ww.code).toBe(ExtractErrorCode.UnsafeEntry);
+    expect(ww.entry).toBe('lib.so');
+    expect(ww.message).toBe("unsafe archive member 'lib.so': is writable by others (-rw-rw-rw-)");
+    const tmp = await refusal(craft(work, 'tmp', s, ['--owner=0', '--group=0', 'scratch']));
+    expect(tmp.message).toContain("'scratch/': is writable by others (drwxrwxrwt)");
+    const owned = await refusal(craft(work, 'own', s, ['--owner=1000', '--group=0', 'ok']));
+    expect(owned.message).toContain("'ok': is owned by 1000:0, not root (0:0)");
+    const parent = tempDir('norm-off-ok');
+    await safeExtract(craft(work, 'own2', s, ['--owner=1000', 'ok', 'lib.so']), join(parent, 'r'), {
+      normalised: false,
+    });
+    expect(ls(join(parent, 'r'))).toEqual(['lib.so', 'ok']);
+  });
+
   it('absolute symlinks: refused when contained, kept when rooted', async () => {
     const s = tempDir('crafted-rooted');
     mkdirSync(join(s, 'usr/bin'), { recursive: true });

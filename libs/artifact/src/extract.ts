@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ExtractError, ExtractErrorCode } from './errors.js';
 import { commandError, spawnProcess, type RunResult } from '@joblet/sandbox';
 import { removeTree } from './fs-safe.js';
-import { ListingChecker, type SymlinkPolicy } from './tar-listing.js';
+import { ListingChecker, type SymlinkPolicy, type TreeRules } from './tar-listing.js';
 import { tarExtractArgs, tarListArgs, toolEnv, zstdDecompressArgs } from './tar-flags.js';
 import { checkTree } from './tree-check.js';
 import { hashTreeEntries } from './tree-hash.js';
@@ -24,6 +24,11 @@ export interface ExtractOptions {
   maxBytes?: number;
   /** How symlink targets are judged. Default `'contained'`. */
   symlinks?: SymlinkPolicy;
+  /**
+   * Require a normalised runtime tree: nothing writable by others, every member owned by 0:0
+   * (see {@link TreeRules}). Default true; false only for trees that are not runtimes.
+   */
+  normalised?: boolean;
   /** Compute the {@link treeHash} of the extracted tree (reads every file once more). */
   treeHash?: boolean;
   /** Refuse the tree unless its tree hash is this (implies `treeHash`). */
@@ -57,7 +62,7 @@ export const STAGING_INFIX = '.staging-';
  * CHECKSUM_MISMATCH, UNSAFE_ENTRY (with the entry), TOO_LARGE, CORRUPT_ARCHIVE, EXTRACT_FAILED,
  * TREE_HASH_MISMATCH, DEST_EXISTS, SOURCE_FAILED or EXTRACT_ABORTED.
  * Members are checked from GNU tar's own listing (see {@link ListingChecker}) and the extracted
- * tree once more on disk (see {@link checkTree}).
+ * tree once more on disk (see {@link checkTree}); by default the tree must be a normalised one.
  */
 export async function safeExtract(
   archive: Readable | string,
@@ -124,7 +129,7 @@ async function streamInto(
   staging: string,
   opts: ExtractOptions,
 ): Promise<Streamed> {
-  const checker = new ListingChecker(opts.symlinks ?? 'contained');
+  const checker = new ListingChecker(treeRules(opts));
   const common = {
     env: toolEnv(),
     signal: opts.signal,
@@ -268,7 +273,7 @@ async function verifyTree(
   opts: ExtractOptions,
 ): Promise<ExtractResult> {
   const walk = await walkTree(staging);
-  const violation = await checkTree(staging, opts.symlinks ?? 'contained', walk);
+  const violation = await checkTree(staging, treeRules(opts), walk);
   if (violation) {
     throw new ExtractError(
       `unsafe archive member '${violation.entry}': ${violation.reason}`,
@@ -285,6 +290,10 @@ async function verifyTree(
     );
   }
   return { ...s, treeHash: tree };
+}
+
+function treeRules(opts: ExtractOptions): TreeRules {
+  return { symlinks: opts.symlinks ?? 'contained', normalised: opts.normalised ?? true };
 }
 
 function failIf(r: RunResult, code: ExtractErrorCode, what: string): void {

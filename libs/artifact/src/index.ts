@@ -1,6 +1,7 @@
 // @joblet/artifact: the artifact format the worker writes and the agent reads — deterministic
-// tar.zst packing, the content tree hash, safe extraction (and the listing and tree checks behind
-// it), safe file operations on extracted trees, and the signed per-arch artifact manifest.
+// tar.zst packing of normalised runtime trees, the content tree hash, safe extraction (and the
+// listing and tree checks behind it), safe file operations on extracted trees, and the signed
+// per-arch artifact manifest.
 export * from './errors.js';
 export { packTree } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';
@@ -18,8 +19,17 @@ export type {
 export { safeExtract, cleanupStaging, STAGING_INFIX } from './extract.js';
 export type { ExtractOptions, ExtractResult } from './extract.js';
 export { ListingChecker, parseListingLine } from './tar-listing.js';
-export type { EntryViolation, ListedEntry, SymlinkPolicy } from './tar-listing.js';
+export type { EntryViolation, ListedEntry, SymlinkPolicy, TreeRules } from './tar-listing.js';
 export { checkTree } from './tree-check.js';
+export {
+  SCRATCH_DIR_MODE,
+  STRIPPED_MODE_BITS,
+  emptyNormaliseReport,
+  isScratchDir,
+  normaliseScratchDirs,
+  type NormaliseFinding,
+  type NormaliseReport,
+} from './tree-normalise.js';
 export { removeTree, unmountUnder, mountsUnder } from './fs-safe.js';
 export { ArtifactManifest, ManifestSignature } from './manifest/manifest.js';
 export {

@@ -10,7 +10,20 @@ import { PackError, PackErrorCode } from './errors.js';
 import { commandError, spawnProcess, succeeded, type RunResult } from '@joblet/sandbox';
 import { tarCreateArgs, toolEnv, zstdCompressArgs } from './tar-flags.js';
 import { hashTreeEntries } from './tree-hash.js';
-import { walkTree, type SpecialEntryKind, type TreeFilter, type TreeWalk } from './tree-walk.js';
+import {
+  emptyNormaliseReport,
+  normalisedMode,
+  normaliseScratchDirs,
+  noteNormalisation,
+  type NormaliseReport,
+} from './tree-normalise.js';
+import {
+  walkTree,
+  type SpecialEntryKind,
+  type TreeEntry,
+  type TreeFilter,
+  type TreeWalk,
+} from './tree-walk.js';
 
 /** Options of {@link packTree}. */
 export interface PackOptions {
@@ -22,6 +35,14 @@ export interface PackOptions {
   sourceDateEpoch?: number;
   /** Leave entries out (see {@link TreeFilter}); the tree hash leaves out the same ones. */
   filter?: TreeFilter;
+  /**
+   * Pack a normalised tree (default true): no member writable by others, none setuid/setgid,
+   * every scratch directory (sticky and world-writable, e.g. `tmp`) empty with mode 0755 — what
+   * agents require. The scratch directories are emptied IN `srcDir` (see normaliseScratchDirs):
+   * pass a writable copy or overlay, or a tree that has none. False packs modes as they are
+   * (less setuid/setgid): for trees that are not runtimes, such as the worker's base roots.
+   */
+  normalise?: boolean;
   signal?: AbortSignal;
   /** Kill tar and zstd after this many milliseconds. */
   timeoutMs?: number;
@@ -39,6 +60,8 @@ export interface PackResult {
   files: number;
   /** Device nodes, FIFOs and sockets that were left out, as `path (kind)`. */
   skipped: string[];
+  /** What normalisation changed (with `normalise`). */
+  normalised?: NormaliseReport;
 }
 
 /**
@@ -46,7 +69,9 @@ export interface PackResult {
  * through the zstd CLI, into the file `out` (written to a temporary sibling, renamed into place
  * when complete) or into the stream `out` (ended when done). See {@link tarCreateArgs} for the
  * flags. Device nodes, FIFOs and sockets are left out; setuid/setgid bits are stripped; owners
- * are 0/0 and every mtime is `sourceDateEpoch`. The tree must not change while it is packed.
+ * are 0/0 and every mtime is `sourceDateEpoch`; with `normalise` (the default) the tree is
+ * normalised first (see {@link PackOptions.normalise}) and no member is writable by others. The
+ * tree hash is that of the members as packed. The tree must not change while it is packed.
  */
 export async function packTree(
   srcDir: string,
@@ -59,6 +84,22 @@ export async function packTree(
     throw new RangeError(`sourceDateEpoch must be a non-negative integer, got ${epoch}`);
   }
   if (opts.signal?.aborted) throw new PackError('packing aborted', PackErrorCode.Aborted);
+  const normalise = opts.normalise ?? true;
+  const report = normalise ? emptyNormaliseReport() : undefined;
+  if (report) {
+    try {
+      Object.assign(
+        report,
+        await normaliseScratchDirs(srcDir, opts.filter ? { filter: opts.filter } : {}),
+      );
+    } catch (e) {
+      throw new PackError(
+        `cannot normalise ${srcDir}: ${(e as Error).message}`,
+        PackErrorCode.BadSource,
+        { cause: e },
+      );
+    }
+  }
 
   const tmpOut =
     typeof out === 'string'
@@ -69,7 +110,7 @@ export async function packTree(
   // which measured ~25% slower); only the compressed bytes come back to us to be hashed.
   const common = { env: toolEnv(), signal: opts.signal, timeoutMs: opts.timeoutMs };
   const zstd = spawnProcess('zstd', zstdArgs, { ...common, stdin: 'pipe', stdout: 'pipe' });
-  const tar = spawnProcess('tar', tarCreateArgs(srcDir, epoch), {
+  const tar = spawnProcess('tar', tarCreateArgs(srcDir, epoch, normalise), {
     ...common,
     stdin: 'pipe',
     stdout: zstd.stdin!,
@@ -98,7 +139,13 @@ export async function packTree(
     });
   }
   tar.stdin?.end();
-  const { entries, skipped } = walk;
+  const { skipped } = walk;
+  // The tree hash covers the members as tar writes them (see tarCreateArgs).
+  let entries: TreeEntry[] = walk.entries;
+  if (report) {
+    for (const e of walk.entries) noteNormalisation(report, e);
+    entries = walk.entries.map((e) => ({ ...e, mode: normalisedMode(e.mode) }));
+  }
 
   const sink =
     tmpOut !== undefined ? createWriteStream(tmpOut, { flags: 'wx' }) : (out as Writable);
@@ -142,6 +189,7 @@ export async function packTree(
     treeHash: treeRes.value,
     files: entries.length,
     skipped: skipped.map((s) => `${s.rel.toString('utf8')} (${s.kind satisfies SpecialEntryKind})`),
+    ...(report && { normalised: report }),
   };
 }
 

@@ -21,12 +21,15 @@ const PAX_OPTION = '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delet
  * device nodes, FIFOs and sockets are left out without pattern-matching exclusions.
  * - `--format=posix` + the pax option: portable, and no pid/atime/ctime in the bytes;
  * - `--mtime=@EPOCH --owner=0 --group=0 --numeric-owner`: no times, users or names of the host;
- * - `--mode=u-s,g-s`: setuid/setgid bits are stripped from every member;
+ * - `--mode=u-s,g-s,o-w` (`normalise`, the default) or `--mode=u-s,g-s`: setuid/setgid bits are
+ *   stripped from every member, and with `normalise` write for others too (a symlink's header
+ *   then says 0775: symlink modes mean nothing on Linux). The rest of normalisation — scratch
+ *   dirs emptied and made 0755 — is a tree pass, see normaliseScratchDirs;
  * - `--no-recursion --null --verbatim-files-from --no-unquote -T -`: exactly the listed names,
  *   taken literally (a name starting with `-` is not an option, a backslash is not an escape);
  * - `--no-xattrs --no-acls --no-selinux`: no `security.capability` or other xattrs travel.
  */
-export function tarCreateArgs(dir: string, sourceDateEpoch: number): string[] {
+export function tarCreateArgs(dir: string, sourceDateEpoch: number, normalise = true): string[] {
   return [
     '--create',
     '--file=-',
@@ -36,7 +39,7 @@ export function tarCreateArgs(dir: string, sourceDateEpoch: number): string[] {
     '--owner=0',
     '--group=0',
     '--numeric-owner',
-    '--mode=u-s,g-s',
+    normalise ? '--mode=u-s,g-s,o-w' : '--mode=u-s,g-s',
     '--no-xattrs',
     '--no-acls',
     '--no-selinux',

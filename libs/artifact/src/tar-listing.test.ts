@@ -6,8 +6,9 @@ const D = '0/0               0 1970-01-01 00:00:00';
 function verdict(
   lines: string[],
   policy: 'contained' | 'rooted' = 'contained',
+  normalised = true,
 ): string | undefined {
-  const c = new ListingChecker(policy);
+  const c = new ListingChecker({ symlinks: policy, normalised });
   for (const l of lines) c.addLine(l);
   return c.violation ? `${c.violation.entry}: ${c.violation.reason}` : undefined;
 }
@@ -28,6 +29,12 @@ describe('parseListingLine', () => {
     expect(parseListingLine(`-rw-r--r-- ${D} "we ird -> x"`)).toMatchObject({
       typeChar: '-',
       name: Buffer.from('we ird -> x'),
+      uid: 0,
+      gid: 0,
+    });
+    expect(parseListingLine(`-rw-r--r-- 1000/33 5 1970-01-01 00:00:00 "f"`)).toMatchObject({
+      uid: 1000,
+      gid: 33,
     });
     const l = parseListingLine(`lrwxrwxrwx ${D} "a -> b" -> "c \\"d\\""`);
     expect(l.name.toString()).toBe('a -> b');
@@ -50,9 +57,25 @@ describe('ListingChecker', () => {
         `-rwxr-xr-x ${D} "usr/python3.11"`,
         `lrwxrwxrwx ${D} "usr/python3" -> "python3.11"`,
         `hrwxr-xr-x ${D} "usr/py" link to "usr/python3.11"`,
-        `drwxrwxrwt ${D} "tmp/"`,
+        `drwxr-xr-x ${D} "tmp/"`,
+        `drwxr-xr-t ${D} "sticky-but-not-writable/"`,
       ]),
     ).toBeUndefined();
+  });
+
+  it('refuses what a normalised runtime tree cannot hold, naming the first such member', () => {
+    const ww = [`drwxr-xr-x ${D} "usr/"`, `-rw-rw-rw- ${D} "usr/libx.so"`];
+    expect(verdict(ww)).toBe('usr/libx.so: is writable by others (-rw-rw-rw-)');
+    expect(verdict([`drwxrwxrwt ${D} "tmp/"`])).toBe('tmp/: is writable by others (drwxrwxrwt)');
+    expect(verdict([`drwxrwxrwx ${D} "shared/"`])).toMatch(/^shared\/: is writable by others/);
+    const owned = `-rw-r--r-- ${D.replace('0/0', '1000/1000')} "usr/owned"`;
+    expect(verdict([owned])).toBe('usr/owned: is owned by 1000:1000, not root (0:0)');
+    expect(verdict([`-rw-r--r-- ${D.replace('0/0', '0/50')} "g"`])).toMatch(/owned by 0:50/);
+    expect(verdict([`-rw-r--r-- ${D.replace('0/0', 'root/root')} "named"`])).toBe(
+      'named: has no numeric owner in the listing',
+    );
+    // Without the rule (base roots): accepted as before.
+    expect(verdict([...ww, `drwxrwxrwt ${D} "tmp/"`, owned], 'contained', false)).toBeUndefined();
   });
 
   it.each([

@@ -16,6 +16,18 @@ export type SymlinkPolicy =
    */
   | 'rooted';
 
+/** What an extracted tree must be, beyond the checks that always apply. */
+export interface TreeRules {
+  /** How symlink targets are judged. Default `'contained'`. */
+  symlinks?: SymlinkPolicy;
+  /**
+   * Require a normalised runtime tree (see tree-normalise.ts): no file or directory writable by
+   * others, every member owned by 0:0. Default true; false for trees that are not runtimes (the
+   * worker's base roots, which keep their world-writable `/tmp`).
+   */
+  normalised?: boolean;
+}
+
 /** One member as listed by tar. */
 export interface ListedEntry {
   /** The member name exactly as stored (raw bytes). */
@@ -26,6 +38,9 @@ export interface ListedEntry {
   mode: string;
   /** Symlink or hard link target, raw bytes. */
   linkTarget?: Buffer;
+  /** Numeric owner and group (`--numeric-owner` listing), when the line shows them. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Why an archive is refused. */
@@ -82,6 +97,11 @@ export function parseListingLine(line: string): ListedEntry {
   const name = decodeCString(line, q);
   const rest = line.slice(name.end);
   const entry: ListedEntry = { name: name.bytes, typeChar: mode[0]!, mode };
+  const owner = /^ (\d+)\/(\d+) /.exec(line.slice(10, q));
+  if (owner) {
+    entry.uid = Number(owner[1]);
+    entry.gid = Number(owner[2]);
+  }
   if (rest === '') return entry;
   const arrow = rest.startsWith(' -> "') ? 4 : rest.startsWith(' link to "') ? 9 : -1;
   if (arrow < 0)
@@ -107,7 +127,8 @@ function components(name: Buffer): string[] {
 /**
  * Checks members one by one, in archive order, and remembers the first violation.
  * Refused: absolute names, `..` components, devices/FIFOs/sockets/other types, setuid or setgid
- * bits, duplicate names, members placed through a symlink or a file, a non-directory replacing
+ * bits, (with {@link TreeRules.normalised}) files and directories writable by others and members
+ * not owned by 0:0, duplicate names, members placed through a symlink or a file, a non-directory replacing
  * a directory, symlinks resolving outside the tree (see {@link SymlinkPolicy}), and hard links to
  * anything but an earlier regular file of the archive.
  */
@@ -118,7 +139,15 @@ export class ListingChecker {
   /** Members checked so far. */
   count = 0;
 
-  constructor(private readonly policy: SymlinkPolicy = 'contained') {}
+  private readonly policy: SymlinkPolicy;
+  private readonly normalised: boolean;
+
+  /** `rules` as a string is the symlink policy (with the other rules' defaults). */
+  constructor(rules: SymlinkPolicy | TreeRules = {}) {
+    const r = typeof rules === 'string' ? { symlinks: rules } : rules;
+    this.policy = r.symlinks ?? 'contained';
+    this.normalised = r.normalised ?? true;
+  }
 
   /** Checks one listing line; a line that does not parse is itself a violation. */
   addLine(line: string): void {
@@ -145,6 +174,12 @@ export class ListingChecker {
     if (t !== '-' && t !== 'd' && t !== 'l' && t !== 'h') return `has unsupported type '${t}'`;
     if ('sS'.includes(e.mode[3]!)) return 'has the setuid bit';
     if ('sS'.includes(e.mode[6]!)) return 'has the setgid bit';
+    if (this.normalised) {
+      // A symlink's mode means nothing (and plain tar lists every one as lrwxrwxrwx).
+      if (t !== 'l' && e.mode[8] === 'w') return `is writable by others (${e.mode})`;
+      if (e.uid === undefined || e.gid === undefined) return 'has no numeric owner in the listing';
+      if (e.uid !== 0 || e.gid !== 0) return `is owned by ${e.uid}:${e.gid}, not root (0:0)`;
+    }
     if (parts.length === 0) return t === 'd' ? undefined : 'names the root but is not a directory';
 
     for (let i = 1; i < parts.length; i++) {

@@ -68,4 +68,23 @@ describe('checkTree', () => {
     x('chmod', ['2755', join(e, 'dir')]);
     expect(await checkTree(e, 'contained')).toEqual({ entry: 'dir', reason: 'has the setgid bit' });
   });
+
+  it('refuses files and directories writable by others, unless the tree need not be normalised', async () => {
+    const d = tempDir('check-ww');
+    mkdirSync(join(d, 'lib'));
+    writeFileSync(join(d, 'lib/libx.so'), 'x');
+    symlinkSync('lib/libx.so', join(d, 'link')); // symlinks are 0777 and do not count
+    expect(await checkTree(d, 'contained')).toBeUndefined();
+    x('chmod', ['0666', join(d, 'lib/libx.so')]);
+    expect(await checkTree(d, 'contained')).toEqual({
+      entry: 'lib/libx.so',
+      reason: 'is writable by others (mode 666)',
+    });
+    expect(await checkTree(d, { symlinks: 'contained', normalised: false })).toBeUndefined();
+    x('chmod', ['1777', join(d, 'lib')]);
+    expect(await checkTree(d, 'rooted')).toEqual({
+      entry: 'lib',
+      reason: 'is writable by others (mode 1777)',
+    });
+  });
 });

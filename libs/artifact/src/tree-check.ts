@@ -1,6 +1,6 @@
 // The check of an extracted tree as it really is on disk, after tar: defence in depth behind the
 // listing check, and the only check that sees what the kernel will see when a job follows a link.
-import type { EntryViolation, SymlinkPolicy } from './tar-listing.js';
+import type { EntryViolation, SymlinkPolicy, TreeRules } from './tar-listing.js';
 import { walkTree, type SpecialEntryKind, type TreeEntry, type TreeWalk } from './tree-walk.js';
 
 /** Symlinks followed while resolving one path before giving up (the kernel's limit is 40). */
@@ -16,16 +16,22 @@ const SPECIAL_REASONS: Record<SpecialEntryKind, string> = {
 
 /**
  * Walks `root` (without following links) and returns the first problem, or undefined:
- * device nodes, FIFOs or sockets; setuid/setgid bits; a file with more hard links than the tree
+ * device nodes, FIFOs or sockets; setuid/setgid bits; (with {@link TreeRules.normalised}, the
+ * default) a file or directory writable by others; a file with more hard links than the tree
  * holds (linked to something outside); a symlink whose full resolution — following the other
  * symlinks of the tree as the kernel would — leaves the tree (see {@link SymlinkPolicy}).
- * Pass `walk` to reuse a walk already made.
+ * Owners are not checked here: an extracted tree belongs to whoever extracted it (the listing
+ * check sees the archive's owners). `rules` as a string is the symlink policy. Pass `walk` to
+ * reuse a walk already made.
  */
 export async function checkTree(
   root: string,
-  policy: SymlinkPolicy,
+  rules: SymlinkPolicy | TreeRules,
   walk?: TreeWalk,
 ): Promise<EntryViolation | undefined> {
+  const r = typeof rules === 'string' ? { symlinks: rules } : rules;
+  const policy = r.symlinks ?? 'contained';
+  const normalised = r.normalised ?? true;
   const { entries, skipped } = walk ?? (await walkTree(root));
   const first = skipped[0];
   if (first) return { entry: first.rel.toString('utf8'), reason: SPECIAL_REASONS[first.kind] };
@@ -42,6 +48,9 @@ export async function checkTree(
       return { entry: name, reason: 'has the setuid bit' };
     if (e.type !== 'symlink' && e.mode & 0o2000)
       return { entry: name, reason: 'has the setgid bit' };
+    if (normalised && e.type !== 'symlink' && e.mode & 0o002) {
+      return { entry: name, reason: `is writable by others (mode ${e.mode.toString(8)})` };
+    }
     if (e.type === 'file' && e.nlink > (linksInTree.get(e.inode) ?? 0)) {
       return { entry: name, reason: 'is hard-linked to a file outside the tree' };
     }

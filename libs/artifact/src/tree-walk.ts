@@ -22,6 +22,9 @@ export interface TreeEntry {
   /** `dev:ino`, identifies hard links to the same file. */
   readonly inode: string;
   readonly nlink: number;
+  /** Numeric owner and group (packing writes 0/0 whatever they are). */
+  readonly uid: number;
+  readonly gid: number;
   /** Target of a symlink, raw bytes. */
   readonly linkTarget?: Buffer;
 }
@@ -93,6 +96,8 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
         size: type === 'file' ? Number(st.size) : 0,
         inode: `${st.dev}:${st.ino}`,
         nlink: Number(st.nlink),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
       };
       const entry: TreeEntry =
         type === 'symlink'

@@ -77,6 +77,8 @@ export async function runExtract(
           expectedTreeHash: req.expectedTreeHash,
           treeHash: true,
           symlinks: 'rooted',
+          // A runtime's tree must be normalised: nothing writable by others, all owned by 0:0.
+          normalised: true,
           maxBytes: req.maxBytes,
           ...(signal && { signal }),
         });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeRuntimeStatus, RuntimeIndexEntry } from '@joblet/spec';
 import { ArtifactManifest, shortKeyId, type TrustedKey } from '@joblet/artifact';
 import { indexKey, runtimeArchiveKey, runtimeManifestKey } from '@joblet/storage';
+import { createLogger } from '@joblet/logging';
 import { createAgent, type Agent } from '../agent.js';
 import { InstallFailureCode } from '../errors.js';
 import type { ConvergeResult } from './runtime-sync.service.js';
@@ -31,8 +32,15 @@ async function world(): Promise<World> {
   return w;
 }
 
+/** Every agent's log lines, parsed. */
+const logged: { msg: string; runtime?: string; keyId?: string; signedBy?: string[] }[] = [];
+
 async function agent(w: World, node: string, trustedKeys: TrustedKey[]): Promise<Agent> {
-  const a = createAgent(w.config(node, { trustedKeys }), { nodeQueue: false, jobs: false });
+  const log = createLogger({
+    name: node,
+    destination: { write: (l: string) => logged.push(JSON.parse(l) as (typeof logged)[0]) },
+  });
+  const a = createAgent(w.config(node, { trustedKeys }), { nodeQueue: false, jobs: false, log });
   cleanups.push(() => a.stop(5_000));
   await a.start();
   return a;
@@ -180,6 +188,12 @@ describe('Signed artifacts: the agent refuses', () => {
         `trusted key: ${shortKeyId(stranger.trusted.keyId)} (not a trusted key); ` +
         `trusted keys: ${shortKeyId(TEST_KEY.trusted.keyId)} (AGENT_TRUSTED_KEYS)`,
     );
+    // As data too, with the full key ids: what `rnx runtime info` shows.
+    expect(r.status?.failure).toEqual({
+      code: 'BAD_SIGNATURE',
+      message: r.status?.error,
+      details: { signedBy: [stranger.trusted.keyId], trustedKeys: [TEST_KEY.trusted.keyId] },
+    });
     expect(r.entries).toEqual([]);
   });
 
@@ -225,6 +239,16 @@ describe('Signed artifacts: key rotation', () => {
       `trusted keys: ${shortKeyId(next.trusted.keyId)} (AGENT_TRUSTED_KEYS)`,
     );
     expect(refused.entries).toEqual([]);
+
+    // The logs name the full key id each install was verified with, and a refusal's key ids.
+    expect(
+      logged.find((l) => l.msg === 'manifest signature verified' && l.runtime === 'by-new@1.0.0')
+        ?.keyId,
+    ).toBe(next.trusted.keyId);
+    expect(
+      logged.find((l) => l.msg === 'runtime install failed' && l.runtime === 'by-old@1.0.0')
+        ?.signedBy,
+    ).toEqual([old.trusted.keyId]);
 
     // A manifest signed by both keys (a publisher signing with both during the switch) is
     // accepted by agents trusting either.

@@ -118,7 +118,7 @@ export class Installer {
       }
       await this.o.status.report(name, version, 'syncing');
       const started = Date.now();
-      const manifest = await this.fetchManifest(entry, art);
+      const manifest = await this.fetchManifest(entry, art, log);
       await this.checkDisk(manifest.treeBytes);
       incoming = this.o.layout.tempDir(name, version, 'incoming');
       const dest = incoming;
@@ -151,8 +151,11 @@ export class Installer {
         throw err;
       }
       const failure = toFailure(err);
-      log.warn({ code: failure.code, err: failure.message }, 'runtime install failed');
-      await this.o.status.report(name, version, 'failed', { error: failure.message });
+      log.warn(
+        { code: failure.code, err: failure.message, ...failure.details },
+        'runtime install failed',
+      );
+      await this.o.status.report(name, version, 'failed', { failure: failure.toData() });
       await this.o.status.countSyncFailure();
       return { kind: 'failed', failure };
     } finally {
@@ -199,7 +202,11 @@ export class Installer {
    * its signature against the trusted keys (an archive replaced together with the checksums in
    * its manifest and index entry is refused too: the signature covers them).
    */
-  private async fetchManifest(entry: RuntimeIndexEntry, art: IndexArch): Promise<ArtifactManifest> {
+  private async fetchManifest(
+    entry: RuntimeIndexEntry,
+    art: IndexArch,
+    log: Logger,
+  ): Promise<ArtifactManifest> {
     const key = runtimeManifestKey(entry.name, entry.version, this.o.arch);
     const raw = await withRetry(() => this.o.store.getJson<unknown>(key)).catch((err: unknown) => {
       throw storeFailure(`reading ${key}`, err);
@@ -229,8 +236,16 @@ export class Installer {
       throw new InstallFailure(
         `manifest ${key} ${verdict.reason}; trusted keys: ${trusted} (AGENT_TRUSTED_KEYS)`,
         InstallFailureCode.BadSignature,
+        {
+          details: {
+            signedBy: (m.signatures ?? []).map((s) => s.keyId),
+            trustedKeys: this.o.trustedKeys.map((k) => k.keyId),
+          },
+        },
       );
     }
+    // The full key id (sha256 of the public key DER), as the publisher's log names it.
+    log.info({ keyId: verdict.keyId }, 'manifest signature verified');
     if (m.treeBytes > this.o.maxArtifactBytes) {
       throw new InstallFailure(
         `the runtime unpacks to ${m.treeBytes} bytes, more than AGENT_MAX_ARTIFACT_MB allows`,
@@ -340,7 +355,9 @@ function extractFailure(e: ExtractFailureData): InstallFailure {
     (e.source === 'extract' ? EXTRACT_FAILURES[e.code] : undefined) ??
     InstallFailureCode.ExtractFailed;
   const prefix = code === InstallFailureCode.ChecksumMismatch ? 'checksum mismatch: ' : '';
-  return new InstallFailure(`${prefix}${e.message}`, code);
+  return new InstallFailure(`${prefix}${e.message}`, code, {
+    ...(e.entry !== undefined && { details: { entry: e.entry } }),
+  });
 }
 
 /** Any error of an install as the failure to report. */

@@ -251,7 +251,9 @@ export class RuntimeSync {
     const entry = await this.readIndexEntry(name, version);
     if (entry === 'invalid') {
       const message = `index entry ${indexKey(name, version)} is invalid`;
-      await this.status.report(name, version, 'failed', { error: message });
+      await this.status.report(name, version, 'failed', {
+        failure: { code: InstallFailureCode.BadManifest, message },
+      });
       return { kind: 'skipped', reason: message };
     }
     const art = entry?.arches[this.o.arch];

@@ -1,12 +1,13 @@
 /**
  * What this node reports per runtime: `syncing`, `installed` (with tree hash), `failed` (with the
- * reason) or `removing`, as NodeRuntimeStatus JSON in the hash `keys.nodeRuntimes(node)` under
+ * failure as data — code, message, details such as the entry or key ids — and its message in
+ * `error` for older readers) or `removing`, as NodeRuntimeStatus JSON in the hash `keys.nodeRuntimes(node)` under
  * `<name>@<version>`. A runtime that is gone has no field. Redis trouble never fails an install:
  * the report is retried by the next reconcile.
  */
 import { incrementCounter, observeHistogram, type Keys, type RedisClient } from '@joblet/queue';
 import type { Logger } from '@joblet/logging';
-import { NodeRuntimeStatus, type Arch } from '@joblet/spec';
+import { NodeRuntimeStatus, type Arch, type InstallFailureData } from '@joblet/spec';
 import { runtimeKey } from './layout.js';
 
 export type RuntimeState = NodeRuntimeStatus['state'];
@@ -46,7 +47,7 @@ export class StatusReporter {
     name: string,
     version: string,
     state: RuntimeState,
-    extra: { treeHash?: string; error?: string } = {},
+    extra: { treeHash?: string; failure?: InstallFailureData } = {},
   ): Promise<void> {
     const status: NodeRuntimeStatus = {
       name,
@@ -54,7 +55,7 @@ export class StatusReporter {
       arch: this.arch,
       state,
       ...(extra.treeHash !== undefined && { treeHash: extra.treeHash }),
-      ...(extra.error !== undefined && { error: extra.error }),
+      ...(extra.failure !== undefined && { error: extra.failure.message, failure: extra.failure }),
       updatedAt: new Date().toISOString(),
     };
     try {

@@ -3,6 +3,7 @@ import {
   ListNodesResponse,
   ListRuntimesResponse,
   RuntimeDetail,
+  type InstallFailureData,
   type RuntimeSummary,
 } from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
@@ -93,14 +94,27 @@ export async function runtimeInfo(
   io.out('');
   io.out(`Installed on: ${d.summary.nodes.installed}/${d.summary.nodes.total} online nodes`);
   for (const i of d.installs) {
+    // A refusal says why where operators look: the code, the message, the entry or key ids.
+    const why = i.failure ? `${i.failure.code}: ${i.failure.message}` : i.error;
     io.out(
-      `  ${i.node.padEnd(16)} ${i.arch.padEnd(6)} ${i.state}${i.online ? '' : ' (offline)'}${i.error ? ` — ${i.error}` : ''}`,
+      `  ${i.node.padEnd(16)} ${i.arch.padEnd(6)} ${i.state}${i.online ? '' : ' (offline)'}${why ? ` — ${why}` : ''}`,
     );
+    for (const line of failureDetails(i.failure?.details)) io.out(`${''.padEnd(27)}${line}`);
   }
   io.out('');
   io.out('Usage:');
   io.out(`  rnx job run --runtime=${e.name}@${e.version} <command>`);
   return EXIT.OK;
+}
+
+/** The details of an install failure, one line each (full key ids: the message shortens them). */
+function failureDetails(d: InstallFailureData['details']): string[] {
+  if (!d) return [];
+  return [
+    ...(d.entry !== undefined ? [`entry: ${d.entry}`] : []),
+    ...(d.signedBy !== undefined ? [`signed by: ${d.signedBy.join(', ') || 'nobody'}`] : []),
+    ...(d.trustedKeys !== undefined ? [`trusted keys: ${d.trustedKeys.join(', ')}`] : []),
+  ];
 }
 
 export async function nodeList(

@@ -296,6 +296,9 @@ async function removeLeftovers(dir: string): Promise<void> {
  * Packs a base root for the object store: `meta.json` and `root/` of its directory, with the
  * deterministic policy of {@link packTree} (root-owned, no device nodes, no setuid bits: builds
  * run in a sandbox that brings its own /dev and runs as root, so nothing they need is lost).
+ * Not normalised like a runtime: the root is a live lower layer of builds (it must not be
+ * changed in place), it keeps its world-writable `/tmp` for them, and archives of it made
+ * before normalisation existed stay valid. Runtimes built on it are normalised when packed.
  */
 export function packBaseRoot(
   base: BaseRoot,
@@ -304,6 +307,7 @@ export function packBaseRoot(
 ): Promise<PackResult> {
   return packTree(base.dir, out, {
     ...opts,
+    normalise: false,
     filter: (rel) => rel === 'meta.json' || rel === 'root' || rel.startsWith('root/'),
   });
 }
@@ -330,7 +334,7 @@ export async function unpackBaseRoot(
       await removeLeftovers(dir);
       const tmp = join(dir, `.tmp-unpack-${process.pid}-${randomBytes(4).toString('hex')}`);
       try {
-        await safeExtract(archive, tmp, { ...opts, symlinks: 'rooted' });
+        await safeExtract(archive, tmp, { ...opts, symlinks: 'rooted', normalised: false });
         const meta = JSON.parse(await readFile(join(tmp, 'meta.json'), 'utf8')) as BaseRootMeta;
         if (meta.suite !== s.suite || meta.arch !== s.arch) {
           throw new RootfsError(

@@ -35,15 +35,6 @@ export async function mountOverlay(o: {
   await mount(['-t', 'overlay', 'overlay', '-o', opts, o.target], `overlay at ${o.target}`);
 }
 
-/**
- * A read-only overlay of `lowers` (top first). Used to look at a finished build: an upper layer
- * taken as a lower one keeps its whiteouts, so deleted files stay deleted.
- */
-export async function mountReadOnlyOverlay(lowers: string[], target: string): Promise<void> {
-  const opts = `ro,lowerdir=${lowers.map(overlayPath).join(':')}`;
-  await mount(['-t', 'overlay', 'overlay', '-o', opts, target], `read-only overlay at ${target}`);
-}
-
 export async function unmount(target: string): Promise<void> {
   const r = await run('umount', [target], { timeoutMs: 30_000 });
   if (r.code !== 0) {

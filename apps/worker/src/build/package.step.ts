@@ -1,13 +1,20 @@
 /**
- * Steps 10–11: pack `runtime.yml` + `isolated/` deterministically (tar | zstd, sha256, tree
- * hash) and upload archive then manifest (last) to the build's staging area. The publisher
- * promotes staging to `runtimes/` once every requested arch succeeded.
+ * Steps 10–11: pack `runtime.yml` + `isolated/` deterministically and normalised (tar | zstd,
+ * sha256, tree hash; nothing writable by others, no setuid/setgid, all 0:0, scratch dirs empty)
+ * and upload archive then manifest (last) to the build's staging area. The publisher promotes
+ * staging to `runtimes/` once every requested arch succeeded.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILDER_VERSION } from '@joblet/queue';
-import { packTree, walkTree, type ArtifactManifest } from '@joblet/artifact';
+import {
+  packTree,
+  walkTree,
+  type ArtifactManifest,
+  type NormaliseFinding,
+  type NormaliseReport,
+} from '@joblet/artifact';
 import { serializeRuntimeYml, type ArtifactInfo, type RuntimeYml } from '@joblet/spec';
 import {
   runtimeArchiveKey,
@@ -18,7 +25,7 @@ import {
 } from '@joblet/storage';
 import { BuildFailure } from './build-failure.js';
 import type { BuildContext } from './context.js';
-import { mountReadOnlyOverlay } from './mounts.js';
+import { mountOverlay } from './mounts.js';
 
 export interface Packed {
   file: string;
@@ -29,9 +36,11 @@ export interface Packed {
 }
 
 /**
- * Lays out `pkg/` (runtime.yml, and `isolated/` as a read-only overlay of the build's upper
- * layer over `lowers`, the language layer and base root: nothing can change the tree while it is
- * packed) and packs it.
+ * Lays out `pkg/` (runtime.yml, and `isolated/` as an overlay of the build's upper layer over
+ * `lowers`, the language layer and base root) and packs it, normalised. The overlay's own upper
+ * layer (`wd.pkgUpper`) takes what normalising changes in place — scratch dirs such as `tmp`
+ * emptied and made 0755 — so the build's layers and the shared base root stay as they are.
+ * Nothing runs in the build any more, so nothing else changes the tree while it is packed.
  */
 export async function packRuntime(
   ctx: BuildContext,
@@ -41,11 +50,17 @@ export async function packRuntime(
   const { wd } = ctx;
   const isolated = join(wd.pkg, 'isolated');
   await mkdir(isolated, { recursive: true });
-  await mountReadOnlyOverlay([wd.upper, ...lowers], isolated);
+  await mountOverlay({
+    lowers: [wd.upper, ...lowers],
+    upper: wd.pkgUpper,
+    work: wd.pkgWork,
+    target: isolated,
+  });
   await writeFile(join(wd.pkg, 'runtime.yml'), serializeRuntimeYml(runtimeYml), { mode: 0o644 });
   const file = join(wd.out, 'runtime.tar.zst');
   try {
-    const packed = await packTree(wd.pkg, file, { signal: ctx.signal });
+    const packed = await packTree(wd.pkg, file, { signal: ctx.signal, normalise: true });
+    if (packed.normalised) ctx.report.system(describeNormalisation(packed.normalised));
     const walk = await walkTree(wd.pkg);
     const treeBytes = walk.entries.reduce((sum, e) => sum + e.size, 0);
     ctx.report.system(
@@ -67,6 +82,26 @@ export async function packRuntime(
       cause: err,
     });
   }
+}
+
+/** The build-log line saying what normalising the runtime tree changed: counts, a few paths. */
+export function describeNormalisation(n: NormaliseReport): string {
+  const part = (what: string, f: NormaliseFinding): string[] =>
+    f.count === 0
+      ? []
+      : [
+          `${f.count} ${what} (${f.examples.join(', ')}${f.count > f.examples.length ? ', …' : ''})`,
+        ];
+  const parts = [
+    ...part(
+      `scratch dirs emptied (${n.removedEntries} entries) as 0755 mount points`,
+      n.scratchDirs,
+    ),
+    ...part('world-writable entries packed without o+w', n.worldWritable),
+    ...part('setuid/setgid entries packed without those bits', n.setid),
+    ...part('entries of other owners packed as 0:0', n.foreignOwner),
+  ];
+  return `normalised the runtime tree: ${parts.length > 0 ? parts.join('; ') : 'nothing to change'}`;
 }
 
 /** Uploads archive then manifest to staging; returns the artifact with its FINAL keys. */

@@ -10,6 +10,8 @@ import { aptPackages, sourcesList } from './apt.step.js';
 import { globToRegExp } from './assemble.step.js';
 import { hookTimeoutS } from './hooks.step.js';
 import { npmInstallArgs, pipIndexUrl, pipInstallArgs } from './pip-npm.step.js';
+import { describeNormalisation } from './package.step.js';
+import { emptyNormaliseReport } from '@joblet/artifact';
 
 function spec(body: string): RuntimeSpec {
   const r = validateRuntimeSpec(`schema_version: "1.0"\nname: t\nversion: 1.0.0\n${body}`);
@@ -83,5 +85,19 @@ describe('build steps', () => {
     expect(globToRegExp('lib[!c]*.so').test('libc.so')).toBe(false);
     expect(globToRegExp('lib[a-c]x.so').test('libbx.so')).toBe(true);
     expect(globToRegExp('lib+.so').test('lib+.so')).toBe(true);
+  });
+
+  it('package: the build log says what normalising the runtime tree changed', () => {
+    const n = emptyNormaliseReport();
+    expect(describeNormalisation(n)).toBe('normalised the runtime tree: nothing to change');
+    n.scratchDirs = { count: 2, examples: ['isolated/tmp', 'isolated/var/tmp'] };
+    n.removedEntries = 3;
+    n.worldWritable = { count: 7, examples: ['a', 'b', 'c', 'd', 'e'] };
+    n.foreignOwner = { count: 1, examples: ['isolated/home/u'] };
+    expect(describeNormalisation(n)).toBe(
+      'normalised the runtime tree: 2 scratch dirs emptied (3 entries) as 0755 mount points ' +
+        '(isolated/tmp, isolated/var/tmp); 7 world-writable entries packed without o+w ' +
+        '(a, b, c, d, e, …); 1 entries of other owners packed as 0:0 (isolated/home/u)',
+    );
   });
 });

@@ -25,6 +25,12 @@ export interface WorkDir {
   caches: string;
   /** What gets packed: runtime.yml and isolated/. */
   pkg: string;
+  /**
+   * Upper/work layers of `pkg/isolated`: what normalising the runtime tree changes (scratch dirs
+   * emptied) lands here, never in the build's own layers.
+   */
+  pkgUpper: string;
+  pkgWork: string;
   /** The archive before upload. */
   out: string;
 }
@@ -55,6 +61,8 @@ export function workDirLayout(root: string, buildId: string, arch: string, pid: 
     prepWork: join(path, 'prep', 'work'),
     caches: join(path, 'caches'),
     pkg: join(path, 'pkg'),
+    pkgUpper: join(path, 'pkg-layer', 'upper'),
+    pkgWork: join(path, 'pkg-layer', 'work'),
     out: join(path, 'out'),
   };
 }
@@ -72,6 +80,8 @@ export async function createWorkDir(root: string, buildId: string, arch: string)
     wd.prepWork,
     wd.caches,
     wd.pkg,
+    wd.pkgUpper,
+    wd.pkgWork,
     wd.out,
   ]) {
     await mkdir(d, { recursive: true });

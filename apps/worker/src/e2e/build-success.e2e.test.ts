@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BuildStore, Keys, readAfter } from '@joblet/queue';
@@ -51,6 +51,8 @@ hooks:
     echo "pre $RUNTIME_NAME $RUNTIME_VERSION $ARCHITECTURE" > /etc/joblet-pre-hook
   post_install: |
     python3 -c 'import joblet_hello; print(joblet_hello.GREETING)' > /etc/joblet-post-hook
+    chmod 0666 /usr/lib/x86_64-linux-gnu/libyaml-0.so.2.*
+    mkdir -p /opt/shared && chmod 0777 /opt/shared
 `),
         { attempts: 1 },
       ));
@@ -138,6 +140,25 @@ hooks:
       );
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('hello from joblet-hello 1.0 loud');
+    });
+
+    it('packed the tree normalised, and said so in the build log', async () => {
+      // The post_install hook made a library 0666 and a dir 0777; the base root has 1777 tmps.
+      const mode = async (p: string) => (await stat(join(dest, 'isolated', p))).mode & 0o7777;
+      const [lib] = (await readdir(join(dest, 'isolated/usr/lib/x86_64-linux-gnu'))).filter((f) =>
+        f.startsWith('libyaml-0.so.2.'),
+      );
+      expect(await mode(`usr/lib/x86_64-linux-gnu/${lib}`)).toBe(0o664);
+      expect(await mode('opt/shared')).toBe(0o775);
+      expect(await mode('tmp')).toBe(0o755);
+      expect(await mode('var/tmp')).toBe(0o755);
+      const line = logLines(events).find((l) => l.startsWith('normalised the runtime tree: '));
+      expect(line).toMatch(
+        /\d+ scratch dirs emptied \(\d+ entries\) as 0755 mount points \([^)]*isolated\/tmp/,
+      );
+      expect(line).toMatch(
+        /world-writable entries packed without o\+w \([^)]*isolated\/opt\/shared/,
+      );
     });
 
     it('ran both hooks inside the sandbox with the runtime variables', async () => {

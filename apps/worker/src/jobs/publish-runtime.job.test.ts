@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '@joblet/logging';
+import { createLogger } from '@joblet/logging';
 import {
   BUILDER_VERSION,
   BuildStore,
@@ -135,9 +135,10 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
     );
     const pair = generateSigningKeyPair();
     const signingKey = parseSigningKey(pair.privateKeyPem);
+    const logLines: string[] = [];
     const deps = {
       config: { name: 'publish-test', signingKeys: [signingKey] },
-      log: silentLogger(),
+      log: createLogger({ name: 'w', destination: { write: (l: string) => logLines.push(l) } }),
       redis,
       keys,
       buildStore,
@@ -173,6 +174,11 @@ describe.skipIf(!hasRedis)('publish-runtime job', () => {
       ok: true,
       keyId: pair.keyId,
     });
+    // The worker's log names the key it signed with (its full id), as agents' refusals do.
+    const signedLine = logLines
+      .map((l) => JSON.parse(l) as { msg: string; keyIds?: string[] })
+      .find((l) => l.msg === 'manifest signed');
+    expect(signedLine?.keyIds).toEqual([pair.keyId]);
     const staged: string[] = [];
     for await (const o of store.list(stagingPrefix(buildId))) staged.push(o.key);
     expect(staged).toEqual([]);

@@ -160,7 +160,8 @@ async function promoteArch(
     }
     const signed = withManifestSignatures(manifest, keys);
     await withRetry(() => deps.store.putJson(artifact.manifestKey, signed));
-    log.debug({ arch: artifact.arch, keyIds: keys.map((k) => k.keyId) }, 'manifest signed');
+    // The full key ids (sha256 of each public key's DER): what an agent's refusal names.
+    log.info({ arch: artifact.arch, keyIds: keys.map((k) => k.keyId) }, 'manifest signed');
   } else {
     const done = ArtifactManifest.parse(
       await withRetry(() => deps.store.getJson<unknown>(artifact.manifestKey)),

@@ -31,6 +31,58 @@ export type NodeInfo = z.infer<typeof NodeInfo>;
 export const RUNTIME_INSTALL_STATES = ['syncing', 'installed', 'failed', 'removing'] as const;
 export const RuntimeInstallState = z.enum(RUNTIME_INSTALL_STATES);
 
+/**
+ * Why a node refused or could not install a runtime. Agents report it, the API passes it on,
+ * `rnx runtime info` shows it per node.
+ */
+export const InstallFailureCode = {
+  /** The index entry or manifest is missing, invalid, or they disagree. */
+  BadManifest: 'BAD_MANIFEST',
+  /**
+   * The manifest has no valid signature by a key the node trusts (AGENT_TRUSTED_KEYS): unsigned,
+   * signed by an unknown key, or changed after signing (even when its checksums match).
+   */
+  BadSignature: 'BAD_SIGNATURE',
+  /** The archive's sha256 is not the manifest's (tampered or corrupted in the store). */
+  ChecksumMismatch: 'CHECKSUM_MISMATCH',
+  /** The extracted tree's hash is not the manifest's. */
+  TreeHashMismatch: 'TREE_HASH_MISMATCH',
+  /**
+   * An archive member breaks the tree rules: absolute, `..`, device node, escaping link,
+   * setuid/setgid, writable by others, not owned by 0:0. `details.entry` names the first one.
+   */
+  UnsafeEntry: 'UNSAFE_ENTRY',
+  /** Larger than AGENT_MAX_ARTIFACT_MB. */
+  TooLarge: 'TOO_LARGE',
+  /** The install would leave less free disk than AGENT_MIN_FREE_MB. */
+  NoDisk: 'NO_DISK',
+  /** The archive does not hold a runtime: runtime.yml missing, invalid or for another runtime. */
+  InvalidRuntime: 'INVALID_RUNTIME',
+  /** The store could not be read (network, permissions). */
+  StoreFailed: 'STORE_FAILED',
+  /** tar/zstd or the file system failed (corrupt archive, disk full, ...). */
+  ExtractFailed: 'EXTRACT_FAILED',
+} as const;
+export type InstallFailureCode = (typeof InstallFailureCode)[keyof typeof InstallFailureCode];
+
+/** An install failure as data: `{ code, message, details }`. */
+export const InstallFailureData = z.object({
+  code: z.enum(Object.values(InstallFailureCode)),
+  /** For an operator: what was refused and why (which checksum, which entry, which keys). */
+  message: z.string(),
+  details: z
+    .object({
+      /** The first offending archive member (UNSAFE_ENTRY). */
+      entry: z.string().optional(),
+      /** Full key ids (sha256 of the public key DER) of the manifest's signatures (BAD_SIGNATURE). */
+      signedBy: z.array(z.string()).optional(),
+      /** Full key ids the node trusts (BAD_SIGNATURE). */
+      trustedKeys: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+export type InstallFailureData = z.infer<typeof InstallFailureData>;
+
 /** One runtime on one node. */
 export const NodeRuntimeStatus = z.object({
   name: z.string(),
@@ -39,8 +91,10 @@ export const NodeRuntimeStatus = z.object({
   state: RuntimeInstallState,
   /** Tree hash of the installed runtime (equal to the manifest's when installed). */
   treeHash: z.string().optional(),
-  /** Why it failed, when it did. */
+  /** Why it failed, when it did (the failure's message; kept for older readers). */
   error: z.string().optional(),
+  /** Why it failed, as data, when it did. */
+  failure: InstallFailureData.optional(),
   updatedAt: z.string(),
 });
 export type NodeRuntimeStatus = z.infer<typeof NodeRuntimeStatus>;

@@ -9,6 +9,7 @@ import { buildPointerKey, indexKey, runtimeArchiveKey } from '@joblet/storage';
 import {
   publishFakeRuntime as publish,
   registerNode,
+  reportInstallFailure,
   startTestApi,
   type TestApi,
 } from '../../testing.js';
@@ -76,6 +77,31 @@ describe('/v1/runtimes and /v1/nodes', () => {
     });
     expect(traversal.statusCode).toBe(400);
     expect(traversal.json().details[0].field).toBe('ref');
+  });
+
+  it('shows per node why an artifact was refused: code, message and the key ids', async () => {
+    const signedBy = 'a'.repeat(64);
+    const trusted = 'b'.repeat(64);
+    await registerNode(t, 'node-refusing', 'amd64', []);
+    await reportInstallFailure(t, 'node-refusing', 'amd64', 'openjdk-17@1.0.0', {
+      code: 'BAD_SIGNATURE',
+      message: `manifest runtimes/openjdk-17/1.0.0/amd64/manifest.json has no valid signature by a trusted key: aaaaaaaaaaaaaaaa… (not a trusted key); trusted keys: bbbbbbbbbbbbbbbb… (AGENT_TRUSTED_KEYS)`,
+      details: { signedBy: [signedBy], trustedKeys: [trusted] },
+    });
+    const res = await t.app.inject({ method: 'GET', url: '/v1/runtimes/openjdk-17' });
+    expect(res.statusCode).toBe(200);
+    const install = res.json().installs.find((i: { node: string }) => i.node === 'node-refusing');
+    expect(install).toMatchObject({
+      state: 'failed',
+      online: true,
+      error: expect.stringContaining('has no valid signature'),
+      failure: {
+        code: 'BAD_SIGNATURE',
+        message: expect.stringContaining('(not a trusted key)'),
+        details: { signedBy: [signedBy], trustedKeys: [trusted] },
+      },
+    });
+    await t.redis.srem(t.app.keys.nodes, 'node-refusing');
   });
 
   it('lists nodes with online state and their runtimes', async () => {
