@@ -1,0 +1,170 @@
+/**
+ * The hostile suite: each attack a test, run as the role it names (a `developer` token), through
+ * the real `rnx`, API, worker and agent of a farm started by `rnx farm up`. Every attack must
+ * fail, with a clear refusal where the farm refuses, and leave nothing behind.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxReachableHost } from '@joblet/testkit';
+import { startFarm, type Farm, type RnxResult } from './farm-fixture.js';
+
+const NAME = 'hostile-py';
+const SPEC = `schema_version: "1.0"
+name: ${NAME}
+version: 1.0.0
+description: the runtime the hostile suite attacks from
+base:
+  language: python
+  version: "3.11"
+`;
+const BUILD_WAIT_MS = 900_000;
+
+let farm: Farm;
+let devToken: string;
+
+/** `rnx` as a developer. */
+const dev = (args: string[]): Promise<RnxResult> =>
+  farm.rnx(args, { env: { RNX_TOKEN: devToken } });
+
+/** A bash script run as a developer's job in the runtime; `extra` are `job run` flags. */
+const job = (script: string, extra: string[] = []): Promise<RnxResult> =>
+  dev(['job', 'run', `--runtime=${NAME}`, ...extra, 'bash', '-c', script]);
+
+/** Prints `name=open` or `name=closed` for a TCP connect within 3 s. */
+const probe = (name: string, host: string, port: number) =>
+  `if timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo ${name}=open; else echo ${name}=closed; fi`;
+
+/** Host processes whose command line contains `marker`. */
+function hostProcesses(marker: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+}
+
+beforeAll(async () => {
+  farm = await startFarm();
+  const spec = join(farm.tmp.path, 'hostile.yaml');
+  await writeFile(spec, SPEC);
+  const built = await farm.rnx(['runtime', 'build', '--wait-deploy', spec], {
+    timeoutMs: BUILD_WAIT_MS,
+  });
+  if (built.code !== 0) throw new Error(`build failed: ${built.stdout}\n${built.stderr}`);
+  const token = await farm.rnx(['token', 'create', '--role', 'developer', '--ttl', '1d', '-q']);
+  if (token.code !== 0) throw new Error(`token create failed: ${token.stderr}`);
+  devToken = token.stdout.trim();
+}, BUILD_WAIT_MS + 120_000);
+
+afterAll(async () => {
+  await farm?.down();
+}, 180_000);
+
+describe('a developer attacking the farm from a job', () => {
+  it('cannot take the host network: 403 naming the rule, no job starts', async () => {
+    const r = await job('echo should-not-run', ['--network', 'host']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('network host requires the admin role');
+    expect(r.stdout).not.toContain('should-not-run');
+  });
+
+  it('reads no host file and sees no host process', async () => {
+    const r = await job('cat /etc/shadow 2>&1; ls /root 2>&1; ls /proc | grep -c "^[0-9]"');
+    expect(r.stdout).toMatch(/\/etc\/shadow: No such file or directory/);
+    expect(r.stdout).toMatch(/\/root.*No such file or directory/);
+    const pids = Number(r.stdout.trim().split('\n').at(-1));
+    expect(pids).toBeLessThan(10);
+  });
+
+  for (const network of ['none', 'egress']) {
+    it(`reaches neither Redis, the API, the store nor the host's services with network ${network}`, async () => {
+      const api = new URL(farm.url);
+      const store = new URL(farm.s3.url(farm.bucket));
+      const host = sandboxReachableHost();
+      const pip = new URL(farm.pip.url);
+      const r = await job(
+        [
+          probe('redis', '127.0.0.1', 6379),
+          probe('api', '127.0.0.1', Number(api.port)),
+          probe('store', store.hostname, Number(store.port)),
+          probe('host-redis', host, 6379),
+          probe('host-service', pip.hostname, Number(pip.port)),
+          probe('metadata', '169.254.169.254', 80),
+        ].join('\n'),
+        ['--network', network],
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        'redis=closed',
+        'api=closed',
+        'store=closed',
+        'host-redis=closed',
+        'host-service=closed',
+        'metadata=closed',
+      ]);
+    });
+  }
+
+  it('cannot write to its runtime', async () => {
+    const r = await job('touch /usr/bin/planted 2>&1; touch /usr/lib/planted 2>&1; echo done');
+    expect(r.stdout.match(/Read-only file system/g)).toHaveLength(2);
+  });
+
+  it('cannot create a user namespace, mount, or load a kernel keyring', async () => {
+    const r = await job(
+      [
+        'unshare --user true 2>/dev/null; echo userns=$?',
+        'python3 -c "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); ' +
+          'r = libc.syscall(250 if os.uname().machine == \\"x86_64\\" else 219, 0, 0); ' +
+          'print(\\"keyctl\\", r, ctypes.get_errno())"',
+        'python3 -c "import ctypes; libc = ctypes.CDLL(None, use_errno=True); ' +
+          'r = libc.mount(b\\"none\\", b\\"/tmp\\", b\\"tmpfs\\", 0, None); ' +
+          'print(\\"mount\\", r, ctypes.get_errno())"',
+      ].join('\n'),
+    );
+    expect(r.stdout.trim().split('\n')).toEqual(['userns=1', 'keyctl -1 1', 'mount -1 1']);
+  });
+
+  it('cannot escape its memory limit', async () => {
+    const r = await job('python3 -c "b = bytearray(512 << 20); print(len(b))"', [
+      '--max-memory',
+      '64',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toContain(String(512 << 20));
+  });
+
+  it('keeps no process alive after stop, not even one in its own session', async () => {
+    const marker = `4242.${process.pid}`;
+    const started = await dev([
+      'job',
+      'run',
+      `--runtime=${NAME}`,
+      '--json',
+      'bash',
+      '-c',
+      `setsid sleep ${marker} & sleep ${marker}`,
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = (JSON.parse(started.stdout) as { id: string }).id;
+    const deadline = Date.now() + 60_000;
+    while (hostProcesses(marker).length < 2 && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(hostProcesses(marker).length).toBe(2);
+    const stop = await dev(['job', 'stop', id]);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (let i = 0; i < 100 && hostProcesses(marker).length > 0; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(hostProcesses(marker)).toEqual([]);
+    const status = await dev(['job', 'status', id, '--json']);
+    expect((JSON.parse(status.stdout) as { state: string }).state).toBe('STOPPED');
+  });
+});
