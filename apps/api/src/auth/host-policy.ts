@@ -3,9 +3,13 @@
  * `evil.example` whose name is re-pointed at 127.0.0.1 talks to the API as its own origin (so it
  * may send any header), but its requests still say `Host: evil.example`. An API that listens on
  * loopback therefore serves only Host names that are loopback (`localhost`, `127.0.0.1`, `[::1]`,
- * with any port), plus the operator's API_ALLOWED_HOSTS; elsewhere only API_ALLOWED_HOSTS, where
- * an empty list serves any name (behind a load balancer the names are the operator's to know).
+ * with any port), plus the operator's API_ALLOWED_HOSTS. Elsewhere an empty API_ALLOWED_HOSTS
+ * serves any name (behind a load balancer the names are the operator's to know); a list serves
+ * its names, loopback names and IP addresses — a page whose origin is an IP address cannot be
+ * re-pointed, so those are never rebinding, and probes (the kubelet's, a container
+ * health check) use them.
  */
+import { isIP } from 'node:net';
 import { isLoopbackHost } from './auth-mode.js';
 
 export interface HostPolicy {
@@ -31,14 +35,16 @@ export function hostAllowed(policy: HostPolicy, header: string | undefined): boo
   if (!policy.loopback && policy.names.length === 0) return true;
   const name = header === undefined ? undefined : hostName(header);
   if (name === undefined) return false;
-  return (policy.loopback && isLoopbackHost(name)) || policy.names.includes(name);
+  if (isLoopbackHost(name) || policy.names.includes(name)) return true;
+  return !policy.loopback && isIP(name) !== 0;
 }
 
 /** What a refused client is told: which names this API answers to, and how to add one. */
 export function hostRefusal(policy: HostPolicy, header: string | undefined): string {
   const served = [
-    ...(policy.loopback ? ['localhost', '127.0.0.1', '[::1]'] : []),
+    'localhost, 127.0.0.1, [::1]',
     ...policy.names,
+    ...(policy.loopback ? [] : ['IP addresses']),
   ].join(', ');
   const what = header === undefined ? 'no Host header' : `Host "${header.slice(0, 100)}"`;
   return (

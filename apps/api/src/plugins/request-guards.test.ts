@@ -67,14 +67,18 @@ describe('Host header (DNS rebinding)', () => {
     expect(post.statusCode).toBe(403);
   });
 
-  it('elsewhere serves the names of API_ALLOWED_HOSTS only, or any name when it is empty', async () => {
-    expect((await get(listed, 'farm.example.com:7070')).statusCode).toBe(200);
-    expect((await get(listed, 'FARM.example.com')).statusCode).toBe(200);
+  it('elsewhere serves API_ALLOWED_HOSTS (and addresses, which cannot be re-pointed), or any name when it is empty', async () => {
+    for (const host of ['farm.example.com:7070', 'FARM.example.com', '10.1.2.3:7070', '[fd00::5]'])
+      expect((await get(listed, host)).statusCode, host).toBe(200);
+    expect((await get(listed, 'localhost:7070')).statusCode).toBe(200); // a container's probe
     const refused = await get(listed, 'evil.example:7070');
     expect(refused.statusCode).toBe(403);
-    expect(refused.json().message).toContain('(it answers to farm.example.com)');
-    expect((await get(listed, 'localhost:7070')).statusCode).toBe(403);
+    expect(refused.json().message).toContain(
+      '(it answers to localhost, 127.0.0.1, [::1], farm.example.com, IP addresses)',
+    );
     expect((await get(open, 'anything.example:7070')).statusCode).toBe(200);
+    // On loopback an address that is not loopback is no name of this API either.
+    expect((await get(loopback, '10.1.2.3:7070')).statusCode).toBe(403);
   });
 });
 
