@@ -3,6 +3,8 @@
 # the farm, starts it on this machine (Redis, API, a worker for this host's architecture and the
 # local agent), builds examples/python-3.11, waits until it is installed on this node, and runs a
 # job in it. Running it again is fast and changes nothing (cached build, already installed).
+# `rnx farm up` saves the farm's admin token in your rnx config (~/.rnx/rnx-config.yml, 0600, or
+# RNX_CONFIG) under the farm's URL; the `rnx` commands below find it there by that URL.
 #
 # Settings (environment): JOBLET_FARM_DIR (state, default /var/lib/joblet-farm), RUNTIMES_DIR
 # (default /opt/joblet/runtimes), FARM_PORT (default 7070), FARM_PREFIX (default joblet),

@@ -1,7 +1,8 @@
 /**
  * One farm for the end-to-end tests: `rnx farm up` in a temp state dir with its own queue prefix,
  * an S3 server over HTTP (s3rver) as the store, a local pip index, and a node whose runtimes go to
- * a temp dir. Everything is driven through the real `rnx` binary.
+ * a temp dir. Everything is driven through the real `rnx` binary, as the user who ran
+ * `rnx farm up`: its admin token is in `$HOME/.rnx/rnx-config.yml` (HOME: the temp dir).
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -33,6 +34,10 @@ export interface Farm {
   bucket: string;
   pip: PipIndex;
   tmp: TempDir;
+  /** The rnx config (`$HOME/.rnx/rnx-config.yml`) where `rnx farm up` saved the admin token. */
+  configPath: string;
+  /** Runs `rnx` as the farm's owner: HOME is the temp dir, RNX_SERVER the farm (unset it with
+   * `env: { RNX_SERVER: undefined }` to run it without any server setting). */
   rnx(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RnxResult>;
   down(): Promise<void>;
 }
@@ -119,6 +124,7 @@ export async function startFarm(): Promise<Farm> {
     bucket,
     pip,
     tmp,
+    configPath: join(tmp.path, '.rnx', 'rnx-config.yml'),
     rnx,
     async down() {
       await rnx(['farm', 'down', '--dir', dir]);

@@ -2,7 +2,8 @@
  * The single-machine default through the real `rnx farm up`, when no Redis answers at
  * --redis-url: the farm starts its own Redis on 127.0.0.1 only, with a password generated into
  * its state dir (0600), and the API (also on 127.0.0.1 only), the worker and the agent all
- * authenticate with it (REDIS_PASSWORD_FILE): the agent registers, the worker joins its pool.
+ * authenticate with it (REDIS_PASSWORD_FILE): the agent registers, the worker joins its pool, and
+ * the API's create-token (farm up's admin token) writes it.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { parse } from 'yaml';
 import { freePort, hasRedisServer, makeTempDir, uniqueName, type TempDir } from '@joblet/testkit';
 import { RNX } from './farm-fixture.js';
 
@@ -104,12 +106,20 @@ describe.skipIf(!hasRedisServer || process.getuid?.() !== 0)(
 
     it('gives the password to every app: the agent registers, the worker joins its pool', async () => {
       const api = `http://127.0.0.1:${apiPort}`;
+      // The admin token farm up made with the farm's Redis password (create-token) and saved.
+      const config = parse(readFileSync(join(tmp.path, '.rnx', 'rnx-config.yml'), 'utf8')) as {
+        servers: Record<string, { url: string; token?: string }>;
+      };
+      const token = Object.values(config.servers).find((s) => s.url === api)?.token;
+      expect(token).toMatch(/^jrf_/);
+      const get = (path: string) =>
+        fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
       const deadline = Date.now() + 60_000;
       let nodes: { name: string; online: boolean }[] = [];
       let workers = 0;
       while (Date.now() < deadline) {
-        nodes = ((await (await fetch(`${api}/v1/nodes`)).json()) as { nodes: typeof nodes }).nodes;
-        const pools = (await (await fetch(`${api}/v1/pools`)).json()) as {
+        nodes = ((await (await get('/v1/nodes')).json()) as { nodes: typeof nodes }).nodes;
+        const pools = (await (await get('/v1/pools')).json()) as {
           pools: { workers: number }[];
         };
         workers = pools.pools[0]?.workers ?? 0;

@@ -88,7 +88,12 @@ export async function startMultiArchFarm(): Promise<MultiArchFarm> {
     AGENT_TRUSTED_KEYS: keys.publicKeyFile,
   });
   const specs: [string, string, NodeJS.ProcessEnv][] = [
-    ['api', entry('api'), { API_PORT: String(port), FARM_ARCHITECTURES: 'amd64,arm64' }],
+    // Not about authentication: the local admin, asked for explicitly (the default is token).
+    [
+      'api',
+      entry('api'),
+      { API_PORT: String(port), FARM_ARCHITECTURES: 'amd64,arm64', API_AUTH: 'none' },
+    ],
     ['worker-amd64', entry('worker'), worker('amd64', true)],
     ['worker-arm64', entry('worker'), worker('arm64', false)],
     ['agent-amd64', entry('agent'), agent('amd64')],

@@ -1,10 +1,12 @@
 /**
  * README's first command, as a newcomer runs it: from a clean clone, in a fresh state directory.
  * The first run builds and deploys examples/python-3.11 and runs a job that prints the Python
- * version; the second run answers cached and changes nothing.
+ * version; the second run answers cached and changes nothing. The farm wants a token: every `rnx`
+ * of the script uses the admin token `rnx farm up` saved in the rnx config (0600), and a request
+ * without it gets 401.
  */
 import { execFile } from 'node:child_process';
-import { chmod } from 'node:fs/promises';
+import { chmod, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -42,6 +44,8 @@ describe('README quick start from a clean clone', () => {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       JOBLET_FARM_DIR: join(tmp.path, 'state'),
+      // The farm's admin token goes here, not into the real ~/.rnx of whoever runs the tests.
+      RNX_CONFIG: join(tmp.path, 'rnx', 'rnx-config.yml'),
       RUNTIMES_DIR: join(tmp.path, 'runtimes'),
       FARM_PORT: String(await freePort()),
       FARM_PREFIX: uniqueName('qs'),
@@ -66,11 +70,17 @@ describe('README quick start from a clean clone', () => {
     expect(first.out).toContain('python-3.11 1.0.0 published');
     expect(first.out).toMatch(/deployed to 1\/1 nodes/);
     expect(first.out).toMatch(/^3\.11\.\d+ /m);
+    expect(first.out).toMatch(/a new admin token is in .*rnx-config\.yml/);
+    expect((await stat(env.RNX_CONFIG!)).mode & 0o777).toBe(0o600);
+    expect(await readFile(env.RNX_CONFIG!, 'utf8')).toMatch(/token: jrf_/);
+    const anonymous = await fetch(`http://127.0.0.1:${env.FARM_PORT}/v1/runtimes`);
+    expect(anonymous.status).toBe(401);
 
     const second = await run();
     expect(second.code, second.out).toBe(0);
     expect(second.out).toContain('python-3.11 1.0.0 is cached');
     expect(second.out).toMatch(/Farm already running/);
+    expect(second.out).toMatch(/your admin token is in/);
     expect(second.out).toMatch(/deployed to 1\/1 nodes/);
     expect(second.out).toMatch(/^3\.11\.\d+ /m);
   }, 1_500_000);

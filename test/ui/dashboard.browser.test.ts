@@ -5,7 +5,9 @@
  * calls a worker makes (BuildStore.updateArch/finish and appendEvent on the build's stream; the
  * agent's JobStore transitions and output lines for a job), so each step is deterministic. The page
  * must show the build appear, follow its log live over SSE, see it finish without a reload, and
- * the same for a job; the screenshot goes to test/artifacts/dashboard.png for review.
+ * the same for a job; the screenshot goes to test/artifacts/dashboard.png for review. On a farm
+ * with `API_AUTH=token` (what `rnx farm up` runs) the page asks for a token, takes one from
+ * `#token=…` or its form, and sends it with every request, streams included.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +16,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '@joblet/queue';
 import type { Arch, BuildEvent, JobRecord } from '@joblet/spec';
-import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '@joblet/api/testing';
+import {
+  AuthKeys,
+  TokenService,
+  publishFakeRuntime,
+  registerNode,
+  startTestApi,
+  type TestApi,
+} from '@joblet/api/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -165,6 +174,71 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
     await page.locator('#log-state', { hasText: 'COMPLETED' }).waitFor({ timeout: 5_000 });
     expect(await log.innerText()).toMatch(/42\n— COMPLETED \(exit 0\)/);
     await page.locator(`#jobs tr[data-job-id="${job.id}"][data-state="COMPLETED"]`).waitFor();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!have)('the /ui dashboard on a farm that wants a token', () => {
+  let t: TestApi;
+  let browser: Browser;
+  let reader = '';
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApi(['amd64'], { listen: true, security: { mode: 'token' } });
+    await publishFakeRuntime(t, 'python-3.11', '1.0.0', ['amd64']);
+    const tokens = new TokenService(t.redis, new AuthKeys(t.prefix));
+    const by = { kind: 'local', subject: 'test', role: 'admin' } as const;
+    reader = (await tokens.create({ role: 'reader', ttl: '1h', name: 'ui' }, by)).token;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('asks for a token; with one it shows the farm and follows a log over the token', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${t.url}/ui`);
+    await page.locator('#status', { hasText: '401' }).waitFor();
+    expect(await page.locator('#signin').isVisible()).toBe(true);
+
+    // Signing in with the form: the token stays in this tab.
+    await page.fill('#signin-token', reader);
+    await page.click('#signin button[type="submit"]');
+    await page.locator('#status', { hasText: 'live' }).waitFor();
+    expect(await page.locator('#signin').isVisible()).toBe(false);
+    expect(await page.locator('#runtimes tbody tr').count()).toBe(1);
+
+    // A link with the token in its fragment works in a new tab, and the address loses it.
+    const tab = await browser.newPage();
+    await tab.goto(`${t.url}/ui#token=${reader}`);
+    await tab.locator('#status', { hasText: 'live' }).waitFor();
+    expect(tab.url()).toBe(`${t.url}/ui`);
+
+    // The log stream carries the token too (EventSource could not).
+    const spec = SPEC.replace('version: 1.0.0', 'version: 1.3.0');
+    const maintainer = await new TokenService(t.redis, new AuthKeys(t.prefix)).create(
+      { role: 'maintainer', ttl: '1h' },
+      { kind: 'local', subject: 'test', role: 'admin' },
+    );
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/builds',
+      headers: { authorization: `Bearer ${maintainer.token}` },
+      payload: { spec, architectures: ['amd64'] },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().build.id as string;
+    await appendEvent(t.redis, t.app.keys.buildEvents(id), {
+      type: 'log',
+      arch: 'amd64',
+      stream: 'stdout',
+      line: 'streamed with a token',
+    });
+    await tab.locator(`#builds tr[data-build-id="${id}"] button[data-log="build"]`).click();
+    await tab.locator('#log-lines', { hasText: 'streamed with a token' }).waitFor();
     expect(errors).toEqual([]);
   });
 });

@@ -16,13 +16,14 @@ import { bullBoard } from './plugins/bull-board.js';
 import errors from './plugins/errors.js';
 import farmClients, { type FarmOptions } from './plugins/farm-clients.js';
 import farmServices from './plugins/farm-services.js';
+import { forgeryGuard, hostGuard } from './plugins/request-guards.js';
 import roles from './plugins/roles.js';
 import { ROUTES } from './routes/index.js';
 
 /** The farm's clients and settings (the caller closes Redis and the store after the app). */
 export interface BuildAppOptions extends FarmOptions {
   logger?: Logger | false;
-  /** Auth mode, TLS and bounds; default: plain HTTP, `API_AUTH=none` (loopback only). */
+  /** Auth mode, TLS, Host names and bounds; default `DEFAULT_SECURITY` (tests: `API_AUTH=none`). */
   security?: SecurityOptions;
 }
 
@@ -51,15 +52,19 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(farmServices);
 
   // Order matters: error handling, the role check and authentication must wrap every route
-  // registered after them.
+  // registered after them. Hooks run in this order: the Host check (a request for another name
+  // is refused before anything else), authentication and the role, then the forgery check (so a
+  // request without credentials still gets its 401).
   await app.register(errors);
   await app.register(roles);
+  await app.register(hostGuard, { hosts: security.hosts });
   await app.register(auth, {
     mode: security.mode,
     tokens: app.tokens,
     rate: new RateLimiter(app.redis, new AuthKeys(app.settings.prefix), security.rateLimit),
     streams: new StreamSlots(security.streams),
   });
+  await app.register(forgeryGuard);
   await app.register(requestMetrics);
 
   for (const routes of ROUTES) await app.register(routes);

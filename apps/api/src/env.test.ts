@@ -3,6 +3,7 @@ import { makeTempDir, type TempDir } from '@joblet/testkit';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLoopbackHost } from './auth/auth-mode.js';
+import { hostPolicy } from './auth/host-policy.js';
 import { securityFromEnv } from './auth/security.js';
 import { readApiEnv } from './env.js';
 
@@ -19,19 +20,42 @@ describe('API security configuration', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it('defaults to plain HTTP on loopback with API_AUTH=none', () => {
+  it('defaults to plain HTTP on loopback with API_AUTH=token; none only when asked for', () => {
     const env = readApiEnv({});
-    expect(env).toMatchObject({ API_HOST: '127.0.0.1', API_AUTH: 'none', API_TLS_REQUIRED: false });
+    expect(env).toMatchObject({
+      API_HOST: '127.0.0.1',
+      API_AUTH: 'token',
+      API_TLS_REQUIRED: false,
+    });
     expect(securityFromEnv(env)).toMatchObject({
-      mode: 'none',
+      mode: 'token',
       tls: undefined,
+      hosts: { loopback: true, names: [] },
       rateLimit: { requests: 300, windowS: 10 },
       streams: { max: 200, perClient: 8 },
     });
+    expect(readApiEnv({ API_AUTH: 'none' }).API_AUTH).toBe('none');
+    // Off loopback without TLS the default (token) would travel in clear text: refused.
+    expect(() => readApiEnv({ API_HOST: '0.0.0.0' })).toThrow(/clear text/);
+  });
+
+  it('serves loopback Host names on loopback, API_ALLOWED_HOSTS elsewhere (empty: any)', () => {
+    const hosts = (env: NodeJS.ProcessEnv) => securityFromEnv(readApiEnv(env)).hosts;
+    expect(hosts({ API_ALLOWED_HOSTS: ' Farm.Example.com, [fd00::5] ,10.0.0.5' })).toEqual({
+      loopback: true,
+      names: ['farm.example.com', 'fd00::5', '10.0.0.5'],
+    });
+    expect(hostPolicy('0.0.0.0')).toEqual({ loopback: false, names: [] });
+    expect(() => readApiEnv({ API_ALLOWED_HOSTS: 'https://farm.example.com' })).toThrow(
+      /API_ALLOWED_HOSTS\.0: a host name or IP address without port or scheme/,
+    );
+    expect(() => readApiEnv({ API_ALLOWED_HOSTS: 'farm.example.com:7070' })).toThrow(
+      /API_ALLOWED_HOSTS/,
+    );
   });
 
   it('refuses to start with API_AUTH=none on a non-loopback address, saying what to do', () => {
-    expect(() => readApiEnv({ API_HOST: '0.0.0.0' })).toThrow(
+    expect(() => readApiEnv({ API_HOST: '0.0.0.0', API_AUTH: 'none' })).toThrow(
       /API_AUTH: "none" makes every request an admin and is only allowed when API_HOST is a loopback address .* not "0\.0\.0\.0": set API_TLS_CERT, API_TLS_KEY and API_TLS_CA/,
     );
     expect(() => readApiEnv({ API_HOST: '10.0.0.5', API_AUTH: 'none', ...TLS })).toThrow(/"none"/);

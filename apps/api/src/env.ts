@@ -37,11 +37,36 @@ const ApiEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   /**
-   * How clients prove who they are: `none` (every request is the local admin — loopback only),
-   * `mtls` (client certificate, role in its OU), `token` (`Authorization: Bearer jrf_…`), or
-   * `mtls+token`. Default: `mtls` when API_TLS_CERT is set, else `none`.
+   * How clients prove who they are: `mtls` (client certificate, role in its OU), `token`
+   * (`Authorization: Bearer jrf_…`), `mtls+token`, or `none` (every request is the local admin —
+   * loopback only, and only when set explicitly). Default: `mtls` when API_TLS_CERT is set, else
+   * `token` (plain HTTP carries tokens only on loopback).
    */
   API_AUTH: z.enum(AUTH_MODES).optional(),
+  /**
+   * Host names (comma-separated, no port) the API answers to besides loopback's; other `Host`
+   * headers get 403 (DNS rebinding). Empty on a non-loopback API_HOST: any name.
+   */
+  API_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^([a-z0-9._-]+|\[[0-9a-f:.]+\])$/,
+            'a host name or IP address without port or scheme (farm.example.com, 10.0.0.5, [fd00::5])',
+          )
+          .transform((h) => h.replace(/^\[|\]$/g, '')),
+      ),
+    ),
   /** PEM files: the server's certificate and key (HTTPS), and the CA that signs client certs. */
   API_TLS_CERT: z.string().min(1).optional(),
   API_TLS_KEY: z.string().min(1).optional(),
@@ -102,8 +127,12 @@ export type ApiEnv = Omit<ParsedEnv, 'API_AUTH' | 'API_TLS_REQUIRED'> & {
  * Rules across variables. The one that matters most: `none` hands admin to whoever can connect,
  * so it is refused unless the API listens on loopback only.
  */
+function defaultAuth(e: ParsedEnv): (typeof AUTH_MODES)[number] {
+  return e.API_AUTH ?? (e.API_TLS_CERT ? 'mtls' : 'token');
+}
+
 function checkSecurity(e: ParsedEnv): { path: string; message: string }[] {
-  const auth = e.API_AUTH ?? (e.API_TLS_CERT ? 'mtls' : 'none');
+  const auth = defaultAuth(e);
   const tls = Boolean(e.API_TLS_CERT);
   const issues: { path: string; message: string }[] = [];
   if (Boolean(e.API_TLS_CERT) !== Boolean(e.API_TLS_KEY))
@@ -147,7 +176,7 @@ export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   const conn = connectionsFromEnv(parsed.data);
   const issues = [...checkSecurity(parsed.data), ...conn.issues];
   if (issues.length) throw fail(issues);
-  const auth = parsed.data.API_AUTH ?? (parsed.data.API_TLS_CERT ? 'mtls' : 'none');
+  const auth = defaultAuth(parsed.data);
   return {
     ...parsed.data,
     STORAGE_ACCESS_KEY: conn.storage.STORAGE_ACCESS_KEY,

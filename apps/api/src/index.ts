@@ -90,6 +90,7 @@ logger.info(
   {
     scheme: security.tls ? 'https' : 'http',
     auth: env.API_AUTH,
+    allowedHosts: security.hosts,
     clientCertRequired: Boolean(security.tls?.requireClientCert),
     redis: redactRedisUrl(env.REDIS_URL),
     redisUser: env.redis.username,
@@ -98,6 +99,13 @@ logger.info(
   },
   'api ready',
 );
+if (env.API_AUTH === 'none') {
+  // Asked for explicitly (the default is `token`): say plainly what it means.
+  logger.warn(
+    { auth: 'none', host: env.API_HOST },
+    'API_AUTH=none: every process and user on this machine is the farm admin',
+  );
+}
 
 function readCatalog(path: string) {
   try {

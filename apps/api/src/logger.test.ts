@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiLogger, redactUrl } from './logger.js';
 import { startTestApi, type TestApi } from './testing.js';
 import { buildApp } from './app.js';
+import { DEFAULT_SECURITY } from './auth/security.js';
 
 function capture() {
   const lines: string[] = [];
@@ -53,6 +54,7 @@ describe('API logging', () => {
       ...t.farm,
       logger,
       security: {
+        ...DEFAULT_SECURITY,
         mode: 'token',
         rateLimit: { requests: 0, windowS: 10 },
         streams: { max: 10, perClient: 10 },

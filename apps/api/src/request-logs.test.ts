@@ -43,7 +43,7 @@ describe('request and entity ids in the API log', () => {
       await app.inject({
         method: 'POST',
         url: `/v1/builds/${buildId}/cancel`,
-        headers: { 'x-request-id': 'req-cancel-1' },
+        headers: { 'x-request-id': 'req-cancel-1', 'x-joblet-request': '1' },
       });
 
       await publishFakeRuntime(t, 'python-3.11', '1.0.0', ['amd64']);

@@ -72,6 +72,27 @@ describe('server credentials', () => {
     expect(local).toMatchObject({ url: 'http://127.0.0.1:7070', token: { value: 'jrf_env' } });
   });
 
+  it('gives the local farm the token its config entry holds, even when no entry is current', () => {
+    const file = join(tmp.path, 'farm-only.yml');
+    writeFileSync(
+      file,
+      'servers:\n  local-7071: { url: "http://127.0.0.1:7071", token: jrf_farm }\n',
+    );
+    const farm = resolveServerOrLocal(
+      readCliEnv({ RNX_CONFIG: file }),
+      undefined,
+      'http://127.0.0.1:7071',
+    );
+    expect(farm).toMatchObject({ url: 'http://127.0.0.1:7071', token: { value: 'jrf_farm' } });
+    // Another port is another server: its token does not go there.
+    const other = resolveServerOrLocal(
+      readCliEnv({ RNX_CONFIG: file }),
+      undefined,
+      'http://127.0.0.1:7072',
+    );
+    expect(other.token).toBeUndefined();
+  });
+
   it('says which file it cannot read, and wants a key with a certificate', () => {
     expect(() => resolveServer(env({ RNX_CA: join(tmp.path, 'nope.crt') }))).toThrow(
       /^RNX_CA: cannot read .*nope\.crt: ENOENT/,

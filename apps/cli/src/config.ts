@@ -37,8 +37,8 @@ const ServerEntry = z
     token: z.string().min(1).optional(),
   })
   .loose();
-type ServerEntry = z.infer<typeof ServerEntry>;
-const ConfigFile = z.object({
+export type ServerEntry = z.infer<typeof ServerEntry>;
+export const ConfigFile = z.object({
   current: z.string().optional(),
   servers: z.record(z.string(), ServerEntry).default({}),
 });
@@ -62,7 +62,7 @@ export interface ServerConfig {
   tlsSessionDir?: string;
 }
 
-function readConfigFile(path: string): ConfigFile | undefined {
+export function readConfigFile(path: string): ConfigFile | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -91,7 +91,7 @@ function expand(path: string, base: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
 }
 
-const sameUrl = (a: string, b: string) => {
+export const sameUrl = (a: string, b: string) => {
   try {
     return new URL(a).href === new URL(b).href;
   } catch {
@@ -131,14 +131,20 @@ function withCredentials(
   return out;
 }
 
+/** The config file's entry for `url` (its name and fields), if it has one. */
+export function configEntryFor(
+  configPath: string,
+  url: string,
+  file = readConfigFile(configPath),
+): { name: string; value: ServerEntry; label: string } | undefined {
+  const hit = Object.entries(file?.servers ?? {}).find(([, e]) => sameUrl(e.url, url));
+  return hit ? { name: hit[0], value: hit[1], label: `${configPath} (${hit[0]})` } : undefined;
+}
+
 export function resolveServer(env: CliEnv, flag?: string): ServerConfig | undefined {
   const file = readConfigFile(env.configPath);
-  const entries = Object.entries(file?.servers ?? {});
   const label = (name: string) => `${env.configPath} (${name})`;
-  const entryFor = (url: string) => {
-    const hit = entries.find(([, e]) => sameUrl(e.url, url));
-    return hit ? { value: hit[1], label: label(hit[0]) } : undefined;
-  };
+  const entryFor = (url: string) => configEntryFor(env.configPath, url, file);
   if (flag) return withCredentials(env, { url: flag, source: '--server' }, entryFor(flag));
   if (env.RNX_SERVER) {
     const server = { url: env.RNX_SERVER, source: 'RNX_SERVER' };
@@ -164,20 +170,18 @@ export const LOCAL_FARM_URL = 'http://127.0.0.1:7070';
 
 /**
  * For commands that need a server: the configured one, else the local farm that `rnx farm up`
- * started (its state file names the port), else the default local address.
+ * started (its state file names the port), else the default local address — with the config
+ * file's credentials for that URL (the admin token `rnx farm up` saved there), if any.
  */
 export function resolveServerOrLocal(
   env: CliEnv,
   flag?: string,
   farmApiUrl?: string,
 ): ServerConfig {
-  return (
-    resolveServer(env, flag) ??
-    withCredentials(
-      env,
-      farmApiUrl
-        ? { url: farmApiUrl, source: 'the local farm (rnx farm up)' }
-        : { url: LOCAL_FARM_URL, source: 'the default local farm address' },
-    )
-  );
+  const configured = resolveServer(env, flag);
+  if (configured) return configured;
+  const server = farmApiUrl
+    ? { url: farmApiUrl, source: 'the local farm (rnx farm up)' }
+    : { url: LOCAL_FARM_URL, source: 'the default local farm address' };
+  return withCredentials(env, server, configEntryFor(env.configPath, server.url));
 }

@@ -19,6 +19,8 @@ const CliEnv = z.object({
   RNX_KEY: z.string().min(1).optional(),
   /** Directory of saved TLS sessions (default `~/.rnx/tls-sessions`), or `off`. */
   RNX_TLS_SESSIONS: z.string().min(1).optional(),
+  /** Default of `rnx farm up --auth` (`token`, or `none` to make every local user admin). */
+  API_AUTH: z.string().optional(),
   /** State directory of the single-machine farm (`rnx farm up`). */
   JOBLET_FARM_DIR: z.string().default('/var/lib/joblet-farm'),
 });

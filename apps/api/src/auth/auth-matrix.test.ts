@@ -79,7 +79,11 @@ function call(api: TestApi, r: Route, opts: { agent?: https.Agent; token?: strin
   return request(`${api.url}${concrete(r.url)}`, {
     method: r.method,
     agent: opts.agent,
-    headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+    // As rnx does: body-less state-changing requests are refused without it (request-guards.ts).
+    headers: {
+      'x-joblet-request': '1',
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    },
     body: r.method === 'POST' ? {} : undefined,
   });
 }
@@ -176,6 +180,7 @@ describe('role × route matrix', () => {
     const del = await request(`${tokenApi.url}/v1/tokens/${created.id}`, {
       method: 'DELETE',
       agent: admin,
+      headers: { 'x-joblet-request': '1' },
     });
     expect(JSON.parse(del.body)).toMatchObject({ id: created.id, state: 'revoked' });
     const ag = agent();

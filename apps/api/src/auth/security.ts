@@ -1,6 +1,7 @@
 /**
- * What `buildApp()` needs to serve securely: the auth mode, the TLS material (absent: plain HTTP)
- * and the request bounds. `securityFromEnv()` reads the PEM files named by API_TLS_*.
+ * What `buildApp()` needs to serve securely: the auth mode, the TLS material (absent: plain HTTP),
+ * the Host names it serves and the request bounds. `securityFromEnv()` reads the PEM files named
+ * by API_TLS_*.
  */
 import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
@@ -8,6 +9,7 @@ import type { ApiEnv } from '../env.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 import type { StreamLimits } from '../limits/stream-slots.js';
 import type { AuthMode } from './auth-mode.js';
+import { hostPolicy, type HostPolicy } from './host-policy.js';
 
 export interface TlsMaterial {
   cert: string | Buffer;
@@ -25,13 +27,21 @@ export interface TlsMaterial {
 export interface SecurityOptions {
   mode: AuthMode;
   tls?: TlsMaterial;
+  /** Host header names served (DNS-rebinding protection; see host-policy.ts). */
+  hosts: HostPolicy;
   rateLimit: RateLimit;
   streams: StreamLimits;
 }
 
-/** The single-machine default: plain HTTP on loopback, everyone the local admin. */
+/**
+ * What `buildApp()` uses when given nothing — in-process test APIs whose subject is not
+ * authentication: plain HTTP, every request the local admin (`API_AUTH=none`, which a real API
+ * runs only when its operator sets it), loopback Host names only. The process itself takes its
+ * settings from the environment (`securityFromEnv`), whose default is `token`.
+ */
 export const DEFAULT_SECURITY: SecurityOptions = {
   mode: 'none',
+  hosts: { loopback: true, names: [] },
   rateLimit: { requests: 300, windowS: 10 },
   streams: { max: 200, perClient: 8 },
 };
@@ -97,6 +107,7 @@ export function securityFromEnv(env: ApiEnv): SecurityOptions {
             sessionTimeoutS: env.API_TLS_SESSION_TIMEOUT_S,
           }
         : undefined,
+    hosts: hostPolicy(env.API_HOST, env.API_ALLOWED_HOSTS),
     rateLimit: { requests: env.API_RATE_LIMIT_REQUESTS, windowS: env.API_RATE_LIMIT_WINDOW_S },
     streams: { max: env.API_SSE_MAX_STREAMS, perClient: env.API_SSE_MAX_STREAMS_PER_CLIENT },
   };

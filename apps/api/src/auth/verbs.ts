@@ -32,11 +32,6 @@ export const ROUTE_VERBS: Readonly<Record<string, string>> = {
   'GET /v1/tokens': 'list API tokens',
   'DELETE /v1/tokens/:id': 'revoke API tokens',
   'GET /v1/dashboard': 'read the farm dashboard',
-  'GET /ui': 'open the dashboard',
-  'GET /ui/': 'open the dashboard',
-  'GET /ui/app.js': 'open the dashboard',
-  'GET /ui/app.css': 'open the dashboard',
-  'GET /ui/favicon.svg': 'open the dashboard',
   'GET /metrics': 'read metrics',
   'POST /v1/gc': 'collect garbage in the artifact store',
 };

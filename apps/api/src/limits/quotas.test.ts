@@ -22,7 +22,8 @@ describe('per-identity quotas', () => {
   let t: TestApi;
   let replica: FastifyInstance;
   let agent: Worker;
-  const token: Record<'dev1' | 'dev2' | 'maint', { id: string; token: string }> = {} as never;
+  const token: Record<'dev1' | 'dev2' | 'maint' | 'admin', { id: string; token: string }> =
+    {} as never;
   beforeAll(async () => {
     t = await startTestApi(['amd64'], {
       security: { mode: 'token' },
@@ -34,6 +35,7 @@ describe('per-identity quotas', () => {
       ['dev1', 'developer'],
       ['dev2', 'developer'],
       ['maint', 'maintainer'],
+      ['admin', 'admin'],
     ] as const) {
       token[name] = await t.app.tokens.create(
         { role, ttl: '1d' },
@@ -72,11 +74,16 @@ describe('per-identity quotas', () => {
     app.inject({
       method,
       url,
-      headers: { authorization: `Bearer ${token[who].token}` },
+      headers: { authorization: `Bearer ${token[who].token}`, 'x-joblet-request': '1' },
       ...(payload && { payload }),
     });
   const job = (who: keyof typeof token, app?: FastifyInstance, extra = {}) =>
     call(who, 'POST', '/v1/jobs', { command: 'true', runtime: 'python-3.11', ...extra }, app);
+
+  it("does not count an admin's work: operators are not clients", async () => {
+    for (let i = 0; i < 3; i++) expect((await job('admin')).statusCode).toBe(202);
+    expect(await t.redis.keys(`${t.prefix}:quota*${token.admin.id}*`)).toEqual([]);
+  });
 
   it('jobs: 429 beyond the limit naming the quota and the count, per identity, on every replica', async () => {
     const first = (await job('dev1')).json();

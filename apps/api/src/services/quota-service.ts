@@ -5,8 +5,9 @@
  * a volume when it is removed. Beyond a limit: 429 `QUOTA_EXCEEDED` naming the quota, its
  * variable and the count.
  *
- * The local admin of `API_AUTH=none` (loopback only) is not counted: it is the single-machine
- * operator, not a client, as with the rate limit.
+ * Admins are not counted — the local admin of `API_AUTH=none` and any `admin` certificate or
+ * token (the owner's token of a `rnx farm up` farm included): quotas bound what untrusted clients
+ * (developers, CI pipelines) may hold, not what the farm's operators run.
  */
 import {
   liveBuilds,
@@ -52,9 +53,10 @@ const QUOTAS: Record<QuotaKind, { limit: keyof QuotaLimits; env: string; what: s
   },
 };
 
-/** Whom a request's work is counted against: nobody for the local admin (`API_AUTH=none`). */
+/** Whom a request's work is counted against: nobody for an admin (see the module comment). */
 export function quotaOwner(identity: Identity | undefined): string | undefined {
-  return !identity || identity.kind === 'local' ? undefined : identityKey(identity);
+  if (!identity || identity.kind === 'local' || identity.role === 'admin') return undefined;
+  return identityKey(identity);
 }
 
 export class QuotaService {

@@ -1,7 +1,9 @@
 /**
  * `rnx farm up | status | down`: the whole farm on one machine. `up` starts a supervisor in the
- * background and returns once the API answers; `down` stops exactly what `up` started (by pid),
- * keeping the data (store, caches, runtimes).
+ * background and returns once the API answers, with an admin token in the caller's rnx config
+ * (0600; see farm/farm-credential.ts) unless `--auth none`; `down` stops exactly what `up`
+ * started (by pid), keeping the data (store, caches, runtimes) and the token, which only its
+ * owner can read.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
@@ -10,17 +12,22 @@ import { fileURLToPath } from 'node:url';
 import { arch as nodeArch } from 'node:os';
 import { Option } from 'commander';
 import type { CommandDef } from '../command.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
 import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
-import { supervise } from '../farm/supervisor.js';
+import { ensureFarmToken } from '../farm/farm-credential.js';
+import { FARM_AUTH_MODES, supervise, type FarmAuth } from '../farm/supervisor.js';
 import { port } from './parsers.js';
 
 export interface FarmUpOptions {
   dir: string;
   port: number;
+  /** `token` (default) or `none` (every local user and process is admin: asked for only). */
+  auth: string;
+  /** The rnx config file the admin token goes to. */
+  configPath: string;
   redisUrl: string;
   storageUrl?: string;
   prefix: string;
@@ -45,12 +52,54 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+function farmAuth(mode: string): FarmAuth {
+  if ((FARM_AUTH_MODES as readonly string[]).includes(mode)) return mode as FarmAuth;
+  throw new UsageError(
+    `--auth (or API_AUTH) "${mode}": the farm's API serves plain HTTP on 127.0.0.1 and takes ` +
+      `${FARM_AUTH_MODES.join(' or ')}; for mTLS run the apps yourself (see infra/)`,
+  );
+}
+
+/** The token for the farm's API, or the warning that there is none; prints what it did. */
+async function credentials(
+  opts: FarmUpOptions,
+  auth: FarmAuth,
+  farm: { apiUrl: string; redisUrl: string; prefix: string },
+  io: Io,
+): Promise<void> {
+  if (auth === 'none') {
+    io.err(
+      `${paint(io, 'yellow', '!')} API_AUTH=none: every user and process on this machine is ` +
+        `the farm's admin. Drop --auth none (and API_AUTH) to require a token.`,
+    );
+    return;
+  }
+  const saved = await ensureFarmToken({ ...farm, configPath: opts.configPath, dir: opts.dir });
+  io.out(
+    `  Auth:     token; ${saved.reused ? 'your admin token' : 'a new admin token'} is in ` +
+      `${opts.configPath} ("${saved.name}", readable by you only)`,
+  );
+  if (saved.otherCurrent) {
+    io.out(
+      `            rnx uses "${saved.otherCurrent}" by default; for this farm: RNX_CONTEXT=${saved.name}`,
+    );
+  }
+  io.out(
+    `  UI:       ${farm.apiUrl}/ui (sign in with a token: rnx token create --role reader --ttl 1d)`,
+  );
+}
+
 export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
+  const auth = farmAuth(opts.auth);
   const existing = readFarmState(opts.dir);
   if (existing && isAlive(existing.supervisorPid)) {
     io.out(
       `Farm already running: API ${existing.apiUrl} (supervisor pid ${existing.supervisorPid})`,
     );
+    const running = existing.auth ?? 'none';
+    if (running !== auth)
+      io.err(`the running farm has API_AUTH=${running}; to change it: rnx farm down, then up`);
+    await credentials(opts, running, existing, io);
     return EXIT.OK;
   }
   const t0 = Date.now();
@@ -66,6 +115,8 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     opts.dir,
     '--port',
     String(opts.port),
+    '--auth',
+    auth,
     '--redis-url',
     opts.redisUrl,
     '--prefix',
@@ -93,6 +144,7 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
       io.out(
         `  Stop it:  rnx farm down${opts.dir === DEFAULT_FARM_DIR ? '' : ` --dir ${opts.dir}`}`,
       );
+      await credentials(opts, auth, state, io);
       return EXIT.OK;
     }
     if (!isAlive(sup.pid)) break;
@@ -163,6 +215,12 @@ export const commands: readonly CommandDef[] = [
         )
         .addOption(dirOption(env.JOBLET_FARM_DIR))
         .option('--port <port>', 'API port (127.0.0.1 only)', port, 7070)
+        .addOption(
+          new Option(
+            '--auth <mode>',
+            'token: an admin token in your rnx config (0600); none: every local user is admin',
+          ).default(env.API_AUTH ?? 'token'),
+        )
         .option(
           '--redis-url <url>',
           'Redis to use, or to start when none answers',
@@ -180,8 +238,9 @@ export const commands: readonly CommandDef[] = [
         )
         .option('--node-name <name>', 'name of the local node (default: from the hostname)')
         .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
-        .action(async (o: Omit<FarmUpOptions, 'timeoutS'> & { timeout: number }) => {
-          state.exitCode = await farmUp({ ...o, timeoutS: o.timeout }, io);
+        .action(async (o: Omit<FarmUpOptions, 'timeoutS' | 'configPath'> & { timeout: number }) => {
+          const up = { ...o, timeoutS: o.timeout, configPath: env.configPath };
+          state.exitCode = await farmUp(up, io);
         }),
   },
   {
@@ -212,6 +271,9 @@ export const commands: readonly CommandDef[] = [
       cmd
         .addOption(dirOption(env.JOBLET_FARM_DIR))
         .requiredOption('--port <port>', 'API port', port)
+        .addOption(
+          new Option('--auth <mode>', 'API_AUTH').choices(FARM_AUTH_MODES).default('token'),
+        )
         .requiredOption('--redis-url <url>', 'Redis URL')
         .requiredOption('--prefix <prefix>', 'queue prefix')
         .option('--storage-url <url>', 'artifact store')
@@ -222,6 +284,7 @@ export const commands: readonly CommandDef[] = [
           async (o: {
             dir: string;
             port: number;
+            auth: FarmAuth;
             redisUrl: string;
             prefix: string;
             storageUrl?: string;

@@ -75,6 +75,20 @@ export async function probeRedis(url: string, password?: string): Promise<RedisP
   return (await ping(password)) === 'pong' ? 'farm' : 'locked';
 }
 
+/**
+ * The Redis variables the farm's apps have for the Redis at `url` once the farm runs: the farm's
+ * password file when that Redis takes it, else nothing (an open Redis, or one whose URL carries
+ * its own credentials). Reading the file needs the rights of whoever started the farm.
+ */
+export async function runningFarmRedisEnv(
+  farmDir: string,
+  url: string,
+): Promise<NodeJS.ProcessEnv> {
+  const file = farmRedisPasswordFile(farmDir);
+  const stored = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  return (await probeRedis(url, stored)) === 'farm' ? { REDIS_PASSWORD_FILE: file } : {};
+}
+
 function urlHasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';

@@ -20,6 +20,8 @@ export type Component = z.infer<typeof Component>;
 export const FarmState = z.object({
   supervisorPid: z.number().int(),
   apiUrl: z.string(),
+  /** The API's API_AUTH (`token` or `none`); absent in states written before it was recorded. */
+  auth: z.enum(['token', 'none']).optional(),
   redisUrl: z.string(),
   storageUrl: z.string(),
   prefix: z.string(),

@@ -1,21 +1,27 @@
 /**
  * `rnx farm supervise`: the one process `rnx farm up` leaves running. It starts Redis (only when
  * none answers; on 127.0.0.1 only, with a generated password: farm-redis.ts), the API (on
- * 127.0.0.1) and a worker for the host's architecture as its children, restarts a
+ * 127.0.0.1, `API_AUTH=token` unless `--auth none`: farm-credential.ts makes its admin token)
+ * and a worker for the host's architecture as its children, restarts a
  * child that dies (with backoff), and on SIGTERM stops them in order: API first (no new work),
  * then the worker (which drains), then the Redis it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planFarmRedis } from './farm-redis.js';
 import { farmSigningEnv } from './farm-signing-key.js';
 import { farmPaths, writeFarmState, type FarmState } from './farm-state.js';
 
+/** What the farm's API accepts: tokens (the default), or everyone as admin (asked for). */
+export const FARM_AUTH_MODES = ['token', 'none'] as const;
+export type FarmAuth = (typeof FARM_AUTH_MODES)[number];
+
 export interface SupervisorOptions {
   dir: string;
   port: number;
+  auth: FarmAuth;
   redisUrl: string;
   storageUrl?: string;
   prefix: string;
@@ -40,9 +46,15 @@ interface Child {
   stopping?: boolean;
 }
 
-/** The bundled entry point of another app of this monorepo. */
+/**
+ * The bundled entry point of another app of this monorepo: `apps/<app>/dist/index.js`, seen from
+ * the bundled CLI (`apps/cli/dist/`) or from its source (`apps/cli/src/farm/`, in tests).
+ */
 export function appEntry(app: 'api' | 'worker' | 'agent'): string {
-  return fileURLToPath(new URL(`../../${app}/dist/index.js`, import.meta.url));
+  const candidates = [`../../${app}/dist/index.js`, `../../../${app}/dist/index.js`].map((p) =>
+    fileURLToPath(new URL(p, import.meta.url)),
+  );
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
 export async function supervise(opts: SupervisorOptions): Promise<void> {
@@ -85,6 +97,7 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
         ...base,
         API_HOST: '127.0.0.1',
         API_PORT: String(opts.port),
+        API_AUTH: opts.auth,
         FARM_ARCHITECTURES: opts.arch,
       },
       restarts: 0,
@@ -123,6 +136,7 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
   const state: FarmState = {
     supervisorPid: process.pid,
     apiUrl: `http://127.0.0.1:${opts.port}`,
+    auth: opts.auth,
     redisUrl: opts.redisUrl,
     storageUrl,
     prefix: opts.prefix,

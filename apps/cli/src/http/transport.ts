@@ -88,7 +88,9 @@ export function send(server: ServerConfig, req: HttpRequest): Promise<HttpRespon
       `refusing to send the token from ${server.token.source} over plain HTTP to ${url.host}; use https://`,
     );
   }
-  const headers: Record<string, string> = { ...req.headers };
+  // Every request says it comes from a program, not a web page: the API refuses state-changing
+  // requests without it (a browser cannot send it to another origin without a CORS preflight).
+  const headers: Record<string, string> = { 'x-joblet-request': '1', ...req.headers };
   if (server.token) headers.authorization = `Bearer ${server.token.value}`;
   if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
   const agent = agentFor(server, tls);

@@ -16,6 +16,9 @@ import { BUILDER_VERSION, appendEvent, childJobId } from '@joblet/queue';
 import { indexKey, stagingArchiveKey } from '@joblet/storage';
 import { startTestApi, type TestApi } from '../../testing.js';
 
+/** What rnx sends with every request; body-less POST/DELETE are refused without it. */
+const MARK = { 'x-joblet-request': '1' };
+
 const example = (name: string) =>
   readFileSync(new URL(`../../../../../examples/${name}/runtime.yaml`, import.meta.url), 'utf8');
 const SPEC = example('python-3.11');
@@ -104,7 +107,11 @@ describe('/v1/builds', () => {
     const spec = SPEC.replace('version: 1.0.0', 'version: 1.0.1');
     const { build } = (await submit({ spec, architectures: ['amd64'] })).json();
     await t.store.put(stagingArchiveKey(build.id, 'amd64'), 'partial upload');
-    const res = await t.app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel` });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/builds/${build.id}/cancel`,
+      headers: MARK,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       state: 'canceled',
@@ -115,7 +122,11 @@ describe('/v1/builds', () => {
     ).toBeUndefined();
     expect(await Job.fromId(t.app.publishQueue, build.id)).toBeUndefined();
     expect(await t.store.exists(stagingArchiveKey(build.id, 'amd64'))).toBe(false);
-    const again = await t.app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel` });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: `/v1/builds/${build.id}/cancel`,
+      headers: MARK,
+    });
     expect(again.statusCode).toBe(409);
     // The slot is free: the same spec now makes a new build.
     const next = (await submit({ spec, architectures: ['amd64'] })).json();
@@ -140,7 +151,7 @@ describe('/v1/builds', () => {
       stream: 'stdout',
       line: 'hello',
     });
-    await t.app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel` });
+    await t.app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel`, headers: MARK });
 
     const all = parseSse(
       (await t.app.inject({ method: 'GET', url: `/v1/builds/${build.id}/events` })).body,

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAMES, jobQueueName, nodeQueueName } from '@joblet/queue';
 import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
 
+/** What rnx sends with every request; body-less POST/DELETE are refused without it. */
+const MARK = { 'x-joblet-request': '1' };
+
 describe('/v1/jobs', () => {
   let t: TestApi;
   const queues: Queue[] = [];
@@ -153,17 +156,26 @@ describe('/v1/jobs', () => {
     expect(Date.parse(job.scheduledFor) - Date.now()).toBeGreaterThan(3500_000);
     const queued = await Job.fromId(queue(jobQueueName('amd64')), job.id);
     expect(await queued?.getState()).toBe('delayed');
-    const canceled = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel` });
+    const canceled = await t.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${job.id}/cancel`,
+      headers: MARK,
+    });
     expect(canceled.json()).toMatchObject({ state: 'CANCELED', reason: 'canceled' });
     expect(await Job.fromId(queue(jobQueueName('amd64')), job.id)).toBeUndefined();
     expect(
-      (await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel` })).statusCode,
+      (await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: MARK }))
+        .statusCode,
     ).toBe(409);
   });
 
   it('stops a queued job before it starts', async () => {
     const job = (await submit({ command: 'true', runtime: 'python-3.11' })).json();
-    const stopped = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/stop` });
+    const stopped = await t.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${job.id}/stop`,
+      headers: MARK,
+    });
     expect(stopped.json()).toMatchObject({ state: 'STOPPED' });
     expect(await Job.fromId(queue(jobQueueName('amd64')), job.id)).toBeUndefined();
   });

@@ -14,6 +14,9 @@ import {
   type TestApi,
 } from '../../testing.js';
 
+/** What rnx sends with every request; body-less POST/DELETE are refused without it. */
+const MARK = { 'x-joblet-request': '1' };
+
 describe('/v1/runtimes and /v1/nodes', () => {
   let t: TestApi;
   beforeAll(async () => {
@@ -74,6 +77,7 @@ describe('/v1/runtimes and /v1/nodes', () => {
     const traversal = await t.app.inject({
       method: 'DELETE',
       url: `/v1/runtimes/${encodeURIComponent('../../etc')}`,
+      headers: MARK,
     });
     expect(traversal.statusCode).toBe(400);
     expect(traversal.json().details[0].field).toBe('ref');
@@ -116,13 +120,21 @@ describe('/v1/runtimes and /v1/nodes', () => {
   });
 
   it('removes one version, then all: index, artifacts and pointers gone, agents told', async () => {
-    const one = await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11@1.0.0' });
+    const one = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/runtimes/python-3.11@1.0.0',
+      headers: MARK,
+    });
     expect(one.json()).toEqual({ removed: [{ name: 'python-3.11', version: '1.0.0' }] });
     expect(await t.store.exists(indexKey('python-3.11', '1.0.0'))).toBe(false);
     expect(await t.store.exists(runtimeArchiveKey('python-3.11', '1.0.0', 'amd64'))).toBe(false);
     expect(await t.store.exists(buildPointerKey('python-3_11-1_0_0-amd64'))).toBe(false);
     expect(await t.store.exists(indexKey('python-3.11', '1.2.0'))).toBe(true);
-    const all = await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11' });
+    const all = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/runtimes/python-3.11',
+      headers: MARK,
+    });
     expect(all.json().removed).toEqual([{ name: 'python-3.11', version: '1.2.0' }]);
     const events = await readAfter(t.redis, t.app.keys.farmEvents, FarmEvent);
     expect(events.map((e) => e.event)).toEqual([
@@ -130,7 +142,8 @@ describe('/v1/runtimes and /v1/nodes', () => {
       { type: 'runtime.removed', name: 'python-3.11', version: '1.2.0' },
     ]);
     expect(
-      (await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11' })).statusCode,
+      (await t.app.inject({ method: 'DELETE', url: '/v1/runtimes/python-3.11', headers: MARK }))
+        .statusCode,
     ).toBe(404);
   });
 

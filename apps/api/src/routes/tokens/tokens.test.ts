@@ -3,6 +3,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../testing.js';
 
+/** What rnx sends with every request; body-less POST/DELETE are refused without it. */
+const MARK = { 'x-joblet-request': '1' };
+
 describe('/v1/tokens', () => {
   let t: TestApi;
   beforeAll(async () => {
@@ -44,14 +47,19 @@ describe('/v1/tokens', () => {
 
   it('revokes: the record says so, a second revoke keeps the first time, unknown ids are 404', async () => {
     const { id } = (await create({ role: 'reader' })).json();
-    const first = await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${id}` });
+    const first = await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${id}`, headers: MARK });
     expect(first.json()).toMatchObject({ id, state: 'revoked', revokedAt: expect.any(String) });
-    const again = await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${id}` });
+    const again = await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${id}`, headers: MARK });
     expect(again.json().revokedAt).toBe(first.json().revokedAt);
     expect(
-      (await t.app.inject({ method: 'DELETE', url: '/v1/tokens/000000000000' })).statusCode,
+      (await t.app.inject({ method: 'DELETE', url: '/v1/tokens/000000000000', headers: MARK }))
+        .statusCode,
     ).toBe(404);
-    const bad = await t.app.inject({ method: 'DELETE', url: '/v1/tokens/..%2F..%2Fetc' });
+    const bad = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/tokens/..%2F..%2Fetc',
+      headers: MARK,
+    });
     expect(bad.statusCode).toBe(400);
   });
 

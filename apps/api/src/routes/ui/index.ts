@@ -1,7 +1,10 @@
 /**
- * `/ui` (reader): the farm dashboard — one HTML page, one script, one stylesheet, served from
+ * `/ui`: the farm dashboard — one HTML page, one script, one stylesheet, served from
  * memory with an ETag. The files live in `static/` beside this file (run from source, as tests do) and are
  * copied to `dist/ui/` by the build (`scripts/copy-ui.mjs`), next to the bundled `index.js`.
+ * The files are `public`: they hold no farm data, and a browser opening the page cannot send a
+ * token yet. Everything the page shows comes from `/v1/…` with the caller's own credentials
+ * (reader at least), which the page sends as `Authorization: Bearer` (see `static/app.js`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,11 +65,11 @@ const route: FastifyPluginAsync = async (app) => {
     if (request.headers['if-none-match'] === a.etag) return reply.status(304).send();
     return reply.type(a.type).send(a.body);
   };
-  const reader = { config: { role: 'reader' as const } };
-  app.get('/ui', reader, serve('index.html'));
-  app.get('/ui/', reader, serve('index.html'));
-  app.get('/ui/app.js', reader, serve('app.js'));
-  app.get('/ui/app.css', reader, serve('app.css'));
-  app.get('/ui/favicon.svg', reader, serve('favicon.svg'));
+  const open = { config: { role: 'public' as const } };
+  app.get('/ui', open, serve('index.html'));
+  app.get('/ui/', open, serve('index.html'));
+  app.get('/ui/app.js', open, serve('app.js'));
+  app.get('/ui/app.css', open, serve('app.css'));
+  app.get('/ui/favicon.svg', open, serve('favicon.svg'));
 };
 export default route;

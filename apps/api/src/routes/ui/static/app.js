@@ -1,10 +1,34 @@
 // The farm dashboard: polls GET /v1/dashboard every 2 s (one request for everything) and follows
 // one log at a time over SSE (/v1/builds/:id/events or /v1/jobs/:id/logs) — the API caps open
 // streams per client, so rows never open streams of their own. Plain JS, no dependencies.
+//
+// Credentials: a farm with API_AUTH=token wants `Authorization: Bearer jrf_…`, which a browser
+// never sends by itself (no cookies: nothing another site could make it send). The token comes
+// from the sign-in form or from the address `…/ui#token=jrf_…` (the fragment never reaches a
+// server) and is kept in this tab's sessionStorage only. Streams are read with fetch(), since
+// EventSource cannot send headers. Every request also says `X-Joblet-Request: 1`.
 // @ts-check
 
 const POLL_MS = 2000;
 const MAX_LOG_LINES = 5000;
+const TOKEN_KEY = 'joblet.token';
+
+{
+  const m = /^#token=(jrf_[A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (m?.[1]) sessionStorage.setItem(TOKEN_KEY, m[1]);
+  // Out of the address bar and this history entry, whether it was a token or not.
+  if (m) history.replaceState(null, '', location.pathname + location.search);
+}
+
+/** @param {Record<string, string>} extra */
+function headers(extra) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return {
+    ...extra,
+    'x-joblet-request': '1',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+}
 
 /** @param {unknown} v */
 const esc = (v) =>
@@ -154,7 +178,7 @@ function renderJobs(jobs) {
 
 // ---- the one live log view ----
 
-/** @type {{ kind?: 'build' | 'job', id?: string, source?: EventSource }} */
+/** @type {{ kind?: 'build' | 'job', id?: string, stop?: AbortController }} */
 const log = {};
 
 /** @param {string} text @param {string} [cls] */
@@ -170,8 +194,8 @@ function logLine(text, cls) {
 }
 
 function closeLog() {
-  log.source?.close();
-  log.source = undefined;
+  log.stop?.abort();
+  log.stop = undefined;
   log.kind = undefined;
   log.id = undefined;
   $('#log').hidden = true;
@@ -224,6 +248,68 @@ function setLogState(state) {
   el.className = `badge s-${state}`;
 }
 
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follows an SSE stream until `onEvent` returns true (the terminal event) or `signal` aborts;
+ * a dropped connection resumes after the last event id, as EventSource would.
+ * @param {string} url
+ * @param {(ev: { id: string, event: string, data: string }) => boolean} onEvent
+ * @param {AbortSignal} signal
+ */
+async function followStream(url, onEvent, signal) {
+  let lastId = '';
+  for (let failures = 0; failures <= 10 && !signal.aborted; failures++) {
+    try {
+      const res = await fetch(url, {
+        headers: headers({
+          accept: 'text/event-stream',
+          ...(lastId ? { 'last-event-id': lastId } : {}),
+        }),
+        signal,
+      });
+      if (!res.ok || !res.body) {
+        const body = await res.json().catch(() => ({}));
+        logLine(`${res.status} ${body.message ?? res.statusText}`, 'l-fail');
+        break;
+      }
+      failures = 0;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      let ev = { id: '', event: 'message', data: '' };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).replace(/\r$/, '');
+          buf = buf.slice(nl + 1);
+          if (line === '') {
+            if (ev.id) lastId = ev.id;
+            if (ev.data !== '' && onEvent(ev)) {
+              await reader.cancel().catch(() => undefined);
+              return;
+            }
+            ev = { id: '', event: 'message', data: '' };
+          } else if (!line.startsWith(':')) {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id') ev.id = val;
+            else if (field === 'event') ev.event = val;
+            else if (field === 'data') ev.data = ev.data ? `${ev.data}\n${val}` : val;
+          }
+        }
+      }
+    } catch {
+      if (signal.aborted) return;
+    }
+    await sleep(1000);
+  }
+  if (!signal.aborted) setLogState('disconnected');
+}
+
 /** @param {'build' | 'job'} kind @param {string} id */
 function openLog(kind, id) {
   closeLog();
@@ -234,38 +320,29 @@ function openLog(kind, id) {
   setLogState('following');
   $('#log-lines').textContent = '';
   const url = kind === 'build' ? `/v1/builds/${id}/events` : `/v1/jobs/${id}/logs`;
-  // EventSource resumes with Last-Event-ID by itself if the stream drops before the end.
-  const source = new EventSource(url);
-  log.source = source;
+  const stop = new AbortController();
+  log.stop = stop;
   const handle = kind === 'build' ? onBuildEvent : onJobEvent;
-  const types =
-    kind === 'build'
-      ? [
-          'submitted',
-          'phase',
-          'log',
-          'arch-retry',
-          'arch-succeeded',
-          'arch-failed',
-          'arch-canceled',
-          'done',
-        ]
-      : ['state', 'out', 'end'];
-  for (const t of types) {
-    source.addEventListener(t, (ev) => {
-      const end = handle(JSON.parse(/** @type {MessageEvent} */ (ev).data));
-      if (end) {
-        // The stream is over: close it, or EventSource would reconnect and replay nothing forever.
-        source.close();
-        setLogState(end);
-      }
-    });
-  }
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) setLogState('disconnected');
-  };
+  void followStream(
+    url,
+    (ev) => {
+      const end = handle(JSON.parse(ev.data));
+      if (end) setLogState(end);
+      return Boolean(end);
+    },
+    stop.signal,
+  );
   void refresh();
 }
+
+$('#signin').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const input = /** @type {HTMLInputElement} */ ($('#signin-token'));
+  sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+  input.value = '';
+  last = undefined;
+  void refresh();
+});
 
 document.addEventListener('click', (ev) => {
   const btn = /** @type {HTMLElement} */ (ev.target).closest('button[data-log]');
@@ -282,7 +359,11 @@ async function refresh() {
   const status = $('#status');
   try {
     if (!last || Date.now() - last.at > 500) {
-      const res = await fetch('/v1/dashboard', { headers: { accept: 'application/json' } });
+      const res = await fetch('/v1/dashboard', {
+        headers: headers({ accept: 'application/json' }),
+      });
+      // 401: this farm wants a token (none yet, or it expired or was revoked).
+      $('#signin').hidden = res.status !== 401;
       if (!res.ok)
         throw new Error(
           `${res.status} ${(await res.json().catch(() => ({}))).message ?? res.statusText}`,
