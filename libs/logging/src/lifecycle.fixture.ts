@@ -3,6 +3,7 @@
  * print what they do, so the test can send real signals and read the order back. The scenario is
  * the first argument.
  */
+import { pino } from 'pino';
 import { configOrExit, exitOnStartFailure, onShutdown } from './lifecycle.js';
 import { createLogger } from './index.js';
 
@@ -10,7 +11,12 @@ class FakeConfigError extends Error {}
 
 const scenario = process.argv[2] ?? 'drain';
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const log = createLogger({ name: 'fixture', level: 'info' });
+// A synchronous destination: the log lines and the steps' own lines interleave in true order.
+const log = createLogger({
+  name: 'fixture',
+  level: 'info',
+  destination: pino.destination({ dest: 1, sync: true }),
+});
 const forever = () => new Promise<void>(() => setInterval(() => undefined, 1_000));
 const keepAlive = setInterval(() => undefined, 1_000); // a server's listening socket, say
 
