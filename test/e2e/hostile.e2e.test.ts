@@ -36,13 +36,17 @@ const job = (script: string, extra: string[] = []): Promise<RnxResult> =>
 const probe = (name: string, host: string, port: number) =>
   `if timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo ${name}=open; else echo ${name}=closed; fi`;
 
-/** Host processes whose command line contains `marker`. */
-function hostProcesses(marker: string): string[] {
+/**
+ * Host processes whose command line contains `marker` (`exact`: that are `sleep <marker>`; the
+ * wrappers — bwrap, the job's bash — carry the marker in their arguments too).
+ */
+function hostProcesses(marker: string, exact = false): string[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return exact ? cmd === `sleep\0${marker}\0` : cmd.includes(marker);
       } catch {
         return false;
       }
@@ -154,12 +158,13 @@ describe('a developer attacking the farm from a job', () => {
     expect(started.code, started.stderr).toBe(0);
     const id = (JSON.parse(started.stdout) as { id: string }).id;
     const deadline = Date.now() + 60_000;
-    while (hostProcesses(marker).length < 2 && Date.now() < deadline) {
+    while (hostProcesses(marker, true).length < 2 && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 200));
     }
-    expect(hostProcesses(marker).length).toBe(2);
+    expect(hostProcesses(marker, true).length).toBe(2);
     const stop = await dev(['job', 'stop', id]);
     expect(stop.code, stop.stderr).toBe(0);
+    // Nothing of the job is left: not the sleepers, not a wrapper carrying the marker.
     for (let i = 0; i < 100 && hostProcesses(marker).length > 0; i++) {
       await new Promise((res) => setTimeout(res, 100));
     }
