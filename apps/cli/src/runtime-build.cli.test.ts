@@ -8,19 +8,14 @@
  * record's `allowPartial` as the publish job does — so the flag is also checked to reach the
  * farm. Real builds failing on arm64 are in apps/worker/src/arm64.e2e.test.ts.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '@joblet/queue';
 import type { BuildError, BuildEvent } from '@joblet/spec';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
 import { startTestApi, type TestApi } from '@joblet/api/testing';
-
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
+import { runRnx } from './test-support/rnx-binary.js';
 
 let api: TestApi;
 let home: TempDir;
@@ -28,17 +23,9 @@ let pools: NodeJS.Timeout;
 const answered = new Set<string>();
 const meta = new Map<string, { allowPartial: boolean }>();
 
-async function rnx(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [RNX, '--server', api.url!, ...args], {
-      env: { PATH: process.env.PATH, HOME: home.path, NO_COLOR: '1', RNX_CONFIG: '/nonexistent' },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function rnx(args: string[]) {
+  const env = { HOME: home.path, RNX_CONFIG: '/nonexistent' };
+  return runRnx(['--server', api.url!, ...args], env, { timeoutMs: 60_000 });
 }
 
 const HOOK_FAILED: BuildError = {

@@ -3,11 +3,9 @@
  * --dry-run lists what would go and how much it frees without deleting; --json is the API's
  * answer; without --dry-run the orphans are gone and the live runtime stays.
  */
-import { execFile } from 'node:child_process';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcResponse } from '@joblet/spec';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
@@ -17,23 +15,13 @@ import {
   startTestApi,
   type TestApi,
 } from '@joblet/api/testing';
-
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
+import { runRnx } from './test-support/rnx-binary.js';
 
 let api: TestApi;
 let home: TempDir;
 
-async function rnx(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [RNX, '--server', api.url!, ...args], {
-      env: { PATH: process.env.PATH, HOME: home.path, NO_COLOR: '1', RNX_CONFIG: '/nonexistent' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function rnx(args: string[]) {
+  return runRnx(['--server', api.url!, ...args], { HOME: home.path, RNX_CONFIG: '/nonexistent' });
 }
 
 const ORPHAN = 'runtimes/ghost/0.1.0/amd64/runtime.tar.zst';

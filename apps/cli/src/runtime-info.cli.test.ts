@@ -3,9 +3,6 @@
  * store): a node that refused the artifact shows it per node — state, failure code, message and
  * the key ids involved — as the agent reported it.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeDetail } from '@joblet/spec';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
@@ -16,23 +13,13 @@ import {
   startTestApi,
   type TestApi,
 } from '@joblet/api/testing';
-
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
+import { runRnx } from './test-support/rnx-binary.js';
 
 let api: TestApi;
 let home: TempDir;
 
-async function rnx(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [RNX, '--server', api.url!, ...args], {
-      env: { PATH: process.env.PATH, HOME: home.path, NO_COLOR: '1', RNX_CONFIG: '/nonexistent' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function rnx(args: string[]) {
+  return runRnx(['--server', api.url!, ...args], { HOME: home.path, RNX_CONFIG: '/nonexistent' });
 }
 
 const SIGNED_BY = '3f2a'.repeat(16);

@@ -2,29 +2,18 @@
  * `rnx runtime validate` through the real binary (`bin/rnx.js` → the esbuild bundle), offline and
  * against a running API.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir, freePort } from '@joblet/testkit';
 import { startTestApi, type TestApi } from '@joblet/api/testing';
+import { runRnx } from './test-support/rnx-binary.js';
 
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
-async function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [RNX, ...args], {
-      env: { PATH: process.env.PATH, HOME: tmp.path, NO_COLOR: '1', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runRnx(args, { HOME: tmp.path, ...env });
 }
 
 let tmp: TempDir;

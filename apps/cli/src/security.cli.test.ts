@@ -4,12 +4,10 @@
  * unknown CA, an expired or foreign certificate, 429), token management, and an SSE stream over
  * mTLS.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
 import {
@@ -20,9 +18,8 @@ import {
   type TestApi,
   type TestPki,
 } from '@joblet/api/testing';
+import { runRnx } from './test-support/rnx-binary.js';
 
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../bin/rnx.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 let tmp: TempDir;
@@ -31,16 +28,8 @@ let mtls: TestApi; // API_AUTH=mtls: a client certificate is required at the han
 let mixed: TestApi; // API_AUTH=mtls+token: certificates optional, tokens accepted
 let limited: TestApi; // API_AUTH=token on loopback HTTP, 3 requests per 10 s per client
 
-async function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [RNX, ...args], {
-      env: { PATH: process.env.PATH, HOME: tmp.path, NO_COLOR: '1', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runRnx(args, { HOME: tmp.path, ...env });
 }
 
 /** No config file: only the environment speaks (the first test writes ~/.rnx/rnx-config.yml). */

@@ -4,19 +4,14 @@
  * `apps/api/dist`: `npm run build` first), saved 0600 in the rnx config under the farm's URL,
  * used by the real `rnx` binary without flags, kept when it still works, replaced when revoked.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
 import { startTestApi, type TestApi } from '@joblet/api/testing';
 import { ensureFarmToken, type FarmCredentialOptions } from './farm-credential.js';
-
-const exec = promisify(execFile);
-const RNX = fileURLToPath(new URL('../../bin/rnx.js', import.meta.url));
+import { runRnx } from '../test-support/rnx-binary.js';
 
 let api: TestApi;
 let home: TempDir;
@@ -39,21 +34,8 @@ afterAll(async () => {
 });
 
 async function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const r = await exec(process.execPath, [RNX, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: home.path,
-        NO_COLOR: '1',
-        JOBLET_FARM_DIR: opts.dir,
-        ...env,
-      },
-    });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
+  const r = await runRnx(args, { HOME: home.path, JOBLET_FARM_DIR: opts.dir, ...env });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const savedToken = () =>
