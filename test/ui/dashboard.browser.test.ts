@@ -9,11 +9,12 @@
  * with `API_AUTH=token` (what `rnx farm up` runs) the page asks for a token, takes one from
  * `#token=…` or its form, and sends it with every request, streams included.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from './chromium.js';
 import { appendEvent } from '@joblet/queue';
 import type { Arch, BuildEvent, JobRecord } from '@joblet/spec';
 import {
@@ -25,24 +26,10 @@ import {
   type TestApi,
 } from '@joblet/api/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCREENSHOT = join(HERE, '..', 'artifacts', 'dashboard.png');
 const SPEC = readFileSync(join(HERE, '../../examples/python-3.11/runtime.yaml'), 'utf8');
-/** As the machine notes say: no background traffic a closed network would refuse. */
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const have = existsSync(CHROMIUM);
-if (!have)
-  console.warn(`dashboard browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const have = haveChromium('dashboard browser test');
 
 describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
   let t: TestApi;
@@ -67,8 +54,7 @@ describe.skipIf(!have)('the /ui dashboard in headless Chromium', () => {
         updatedAt: new Date().toISOString(),
       }),
     );
-    // Playwright gives each launch a fresh, empty profile directory of its own.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -190,7 +176,7 @@ describe.skipIf(!have)('the /ui dashboard on a farm that wants a token', () => {
     const tokens = new TokenService(t.redis, new AuthKeys(t.prefix));
     const by = { kind: 'local', subject: 'test', role: 'admin' } as const;
     reader = (await tokens.create({ role: 'reader', ttl: '1h', name: 'ui' }, by)).token;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

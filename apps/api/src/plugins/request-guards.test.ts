@@ -99,6 +99,8 @@ describe('state-changing requests need a header a browser cannot forge', () => {
       // header, at most a simple content type.
       for (const headers of [
         { origin: 'http://evil.example' },
+        { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
         { origin: 'null', 'content-type': 'text/plain' },
         { 'content-type': 'application/x-www-form-urlencoded' },
       ]) {
@@ -143,6 +145,18 @@ describe('state-changing requests need a header a browser cannot forge', () => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
     expect(json.statusCode, json.body).toBe(202);
+  });
+
+  it('takes a same-origin request from a browser (Sec-Fetch-Site, which pages cannot set): Bull Board’s buttons', async () => {
+    const job = jobRecord('88888888-8888-4888-8888-888888888888');
+    await t.app.jobs.jobs.create(job);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${job.id}/stop`,
+      headers: { origin: 'http://127.0.0.1', 'sec-fetch-site': 'same-origin' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ state: 'STOPPED' });
   });
 
   it('DELETE without the header is refused too; GETs need nothing', async () => {

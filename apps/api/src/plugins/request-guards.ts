@@ -7,8 +7,12 @@
  *   state-changing request (POST, PUT, PATCH, DELETE) must carry a header a browser cannot send
  *   to another origin without a CORS preflight, which this API never grants: a JSON
  *   `Content-Type` (requests with a body), or `X-Joblet-Request` (any value; `rnx` and the
- *   dashboard send `1`). A form post or a body-less `fetch(…, { method: 'POST', mode: 'no-cors' })`
- *   from any page — stop or cancel a job — has neither → 403 `FORBIDDEN` naming the header.
+ *   dashboard send `1`), or `Sec-Fetch-Site: same-origin` — the Fetch Metadata header browsers
+ *   set themselves and pages cannot (a forbidden header name): that is how Bull Board's buttons,
+ *   served by this API and unable to add a header, pass. A form post or a body-less
+ *   `fetch(…, { method: 'POST', mode: 'no-cors' })` from any other site — stop or cancel a job —
+ *   has none of these (its browser says `Sec-Fetch-Site: cross-site`) → 403 `FORBIDDEN` naming
+ *   the header.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -44,7 +48,8 @@ export const forgeryGuard = fp(
       if (
         !STATE_CHANGING.has(request.method) ||
         isJsonType(request.headers['content-type']) ||
-        (typeof marker === 'string' && marker !== '')
+        (typeof marker === 'string' && marker !== '') ||
+        request.headers['sec-fetch-site'] === 'same-origin'
       )
         return done();
       request.log.info({ contentType: request.headers['content-type'] }, 'forgeable request');

@@ -3,7 +3,7 @@
  * the worker's work dir, logs, and `farm.json`, which records what `rnx farm up` started (by pid)
  * so that `rnx farm down` stops exactly that.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -52,11 +52,15 @@ export function readFarmState(dir: string): FarmState | undefined {
   }
 }
 
-/** Written to a temp file and renamed, so a reader never sees half a file. */
+/**
+ * Written to a temp file and renamed, so a reader never sees half a file; readable by its owner
+ * only (0600): it names the farm's Redis and store, whose URLs may carry credentials.
+ */
 export function writeFarmState(dir: string, state: FarmState): void {
   const { state: file } = farmPaths(dir);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  rmSync(`${file}.tmp`, { force: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
 }
 
