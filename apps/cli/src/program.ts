@@ -11,6 +11,7 @@ import * as adminSigningKey from './commands/admin-signing-key.js';
 import * as buildRead from './commands/build-read.js';
 import * as farm from './commands/farm.js';
 import * as job from './commands/job.js';
+import * as jobRead from './commands/job-read.js';
 import * as runtimeBuild from './commands/runtime-build.js';
 import * as runtimeGc from './commands/runtime-gc.js';
 import * as runtimeManage from './commands/runtime-manage.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandDef[] = [
   runtimeManage,
   runtimeGc,
   job,
+  jobRead,
   volume,
   buildRead,
   token,
