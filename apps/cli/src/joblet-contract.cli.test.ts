@@ -69,6 +69,12 @@ describe('runtime list and node list', () => {
     expect(nodes.stdout).not.toContain('Total nodes');
   });
 
+  it('takes --json before the command too, as Joblet’s global flag', async () => {
+    const r = await rnx(['--json', 'runtime', 'list']);
+    expect(r.stderr).toBe('');
+    expect((JSON.parse(r.stdout) as { name: string }[]).map((x) => x.name)).toContain('py');
+  });
+
   it('adds the totals for a person at a terminal', async () => {
     const r = await runRnxOnTty(['runtime', 'list'], env());
     expect(r.code).toBe(0);

@@ -65,8 +65,10 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .version(CLI_VERSION)
     .option(
       '--server <url>',
-      'API server URL (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
+      'API server: a URL or host:port (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
     )
+    // Never parsed here: index.ts moves it after the command's words (global-json.ts).
+    .option('--json', 'JSON output, for the commands that print data (also after the command)')
     .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
