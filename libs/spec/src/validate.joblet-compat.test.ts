@@ -74,6 +74,26 @@ describe('pip_options as a string (Joblet) or a list', () => {
   });
 });
 
+describe('a string where a list belongs', () => {
+  it.each([
+    ['pip: numpy', 'pip: ["numpy"]'],
+    ['pip: "numpy>=1.24, pandas"', 'pip: ["numpy>=1.24", "pandas"]'],
+    ['apt: libgomp1 libopenblas0', 'apt: ["libgomp1", "libopenblas0"]'],
+  ])('%s: suggests %s, which validates', (line, fix) => {
+    const r = validateRuntimeSpec(withBase(`${line}\n`));
+    expect(r.errors[0]?.message).toContain(`write a list, e.g. ${fix}`);
+    const fixed = validateRuntimeSpec(withBase(`${fix}\n`));
+    expect(fixed.errors).toEqual([]);
+  });
+
+  it('suggests no entries when no reading of the string is valid', () => {
+    const r = validateRuntimeSpec(withBase('pip: "-r requirements.txt"\n'));
+    expect(r.errors[0]?.message).toContain(
+      'write a list, one entry per item (pip: [first, second])',
+    );
+  });
+});
+
 describe('unquoted numbers', () => {
   it('reads base.version 3.10 as written, warning at file:line with the quoting to use', () => {
     const r = validateRuntimeSpec(BASE.replace('"3.11"', '3.10'), { file: 'py/runtime.yaml' });
