@@ -71,6 +71,11 @@ export interface TestApiOptions {
   redis?: RedisSettings;
   /** The queue prefix; default one of the test's own. */
   prefix?: string;
+  /**
+   * The artifact store (`file://…`), shared with agents a test starts; default a temp directory
+   * of the API's own (removed by `close()`; a given store is the caller's to clean up).
+   */
+  storeUrl?: string;
 }
 
 export async function startTestApi(
@@ -81,7 +86,7 @@ export async function startTestApi(
   const prefix = opts.prefix ?? queuePrefix(uniqueName('api'), isClusterUrl(settings.url));
   const redis = createRedisConnection({ ...settings, prefix });
   const dir = await makeTempDir('api-store-');
-  const store = createArtifactStore(`file://${dir.path}`);
+  const store = createArtifactStore(opts.storeUrl ?? `file://${dir.path}`);
   await store.ensureReady();
   const security = { ...DEFAULT_SECURITY, ...opts.security };
   const farm: FarmOptions = {

@@ -104,3 +104,33 @@ describe('server credentials', () => {
     ).toThrow(/a client certificate needs its key/);
   });
 });
+
+describe('RNX_SERVER and --server as Joblet takes them', () => {
+  it('accepts host:port: the config entry for it (scheme and credentials) when there is one', () => {
+    const s = resolveServer(env({ RNX_SERVER: 'farm.example.com:7070' }))!;
+    expect(s.url).toBe('https://farm.example.com:7070');
+    expect(s.cert?.path).toBe(join(tmp.path, 'pki', 'dev.crt'));
+    const ci = resolveServer(env(), 'ci.example.com:443')!;
+    expect(ci).toMatchObject({ url: 'https://ci.example.com', token: { value: 'jrf_file' } });
+  });
+
+  it('else http://, or https:// when the environment gives TLS material; port 7070 by default', () => {
+    expect(resolveServer(env({ RNX_SERVER: '127.0.0.1:7071' }))?.url).toBe('http://127.0.0.1:7071');
+    expect(resolveServer(env({ RNX_SERVER: 'farm-2' }))?.url).toBe('http://farm-2:7070');
+    const tls = env({ RNX_SERVER: 'farm-2:9443', RNX_CA: join(tmp.path, 'pki', 'ci-ca.crt') });
+    expect(resolveServer(tls)?.url).toBe('https://farm-2:9443');
+    expect(resolveServer(env({ RNX_SERVER: '[::1]:7070' }))?.url).toBe('http://[::1]:7070');
+  });
+
+  it('takes an empty RNX_SERVER as unset (the config file’s current server applies)', () => {
+    expect(resolveServer(env({ RNX_SERVER: '' }))?.url).toBe('https://farm.example.com:7070');
+  });
+
+  it('names the variable and both accepted forms for anything else', () => {
+    expect(() => resolveServer(env({ RNX_SERVER: 'farm:99999' }))).toThrow(
+      /^RNX_SERVER: "farm:99999" is not a server address; use host:port .* or a URL/,
+    );
+    expect(() => resolveServer(env(), 'ftp://farm:21')).toThrow(/^--server: .*use http:\/\//);
+    expect(() => resolveServer(env(), 'a b')).toThrow(/^--server: "a b" is not a server address/);
+  });
+});

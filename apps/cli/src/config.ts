@@ -1,6 +1,6 @@
 /**
- * Which server `rnx` talks to and how it proves who it is: `--server`, then `RNX_SERVER`, then the
- * config file (`~/.rnx/rnx-config.yml`, or RNX_CONFIG), which may name several servers:
+ * Which server `rnx` talks to and how it proves who it is: `--server`, then `RNX_SERVER` (each a
+ * URL or `host:port`, see server-address.ts), then the config file (`~/.rnx/rnx-config.yml`, or RNX_CONFIG), which may name several servers:
  *
  * ```yaml
  * current: prod
@@ -27,6 +27,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { CliEnv } from './env.js';
 import { UsageError } from './errors.js';
+import { serverUrl } from './server-address.js';
 
 const ServerEntry = z
   .object({
@@ -145,11 +146,16 @@ export function resolveServer(env: CliEnv, flag?: string): ServerConfig | undefi
   const file = readConfigFile(env.configPath);
   const label = (name: string) => `${env.configPath} (${name})`;
   const entryFor = (url: string) => configEntryFor(env.configPath, url, file);
-  if (flag) return withCredentials(env, { url: flag, source: '--server' }, entryFor(flag));
-  if (env.RNX_SERVER) {
-    const server = { url: env.RNX_SERVER, source: 'RNX_SERVER' };
-    return withCredentials(env, server, entryFor(env.RNX_SERVER));
-  }
+  const explicit = (address: string, source: string) => {
+    const url = serverUrl(address, {
+      source,
+      knownUrls: Object.values(file?.servers ?? {}).map((e) => e.url),
+      tls: Boolean(env.RNX_CA || env.RNX_CERT),
+    });
+    return withCredentials(env, { url, source }, entryFor(url));
+  };
+  if (flag) return explicit(flag, '--server');
+  if (env.RNX_SERVER) return explicit(env.RNX_SERVER, 'RNX_SERVER');
   if (!file) return undefined;
   const name = env.RNX_CONTEXT ?? file.current;
   if (!name) return undefined;

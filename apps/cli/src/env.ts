@@ -5,8 +5,12 @@ import { z } from 'zod';
 import { UsageError } from './errors.js';
 
 const CliEnv = z.object({
-  /** API base URL; overrides the config file (`http://127.0.0.1:7070`). */
-  RNX_SERVER: z.url().optional(),
+  /**
+   * The API server: a URL (`https://farm.example.com:7070`) or `host:port` (see
+   * server-address.ts); overrides the config file. Empty means unset, as in a shell script's
+   * `RNX_SERVER= rnx …`.
+   */
+  RNX_SERVER: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** Config file path (default `~/.rnx/rnx-config.yml`). */
   RNX_CONFIG: z.string().optional(),
   /** Named server in the config file to use instead of its `current`. */

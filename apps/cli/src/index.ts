@@ -6,7 +6,8 @@ import { readCliEnv } from './env.js';
 import { CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { processIo, paint, type Io } from './io.js';
-import { buildProgram, type RunState } from './program.js';
+import { moveLeadingJson } from './global-json.js';
+import { COMMANDS, buildProgram, type RunState } from './program.js';
 
 export { EXIT } from './exit-codes.js';
 
@@ -14,7 +15,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const state: RunState = { exitCode: EXIT.OK };
   try {
     const env = readCliEnv();
-    await buildProgram(env, io, state).parseAsync(argv, { from: 'user' });
+    await buildProgram(env, io, state).parseAsync(moveLeadingJson(argv, COMMANDS), {
+      from: 'user',
+    });
     return state.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {

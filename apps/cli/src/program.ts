@@ -11,6 +11,7 @@ import * as adminSigningKey from './commands/admin-signing-key.js';
 import * as buildRead from './commands/build-read.js';
 import * as farm from './commands/farm.js';
 import * as job from './commands/job.js';
+import * as jobRead from './commands/job-read.js';
 import * as runtimeBuild from './commands/runtime-build.js';
 import * as runtimeGc from './commands/runtime-gc.js';
 import * as runtimeManage from './commands/runtime-manage.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandDef[] = [
   runtimeManage,
   runtimeGc,
   job,
+  jobRead,
   volume,
   buildRead,
   token,
@@ -63,8 +65,10 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .version(CLI_VERSION)
     .option(
       '--server <url>',
-      'API server URL (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
+      'API server: a URL or host:port (default: RNX_SERVER, ~/.rnx/rnx-config.yml, then the local farm)',
     )
+    // Never parsed here: index.ts moves it after the command's words (global-json.ts).
+    .option('--json', 'JSON output, for the commands that print data (also after the command)')
     .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

@@ -94,6 +94,29 @@ export class JobStore {
     return parsed.success ? parsed.data : undefined;
   }
 
+  /**
+   * Ids of listed jobs that start with `prefix` (at most `max`), for short job ids. One pass of
+   * ZSCAN over the listing (capped at MAX_LISTED_JOBS): the ids are random, so no index by
+   * prefix is worth keeping. `prefix` must hold no glob characters (callers pass hex and `-`).
+   */
+  async idsStartingWith(prefix: string, max = 10): Promise<string[]> {
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(
+        this.keys.jobs,
+        cursor,
+        'MATCH',
+        `${prefix}*`,
+        'COUNT',
+        1000,
+      );
+      for (let i = 0; i < flat.length; i += 2) found.add(flat[i]!);
+      cursor = next;
+    } while (cursor !== '0' && found.size < max);
+    return [...found].slice(0, max);
+  }
+
   async list(limit = 50, offset = 0): Promise<JobRecord[]> {
     const ids = await this.redis.zrevrange(this.keys.jobs, offset, offset + limit - 1);
     const out: JobRecord[] = [];

@@ -65,8 +65,8 @@ export const LIMITS = {
   libraryChars: 128,
 } as const;
 
-/** Hook timeout applied when `hooks.timeout` is absent, in seconds (10 minutes). */
-export const DEFAULT_HOOK_TIMEOUT_S = 600;
+/** Hook timeout applied when `hooks.timeout` is absent, in seconds (20 minutes, as Joblet). */
+export const DEFAULT_HOOK_TIMEOUT_S = 20 * 60;
 
 /** Longest `hooks.timeout` accepted, in seconds (2 hours). */
 export const MAX_HOOK_TIMEOUT_S = 2 * 60 * 60;

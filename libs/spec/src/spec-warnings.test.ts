@@ -35,7 +35,7 @@ const cases: WarningCase[] = [
     name: 'hook without a timeout',
     yaml: withBase('hooks:\n  post_install: echo done\n'),
     ...{ line: 8, column: 3, path: 'hooks.post_install', code: 'HOOK_WITHOUT_TIMEOUT' },
-    message: 'no hooks.timeout: the default of 10m applies',
+    message: 'no hooks.timeout: the default of 20m applies',
   },
   {
     name: 'timeout without hooks',

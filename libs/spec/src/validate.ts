@@ -5,9 +5,11 @@
  */
 import { builtinCatalog, catalogVersions, findCatalogEntry, type BaseCatalog } from './catalog.js';
 import { MAX_DIAGNOSTICS, MAX_SPEC_BYTES, SCHEMA_VERSION } from './constants.js';
+import { splitPipOptions } from './checks/pip-options.js';
 import {
   DiagnosticCodes,
   ROOT_PATH,
+  formatPath,
   capDiagnostics,
   sortDiagnostics,
   type Diagnostic,
@@ -82,6 +84,23 @@ function catalogCheck(
   ];
 }
 
+/**
+ * `pip_options: "--index-url https://… --pre"` (Joblet's type, one string) becomes the list the
+ * schema checks, in place; an unclosed quote is an error at the field.
+ */
+function listPipOptions(value: unknown, locator: SourceLocator, reported: Set<string>) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const spec = value as Record<string, unknown>;
+  if (typeof spec.pip_options !== 'string') return [];
+  const split = splitPipOptions(spec.pip_options);
+  if (Array.isArray(split)) {
+    spec.pip_options = split;
+    return [];
+  }
+  reported.add(formatPath(['pip_options']));
+  return [locator.atPath('error', DiagnosticCodes.PIP_OPTION, ['pip_options'], split.error)];
+}
+
 function run(source: string | Uint8Array, options: ValidateOptions): ValidationResult {
   const loaded = loadYaml(source, {
     file: options.file ?? 'runtime.yaml',
@@ -89,14 +108,18 @@ function run(source: string | Uint8Array, options: ValidateOptions): ValidationR
     what: 'a runtime spec',
     exampleKeys: `schema_version: "${SCHEMA_VERSION}", name, version, base, …`,
     coerce: isTextField,
+    // Joblet reads `version: 3.10` as "3.10": so do we, with a warning naming the quoting.
+    lossy: 'warn',
   });
   if (!loaded.ok || !loaded.tree) return { ok: false, errors: loaded.errors, warnings: [] };
   const { locator, value, tree } = loaded;
+  const pipOptionErrors = listPipOptions(value, locator, tree.reported);
   const parsed = RuntimeSpec.safeParse(value);
   const parts = parsed.success ? parsed.data : wellFormedParts(value, parsed.error.issues);
   const catalog = catalogCheck(parts, options, locator);
   const errors = [
     ...loaded.errors,
+    ...pipOptionErrors,
     ...issuesToDiagnostics(parsed.error?.issues ?? [], {
       schema: RuntimeSpec,
       value,
@@ -106,6 +129,7 @@ function run(source: string | Uint8Array, options: ValidateOptions): ValidationR
     ...catalog.filter((d) => d.severity === 'error'),
   ];
   const warnings = [
+    ...tree.warnings,
     ...catalog.filter((d) => d.severity === 'warning'),
     ...specWarnings(parts).map((f) =>
       locator.atPath('warning', f.code, f.path, f.message, f.anchor),

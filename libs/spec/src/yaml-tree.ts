@@ -31,6 +31,11 @@ export interface TreeOptions {
    * error asking for quotes.
    */
   coerce?: (path: readonly PathSegment[]) => boolean;
+  /**
+   * What a coerced value that YAML changes (`3.10` → 3.1) becomes: `error` (default) asks for
+   * quotes; `warn` takes the text as written (its source range) and warns, naming the quoting.
+   */
+  lossy?: 'error' | 'warn';
 }
 
 export interface YamlTree {
@@ -38,6 +43,8 @@ export interface YamlTree {
   /** Paths (formatted) already reported here; schema issues at or below them are not repeated. */
   reported: Set<string>;
   errors: Diagnostic[];
+  /** Values taken as written although YAML reads them otherwise (`lossy: 'warn'`). */
+  warnings: Diagnostic[];
 }
 
 function rangeOf(node: Node | null | undefined): [number, number] {
@@ -58,6 +65,7 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 class TreeBuilder {
   readonly reported = new Set<string>();
   readonly errors: Diagnostic[] = [];
+  readonly warnings: Diagnostic[] = [];
 
   constructor(
     private readonly source: string,
@@ -136,6 +144,20 @@ class TreeBuilder {
       const [start, end] = rangeOf(node);
       const written = this.source.slice(start, end);
       if (String(value) === written) return written;
+      if (this.options.lossy === 'warn') {
+        const key = path.at(-1);
+        const quoted = typeof key === 'string' ? `${key}: "${written}"` : `"${written}"`;
+        this.warnings.push(
+          this.locator.atOffset(
+            'warning',
+            DiagnosticCodes.LOSSY_NUMBER,
+            start,
+            path,
+            `${written} is read by YAML as the ${typeof value} ${String(value)}; taken as written ("${written}"), but write it quoted so every YAML reader agrees: ${quoted}`,
+          ),
+        );
+        return written;
+      }
       this.report(
         DiagnosticCodes.LOSSY_NUMBER,
         start,
@@ -226,5 +248,10 @@ export function buildTree(
   const builder = new TreeBuilder(source, locator, spans, options);
   spans.set(formatPath([]), { value: rangeOf(root) });
   const value = builder.convert(root, [], 0);
-  return { value, reported: builder.reported, errors: builder.errors };
+  return {
+    value,
+    reported: builder.reported,
+    errors: builder.errors,
+    warnings: builder.warnings,
+  };
 }

@@ -91,14 +91,41 @@ const EXPECTED: Record<string, string> = {
   number: 'a number',
 };
 
-function typeHint(expected: string, value: unknown, path: readonly PathSegment[]): string {
+/**
+ * The list a string meant, for the "write a list" hint: the string as one entry, else split at
+ * commas, else at spaces — the first whose every entry the field accepts, so the fix suggested is
+ * itself valid. Undefined when none is.
+ */
+function listFor(text: string, item: z.ZodType | undefined): string[] | undefined {
+  if (!item) return undefined;
+  const words = (re: RegExp) =>
+    text
+      .split(re)
+      .map((w) => w.trim())
+      .filter(Boolean);
+  for (const candidate of [[text], words(/,/), words(/\s+/)]) {
+    if (candidate.length > 0 && candidate.every((entry) => item.safeParse(entry).success))
+      return candidate;
+  }
+  return undefined;
+}
+
+function typeHint(
+  expected: string,
+  value: unknown,
+  path: readonly PathSegment[],
+  schema: z.ZodType,
+): string {
   const key = path[path.length - 1];
   if (value === null) return '; give a value or remove the key';
   if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
     return `; quote it: "${String(value)}"`;
   }
   if (expected === 'array' && typeof value === 'string' && typeof key === 'string') {
-    return `; write a list, e.g. ${key}: [${JSON.stringify(value)}]`;
+    const list = listFor(value, schemaAt(schema, [...path, 0]));
+    return list
+      ? `; write a list, e.g. ${key}: [${list.map((e) => JSON.stringify(e)).join(', ')}]`
+      : `; write a list, one entry per item (${key}: [first, second])`;
   }
   if (expected === 'boolean' && typeof value === 'string') return `; write true or false unquoted`;
   return '';
@@ -157,7 +184,7 @@ function mapIssue(issue: z.core.$ZodIssue, ctx: MapContext): Diagnostic[] {
     }
     case 'invalid_type': {
       const want = EXPECTED[issue.expected] ?? issue.expected;
-      const hint = typeHint(issue.expected, value, path);
+      const hint = typeHint(issue.expected, value, path, ctx.schema);
       return [
         err(DiagnosticCodes.INVALID_TYPE, `expected ${want}, got ${describeValue(value)}${hint}`),
       ];

@@ -67,6 +67,10 @@ export const DEFAULT_JOB_BOUNDS: JobBounds = {
   maxTimeoutS: 24 * 3600,
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Ids an ambiguous prefix's error lists. */
+const AMBIGUOUS_SHOWN = 5;
+
 export class JobService {
   readonly jobs: JobStore;
   private readonly queues = new Map<string, Queue>();
@@ -191,10 +195,35 @@ export class JobService {
     return record;
   }
 
-  /** A job whose node went silent while it ran is FAILED (node lost), never RUNNING forever. */
-  async get(id: string): Promise<JobRecord> {
+  /**
+   * The full id of `idOrPrefix`: itself when it is a whole id, else the one listed job whose id
+   * starts with it (Joblet's 8-character short ids). Resolved here rather than in `rnx`, so every
+   * client (scripts with curl, the dashboard) gets it, in one round trip, from the one listing
+   * that knows every job; a prefix that fits several jobs is refused with their ids.
+   */
+  async resolveId(idOrPrefix: string): Promise<string> {
+    if (UUID.test(idOrPrefix)) return idOrPrefix;
+    const ids = await this.jobs.idsStartingWith(idOrPrefix, AMBIGUOUS_SHOWN + 1);
+    if (ids.length === 1) return ids[0]!;
+    if (ids.length === 0) throw new ApiError(404, 'NOT_FOUND', `job not found: ${idOrPrefix}`);
+    const shown = ids.slice(0, AMBIGUOUS_SHOWN);
+    const more = ids.length > AMBIGUOUS_SHOWN ? ' and more' : '';
+    throw new ApiError(
+      409,
+      'CONFLICT',
+      `job id prefix ${idOrPrefix} is ambiguous: it matches ${shown.join(', ')}${more}; give more characters`,
+      shown.map((id) => ({ field: 'id', message: `matches ${id}` })),
+    );
+  }
+
+  /**
+   * The job `idOrPrefix` names (see resolveId). A job whose node went silent while it ran is
+   * FAILED (node lost), never RUNNING forever.
+   */
+  async get(idOrPrefix: string): Promise<JobRecord> {
+    const id = await this.resolveId(idOrPrefix);
     const job = await this.jobs.get(id);
-    if (!job) throw new ApiError(404, 'NOT_FOUND', `job not found: ${id}`);
+    if (!job) throw new ApiError(404, 'NOT_FOUND', `job not found: ${idOrPrefix}`);
     if ((job.state === 'RUNNING' || job.state === 'INITIALIZING') && job.node) {
       const node = await this.s.nodes.get(job.node);
       const silentMs = node ? Date.now() - Date.parse(node.lastHeartbeat) : Infinity;
@@ -216,8 +245,9 @@ export class JobService {
   }
 
   /** Stops a running job (its whole process tree), or drops a queued one. */
-  async stop(id: string): Promise<JobRecord> {
-    const job = await this.get(id);
+  async stop(idOrPrefix: string): Promise<JobRecord> {
+    const job = await this.get(idOrPrefix);
+    const id = job.id;
     if (FINAL_JOB_STATES.includes(job.state))
       throw new ApiError(409, 'CONFLICT', `job ${id} already ended (${job.state})`);
     if (job.state === 'SCHEDULED' || job.state === 'QUEUED') {
@@ -239,8 +269,9 @@ export class JobService {
   }
 
   /** Cancels a job that has not started (scheduled or queued). */
-  async cancel(id: string): Promise<JobRecord> {
-    const job = await this.get(id);
+  async cancel(idOrPrefix: string): Promise<JobRecord> {
+    const job = await this.get(idOrPrefix);
+    const id = job.id;
     if (job.state !== 'SCHEDULED' && job.state !== 'QUEUED') {
       throw new ApiError(
         409,

@@ -1,13 +1,15 @@
 /**
- * `rnx job run|list|status|log|stop|cancel`. `run` follows the job's output by default and exits
- * with its exit code, like `docker run`: stdout lines to stdout, stderr lines to stderr.
+ * `rnx job run|log|stop|cancel` (list and status: job-read.ts). `run` prints `ID: <uuid>` as
+ * Joblet's `rnx` does — on stderr when it follows the job, so the job's own stdout stays clean;
+ * on stdout with `--detach`, which returns at once. Following, it exits with the job's exit code,
+ * like `docker run` (Joblet's exits 0): stdout lines to stdout, stderr lines to stderr. Job ids
+ * may be unique prefixes of 8 or more characters (the API resolves them).
  */
 import { InvalidArgumentError, Option } from 'commander';
 import {
   JOB_NETWORKS,
   JobEvent,
   JobRecord,
-  ListJobsResponse,
   parseDuration,
   type JobNetwork,
   type JobRequest,
@@ -16,9 +18,9 @@ import type { ApiClient } from '../api-client.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
-import { formatBytes, formatDuration, table } from '../render/format.js';
 import { followSse } from '../sse-client.js';
 import type { CommandDef } from '../command.js';
+import { jobPath } from './job-read.js';
 import { collect, positiveInt } from './parsers.js';
 import { collectUploads } from './uploads.js';
 
@@ -58,10 +60,19 @@ export async function jobRun(
   io: Io,
 ): Promise<number> {
   const job = await client.post('/v1/jobs', req, JobRecord);
-  if (opts.detach || opts.json) {
-    io.out(opts.json ? JSON.stringify(job, null, 2) : job.id);
+  if (opts.json) {
+    io.out(JSON.stringify(job, null, 2));
     return EXIT.OK;
   }
+  if (opts.detach) {
+    io.out(`ID: ${job.id}`);
+    io.out(`Command: ${[job.command, ...job.args].join(' ')}`);
+    io.out(`Status: ${job.state}`);
+    if (job.scheduledFor) io.out(`Scheduled Time: ${job.scheduledFor}`);
+    return EXIT.OK;
+  }
+  // Unpainted, so `2>&1 | grep '^ID:'` finds it whatever the terminal.
+  io.err(`ID: ${job.id}`);
   if (job.state === 'SCHEDULED')
     io.err(paint(io, 'dim', `job ${job.id} scheduled for ${job.scheduledFor}`));
   return followJob(client, job.id, io);
@@ -78,7 +89,7 @@ export async function followJob(
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   try {
-    for await (const raw of followSse(client.config, `/v1/jobs/${encodeURIComponent(id)}/logs`, {
+    for await (const raw of followSse(client.config, jobPath(id, '/logs'), {
       signal: abort.signal,
     })) {
       const parsed = JobEvent.safeParse(JSON.parse(raw.data));
@@ -94,7 +105,7 @@ export async function followJob(
     io.err(`Detached; the job goes on. Stop it with: rnx job stop ${id}`);
     return EXIT.OK;
   }
-  const job = await client.get(`/v1/jobs/${id}`, JobRecord);
+  const job = await client.get(jobPath(id), JobRecord);
   const code = jobExitCode(job);
   if (job.state !== 'COMPLETED' && !opts.quietEnd) {
     io.err(
@@ -108,76 +119,8 @@ export async function followJob(
   return code;
 }
 
-export async function jobList(
-  client: ApiClient,
-  opts: { json?: boolean; limit: number },
-  io: Io,
-): Promise<number> {
-  const { jobs } = await client.get(`/v1/jobs?limit=${opts.limit}`, ListJobsResponse);
-  if (opts.json) {
-    io.out(JSON.stringify(jobs, null, 2));
-    return EXIT.OK;
-  }
-  const rows = jobs.map((j) => [
-    j.id,
-    j.state,
-    `${j.runtime.name}@${j.runtime.version}`,
-    j.node ?? '-',
-    j.exitCode === undefined ? '-' : String(j.exitCode),
-    j.commandLine.slice(0, 60),
-  ]);
-  for (const l of table([['JOB', 'STATE', 'RUNTIME', 'NODE', 'EXIT', 'COMMAND'], ...rows]))
-    io.out(l);
-  return EXIT.OK;
-}
-
-export async function jobStatus(
-  client: ApiClient,
-  id: string,
-  opts: { json?: boolean },
-  io: Io,
-): Promise<number> {
-  const j = await client.get(`/v1/jobs/${encodeURIComponent(id)}`, JobRecord);
-  if (opts.json) {
-    io.out(JSON.stringify(j, null, 2));
-    return EXIT.OK;
-  }
-  const row = (k: string, v: string | undefined) =>
-    v !== undefined && io.out(`${k.padEnd(14)}${v}`);
-  row('Job:', j.id);
-  row('State:', `${j.state}${j.reason ? ` (${j.reason})` : ''}`);
-  row('Message:', j.message);
-  row('Command:', [j.command, ...j.args].join(' '));
-  row('Runtime:', `${j.runtime.name}@${j.runtime.version} (${j.arch})`);
-  row('Node:', j.node);
-  row('Exit code:', j.exitCode === undefined ? undefined : String(j.exitCode));
-  row('Submitted:', j.createdAt);
-  row('Scheduled:', j.scheduledFor);
-  row('Started:', j.startedAt);
-  row('Finished:', j.finishedAt);
-  row(
-    'Start latency:',
-    j.startLatencyMs === undefined ? undefined : formatDuration(j.startLatencyMs),
-  );
-  row(
-    'Peak memory:',
-    j.usage?.peakMemoryBytes === undefined ? undefined : formatBytes(j.usage.peakMemoryBytes),
-  );
-  row(
-    'CPU time:',
-    j.usage?.cpuUsageUsec === undefined ? undefined : formatDuration(j.usage.cpuUsageUsec / 1000),
-  );
-  row(
-    'Output:',
-    j.output
-      ? `${j.output.lines} lines${j.output.truncated ? ' (truncated; the tail is kept)' : ''}`
-      : undefined,
-  );
-  return EXIT.OK;
-}
-
 export async function jobStop(client: ApiClient, id: string, io: Io): Promise<number> {
-  const j = await client.post(`/v1/jobs/${encodeURIComponent(id)}/stop`, {}, JobRecord);
+  const j = await client.post(jobPath(id, '/stop'), {}, JobRecord);
   io.out(
     `job ${j.id}: ${j.state === 'RUNNING' || j.state === 'INITIALIZING' ? 'stop requested' : j.state}`,
   );
@@ -185,7 +128,7 @@ export async function jobStop(client: ApiClient, id: string, io: Io): Promise<nu
 }
 
 export async function jobCancel(client: ApiClient, id: string, io: Io): Promise<number> {
-  const j = await client.post(`/v1/jobs/${encodeURIComponent(id)}/cancel`, {}, JobRecord);
+  const j = await client.post(jobPath(id, '/cancel'), {}, JobRecord);
   io.out(`job ${j.id}: ${j.state}`);
   return EXIT.OK;
 }
@@ -238,7 +181,7 @@ export const commands: readonly CommandDef[] = [
             .default('none'),
         )
         .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
-        .option('-d, --detach', 'print the job id and return')
+        .option('-d, --detach', 'print ID:, Command: and Status: lines and return at once')
         .option('--json', 'print the job record as JSON and return')
         .argument('<command>', 'the command to run')
         .argument('[args...]', 'its arguments (put -- before them if they start with -)')
@@ -273,31 +216,11 @@ export const commands: readonly CommandDef[] = [
         }),
   },
   {
-    path: 'job list',
-    define: (cmd, { io, state, client }) =>
-      cmd
-        .option('--json', 'print JSON')
-        .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
-        .action(async (o: { json?: boolean; limit: number }) => {
-          state.exitCode = await jobList(client(), o, io);
-        }),
-  },
-  {
-    path: 'job status',
-    define: (cmd, { io, state, client }) =>
-      cmd
-        .argument('<job-id>')
-        .option('--json', 'print JSON')
-        .action(async (id: string, o: { json?: boolean }) => {
-          state.exitCode = await jobStatus(client(), id, o, io);
-        }),
-  },
-  {
     path: 'job log',
     define: (cmd, { io, client }) =>
       cmd
         .description('the job’s output: history, then live until it ends')
-        .argument('<job-id>')
+        .argument('<job-id>', 'the job id, or a unique prefix of 8 or more characters')
         .option('-f, --follow', 'follow (the default)')
         .action(async (id: string) => {
           await followJob(client(), id, io, { quietEnd: true });
@@ -306,7 +229,7 @@ export const commands: readonly CommandDef[] = [
   {
     path: 'job stop',
     define: (cmd, { io, state, client }) =>
-      cmd.argument('<job-id>').action(async (id: string) => {
+      cmd.argument('<job-id>', 'the job id or a unique prefix').action(async (id: string) => {
         state.exitCode = await jobStop(client(), id, io);
       }),
   },
@@ -315,7 +238,7 @@ export const commands: readonly CommandDef[] = [
     define: (cmd, { io, state, client }) =>
       cmd
         .description('cancel a scheduled or queued job')
-        .argument('<job-id>')
+        .argument('<job-id>', 'the job id or a unique prefix')
         .action(async (id: string) => {
           state.exitCode = await jobCancel(client(), id, io);
         }),

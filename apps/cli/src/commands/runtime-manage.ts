@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { RemoveRuntimeResponse, RuntimeDetail, RuntimeTestResponse } from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { formatDuration } from '../render/format.js';
@@ -14,9 +14,9 @@ export async function runtimeRemove(
   opts: { yes?: boolean; interactive: boolean },
   io: Io,
 ): Promise<number> {
-  if (!ref.includes('@') && !opts.yes) {
-    if (!opts.interactive)
-      throw new UsageError(`removing every version of ${ref}: confirm with --yes`);
+  // Removing every version asks first, but only a person at a terminal: a script (stdin not a
+  // terminal) proceeds, as Joblet's `rnx runtime remove` does. --yes skips the question anywhere.
+  if (!ref.includes('@') && !opts.yes && opts.interactive) {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     const answer = await rl.question(
       `Remove ALL versions of ${ref} from the farm and every node? [y/N] `,
@@ -124,10 +124,10 @@ export const commands: readonly CommandDef[] = [
     define: (cmd, { io, state, client, interactive }) =>
       cmd
         .description(
-          'remove a runtime (all versions, or name@version) from the farm and every node',
+          'remove a runtime (all versions, or name@version) from the farm and every node; asks first on a terminal',
         )
         .argument('<ref>', 'name or name@version')
-        .option('-y, --yes', 'do not ask for confirmation')
+        .option('-y, --yes', 'do not ask, even on a terminal')
         .action(async (ref: string, o: { yes?: boolean }) => {
           state.exitCode = await runtimeRemove(client(), ref, { ...o, interactive }, io);
         }),

@@ -9,7 +9,7 @@ import {
 import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
-import { formatBytes, table } from '../render/format.js';
+import { compactBytes, formatBytes, table } from '../render/format.js';
 import type { CommandDef } from '../command.js';
 
 function maxTree(r: RuntimeSummary): number {
@@ -26,20 +26,23 @@ export async function runtimeList(
     io.out(JSON.stringify(runtimes, null, 2));
     return EXIT.OK;
   }
+  // The guide's columns, each one word so `awk '{print $2}'` finds the version; TYPE is the
+  // language:version the runtime answers to (`--runtime=java:17`). Architectures and nodes are in
+  // `runtime info` and --json. The total is for people: a script would read it as a runtime.
   const rows = runtimes.map((r) => [
     r.name,
     r.version,
-    `${r.language} ${r.languageVersion}`,
-    formatBytes(maxTree(r)),
-    r.arches.join(','),
-    `${r.nodes.installed}/${r.nodes.total}`,
+    `${r.language}:${r.languageVersion}`,
+    compactBytes(maxTree(r)),
     r.description ?? '',
   ]);
-  const header = ['RUNTIME', 'VERSION', 'LANGUAGE', 'SIZE', 'ARCHES', 'NODES', 'DESCRIPTION'];
+  const header = ['RUNTIME', 'VERSION', 'TYPE', 'SIZE', 'DESCRIPTION'];
   const lines = table([header, header.map((h) => '-'.repeat(h.length)), ...rows]);
   for (const l of lines) io.out(l);
-  io.out('');
-  io.out(`Total runtimes: ${runtimes.length}`);
+  if (io.tty) {
+    io.out('');
+    io.out(`Total runtimes: ${runtimes.length}`);
+  }
   return EXIT.OK;
 }
 
@@ -140,7 +143,7 @@ export async function nodeList(
     ...rows,
   ]))
     io.out(l);
-  io.out(`Total nodes: ${nodes.length}`);
+  if (io.tty) io.out(`Total nodes: ${nodes.length}`);
   return EXIT.OK;
 }
 

@@ -11,6 +11,11 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
+/** A size as one word, as Joblet's tables print it: `475MB`, `1.2GB`. */
+export function compactBytes(n: number): string {
+  return formatBytes(n).replace(' ', '');
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;

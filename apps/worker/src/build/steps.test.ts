@@ -69,13 +69,13 @@ describe('build steps', () => {
     ).toBe('https://i/simple');
   });
 
-  it('hooks: the spec timeout, else 10 minutes', () => {
+  it('hooks: the spec timeout, else 20 minutes (Joblet’s default)', () => {
     expect(
       hookTimeoutS({
         spec: spec('base: {language: python, version: "3.11"}\nhooks: {timeout: 1m30s}\n'),
       }),
     ).toBe(90);
-    expect(hookTimeoutS({ spec: spec('base: {language: python, version: "3.11"}\n') })).toBe(600);
+    expect(hookTimeoutS({ spec: spec('base: {language: python, version: "3.11"}\n') })).toBe(1200);
   });
 
   it('libraries: glob patterns as the shell reads them', () => {

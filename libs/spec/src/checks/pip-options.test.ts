@@ -31,11 +31,11 @@ describe('checkPipOption', () => {
     ['--pre=1', '--pre takes no value'],
     ['--index-url', '--index-url needs a value, written --index-url=…'],
     ['--index-url=file:///etc', 'needs an http:// or https:// URL'],
-    ['--index-url=not a url', 'one option per entry'],
+    ['--index-url=not a url', 'one option per list entry'],
     ['--only-binary=pkg;rm', ':all:, :none: or a comma-separated list'],
     ['--timeout=0', 'a whole number from 1 to 600'],
     ['--retries=-1', 'a whole number from 0 to 20'],
-    ['--trusted-host=a b', 'one option per entry'],
+    ['--trusted-host=a b', 'one option per list entry'],
     ['--trusted-host=host/path', 'a host name'],
     ['--no-dpes', 'did you mean "--no-deps"?'],
   ])('rejects %j (%s)', (option, why) => {

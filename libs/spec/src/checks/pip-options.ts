@@ -2,7 +2,10 @@
  * `pip_options`: an allow-list. Each entry is one argument, either a flag (`--pre`) or
  * `--name=value`; values are checked so that no entry can read local files (`-r`, `-c`), change
  * where pip installs (`--target`, `--prefix`, `--user`) or run a build backend from a path.
+ * Joblet writes `pip_options` as one string (`"--index-url https://… --pre"`); that form is
+ * split into entries first ({@link splitPipOptions}).
  */
+import { split } from 'shlex';
 import { quote } from '../diagnostic.js';
 import { didYouMean } from '../suggest.js';
 import type { Check } from './check.js';
@@ -66,7 +69,9 @@ const ALLOWED = NAMES.map((n) => (PIP_OPTIONS[n] ? `${n}=…` : n)).join(', ');
 /** Checks one `pip_options` entry against {@link PIP_OPTIONS}. */
 export const checkPipOption: Check = (s) => {
   if (/\s/.test(s)) {
-    return `${quote(s)}: one option per entry, written --name=value without spaces (allowed: ${ALLOWED})`;
+    const name = s.split(/\s/)[0]!;
+    const fix = Object.hasOwn(PIP_OPTIONS, name) ? ` (here: ${quote(s.replace(/\s+/, '='))})` : '';
+    return `${quote(s)}: one option per list entry, written --name=value without spaces${fix}, or all options as one string; allowed: ${ALLOWED}`;
   }
   if (!s.startsWith('--')) {
     const hint = s.startsWith('-') ? 'short options are not accepted, use the long form; ' : '';
@@ -95,4 +100,30 @@ export function pipOptionUrl(s: string): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `pip_options` written as one string, as Joblet types it: split as a POSIX shell splits words
+ * (quotes and backslashes; nothing is expanded or run), then `--name value` joined into
+ * `--name=value` for the options that take a value, so each entry is one checked option.
+ * Returns a message when the quotes do not close.
+ */
+export function splitPipOptions(text: string): string[] | { error: string } {
+  let words: string[];
+  try {
+    words = split(text);
+  } catch {
+    return { error: `${quote(text)}: a quote is not closed; write the options as a shell would` };
+  }
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const next = words[i + 1];
+    const takesValue = Object.hasOwn(PIP_OPTIONS, word) && PIP_OPTIONS[word] !== undefined;
+    if (takesValue && next !== undefined && !next.startsWith('-')) {
+      out.push(`${word}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
 }

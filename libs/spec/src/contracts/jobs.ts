@@ -250,7 +250,18 @@ export const JobEvent = z.discriminatedUnion('type', [
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;
 
-export const JobIdParams = z.object({ id: z.uuid() });
+/** Characters a job id prefix needs at least (Joblet's short ids are 8). */
+export const JOB_ID_PREFIX_MIN = 8;
+/** A job id, or a prefix of one (8+ characters) that the API resolves when it is unique. */
+export const JobIdParams = z.object({
+  id: z
+    .string()
+    .regex(
+      /^[0-9a-fA-F-]{8,36}$/,
+      `a job id, or a unique prefix of at least ${JOB_ID_PREFIX_MIN} of its characters`,
+    )
+    .transform((s) => s.toLowerCase()),
+});
 export const ListJobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),

@@ -1,5 +1,6 @@
 /**
- * `/v1/jobs`: submit (developer; `network: host` needs admin), list (summaries) and read the full
+ * `/v1/jobs`: a job id in a path may be a unique prefix of 8+ characters (JobService.resolveId).
+ * Submit (developer; `network: host` needs admin), list (summaries) and read the full
  * record (reader), stop and cancel (developer), and the log stream over SSE (reader): output
  * lines in order, history then live, resumable with `Last-Event-ID`.
  */
@@ -70,8 +71,8 @@ const route: FastifyPluginAsync = async (app) => {
       schema: { params: JobIdParams, response: { 200: JobRecord } },
     },
     async (request) => {
-      request.log = request.log.child({ jobId: request.params.id });
       const job = await app.jobs.stop(request.params.id);
+      request.log = request.log.child({ jobId: job.id });
       request.log.info({ state: job.state }, 'job stop requested');
       return job;
     },
@@ -83,8 +84,8 @@ const route: FastifyPluginAsync = async (app) => {
       schema: { params: JobIdParams, response: { 200: JobRecord } },
     },
     async (request) => {
-      request.log = request.log.child({ jobId: request.params.id });
       const job = await app.jobs.cancel(request.params.id);
+      request.log = request.log.child({ jobId: job.id });
       request.log.info({ state: job.state }, 'job canceled');
       return job;
     },
@@ -93,9 +94,9 @@ const route: FastifyPluginAsync = async (app) => {
     '/v1/jobs/:id/logs',
     { config: { role: 'reader' }, schema: { params: JobIdParams } },
     async (request, reply) => {
-      const { id } = request.params;
+      // 404 for an unknown job; a unique prefix becomes the job's id.
+      const { id } = await app.jobs.get(request.params.id);
       request.log = request.log.child({ jobId: id });
-      await app.jobs.get(id); // 404 for an unknown job
       const follower = app.redis.duplicate();
       try {
         await sendSse(request, reply, (signal) =>
