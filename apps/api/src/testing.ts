@@ -71,6 +71,8 @@ export interface TestApiOptions {
   redis?: RedisSettings;
   /** The queue prefix; default one of the test's own. */
   prefix?: string;
+  /** API_DEFAULT_NETWORK; default `none`. */
+  defaultNetwork?: string;
 }
 
 export async function startTestApi(
@@ -92,6 +94,7 @@ export async function startTestApi(
     architectures,
     retention: opts.retention,
     quotas: opts.quotas,
+    ...(opts.defaultNetwork !== undefined && { defaultNetwork: opts.defaultNetwork }),
   };
   const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();

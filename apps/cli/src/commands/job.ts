@@ -2,9 +2,8 @@
  * `rnx job run|list|status|log|stop|cancel`. `run` follows the job's output by default and exits
  * with its exit code, like `docker run`: stdout lines to stdout, stderr lines to stderr.
  */
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import {
-  JOB_NETWORKS,
   JobEvent,
   JobRecord,
   ListJobsResponse,
@@ -150,6 +149,7 @@ export async function jobStatus(
   row('Command:', [j.command, ...j.args].join(' '));
   row('Runtime:', `${j.runtime.name}@${j.runtime.version} (${j.arch})`);
   row('Node:', j.node);
+  row('Network:', `${j.network}${j.ip ? `  IP: ${j.ip}` : ''}`);
   row('Exit code:', j.exitCode === undefined ? undefined : String(j.exitCode));
   row('Submitted:', j.createdAt);
   row('Scheduled:', j.scheduledFor);
@@ -202,7 +202,7 @@ interface JobRunFlags {
   env: string[];
   schedule?: string;
   node?: string;
-  network: JobNetwork;
+  network?: JobNetwork;
   volume: string[];
   detach?: boolean;
   json?: boolean;
@@ -229,13 +229,9 @@ export const commands: readonly CommandDef[] = [
         .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
         .option('--schedule <when>', 'start later: 30s, 30min, 1hour, or an RFC3339 time')
         .option('--node <name>', 'run on this node')
-        .addOption(
-          new Option(
-            '--network <mode>',
-            "none (loopback only), egress (outside world, not the node's loopback) or host (admins, on nodes that allow it)",
-          )
-            .choices([...JOB_NETWORKS])
-            .default('none'),
+        .option(
+          '--network <name>',
+          "none (loopback only), isolated (the internet only; alias egress), bridge (the internet and the node's other bridge jobs), a custom network (rnx network create) or host (admins, on nodes that allow it); default the farm's",
         )
         .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
         .option('-d, --detach', 'print the job id and return')
