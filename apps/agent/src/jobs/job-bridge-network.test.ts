@@ -153,14 +153,28 @@ describe.skipIf(missing.length > 0)(
     it('leaves no address, bridge, veth or table behind once its jobs ended and it is removed', async () => {
       const ids = await Promise.all([0, 1].map(() => h.submit({ command: 'true', network: prod })));
       for (const id of ids) expect((await h.waitEnd(id)).state).toBe('COMPLETED');
-      expect(await registry.members(prod)).toEqual([]);
+      // The agent cleans up after writing the final state, and the kernel destroys an ended
+      // job's veth with its namespace, asynchronously: wait (generously) for both.
+      await waitFor(
+        async () => ((await registry.members(prod)).length === 0 ? true : undefined),
+        'the addresses to be freed',
+        60_000,
+      );
       await registry.remove(prod);
       await registry.remove(other);
-      const residue = await bridgeResidue();
       const ours = [bridgeName(prod), bridgeName(other), ...ids.map(vethName)];
+      const residue = await waitFor(
+        async () => {
+          const r = await bridgeResidue();
+          const tableLeft = r.table && hostBridges().length === 0;
+          return r.links.some((l) => ours.includes(l)) || tableLeft ? undefined : r;
+        },
+        'the network clean-up',
+        60_000,
+      );
       expect(residue.links.filter((l) => ours.includes(l))).toEqual([]);
       // The table goes with the last bridge of this host (other tests may hold one meanwhile).
-      if (hostBridges().length === 0) expect(residue.table).toBe(false);
+      if (residue.links.every((l) => !l.startsWith('jb-'))) expect(residue.table).toBe(false);
     }, 120_000);
 
     it('frees what a previous run of the node left: addresses, bridges, hosts files', async () => {
