@@ -86,7 +86,7 @@ describe('a developer attacking the farm from a job', () => {
     expect(pids).toBeLessThan(10);
   });
 
-  for (const network of ['none', 'egress']) {
+  for (const network of ['none', 'egress', 'isolated', 'bridge']) {
     it(`reaches neither Redis, the API, the store nor the host's services with network ${network}`, async () => {
       const api = new URL(farm.url);
       const store = new URL(farm.s3.url(farm.bucket));

@@ -105,13 +105,14 @@ const AgentEnv = z.object({
   /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
   AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
   /**
-   * Nameservers of `--network egress` jobs (comma-separated IPs), instead of slirp4netns's
-   * forwarder to this node's resolver; needed where that resolver is on loopback with no known
+   * Nameservers of `--network isolated` (egress) jobs and of bridge and custom network jobs
+   * (comma-separated IPs), instead of slirp4netns's forwarder to this node's resolver (isolated)
+   * or this node's own non-loopback nameservers (bridge networks); needed where that resolver is on loopback with no known
    * upstream (a container: Docker's 127.0.0.11).
    */
   AGENT_EGRESS_DNS: DnsServersEnv,
   /**
-   * Exceptions to the egress policy of `--network egress` jobs (comma-separated addresses, CIDR
+   * Exceptions to the egress policy of `isolated`, `bridge` and custom network jobs (comma-separated addresses, CIDR
    * ranges or address:port): by default they reach the public internet and DNS only, never
    * loopback, this node's own addresses, private, CGNAT or link-local ranges.
    */

@@ -1,7 +1,7 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
 import { RedisUrlEnv, connectionsFromEnv, type RedisSettings } from '@joblet/queue';
-import { ARCHITECTURES, configError, type EnvIssue } from '@joblet/spec';
+import { ARCHITECTURES, JobNetwork, configError, type EnvIssue } from '@joblet/spec';
 import { AUTH_MODES, authModeIncludes, isLoopbackHost } from './auth/auth-mode.js';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -101,6 +101,12 @@ const ApiEnv = z.object({
   API_QUOTA_VOLUMES: count(50),
   /** Builds submitted and not finished (queued or running). */
   API_QUOTA_BUILDS_QUEUED: count(20),
+
+  /**
+   * The network of jobs that name none: `none` (only their own loopback), `isolated` (the
+   * internet only), `bridge` or a custom network (rnx network create).
+   */
+  API_DEFAULT_NETWORK: JobNetwork.default('none'),
 
   /** Retention: published versions kept per runtime (older ones go at the next collection). */
   RETENTION_KEEP_VERSIONS: z.coerce.number().int().min(1).default(5),

@@ -62,6 +62,7 @@ const app = await (async () => {
       volumes: env.API_QUOTA_VOLUMES,
       buildsQueued: env.API_QUOTA_BUILDS_QUEUED,
     },
+    defaultNetwork: env.API_DEFAULT_NETWORK,
     logger,
     security,
   });

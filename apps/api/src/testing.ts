@@ -76,6 +76,8 @@ export interface TestApiOptions {
    * of the API's own (removed by `close()`; a given store is the caller's to clean up).
    */
   storeUrl?: string;
+  /** API_DEFAULT_NETWORK; default `none`. */
+  defaultNetwork?: string;
 }
 
 export async function startTestApi(
@@ -97,6 +99,7 @@ export async function startTestApi(
     architectures,
     retention: opts.retention,
     quotas: opts.quotas,
+    ...(opts.defaultNetwork !== undefined && { defaultNetwork: opts.defaultNetwork }),
   };
   const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();

@@ -19,6 +19,7 @@ import * as runtimeRead from './commands/runtime-read.js';
 import * as runtimeValidate from './commands/runtime-validate.js';
 import * as token from './commands/token.js';
 import * as volume from './commands/volume.js';
+import * as network from './commands/network.js';
 import { resolveServer, resolveServerOrLocal } from './config.js';
 import type { CliEnv } from './env.js';
 import { readFarmState } from './farm/farm-state.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandDef[] = [
   job,
   jobRead,
   volume,
+  network,
   buildRead,
   token,
   adminCerts,
@@ -51,6 +53,7 @@ const GROUPS: Record<string, string> = {
   node: 'execution nodes',
   job: 'run commands in runtimes on execution nodes',
   volume: 'named persistent directories on a node',
+  network: 'job networks: jobs of one network reach each other, and no other network',
   build: 'inspect builds',
   token: 'API tokens for CI and scripts (admin)',
   admin: 'farm administration',

@@ -12,3 +12,4 @@ export * from './farm-metrics.js';
 export * from './redis-metrics.js';
 export * from './retention.js';
 export * from './quotas.js';
+export * from './network-registry.js';

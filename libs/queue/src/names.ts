@@ -96,6 +96,18 @@ export class Keys {
   volumes(node: string): string {
     return `${this.prefix}:node:${node}:volumes`;
   }
+  /** Hash: custom network name → JSON `{ cidr, createdAt }` (farm-wide; network-registry.ts). */
+  get networks(): string {
+    return `${this.prefix}:networks`;
+  }
+  /** Hash: address → `<node> <jobId>`, the addresses of one network's running jobs. */
+  networkAddresses(network: string): string {
+    return `${this.prefix}:network:${network}:addresses`;
+  }
+  /** Set: `<network> <address>` held by one node's jobs (released together when it restarts). */
+  nodeNetworkAddresses(node: string): string {
+    return `${this.prefix}:node:${node}:network-addresses`;
+  }
   /** Set of registered node names (nodes stay listed when offline). */
   get nodes(): string {
     return `${this.prefix}:nodes`;

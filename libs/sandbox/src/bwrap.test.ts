@@ -66,6 +66,20 @@ describe('bwrapArgs', () => {
     expect(bwrapArgs({ seccomp: false })).not.toContain('--seccomp');
   });
 
+  it('holds a bridge sandbox like an egress one: own netns, block fd, resolv.conf, seccomp after', () => {
+    const bridge = {
+      bridge: 'jb-0123456789',
+      veth: 'jv-0123456789',
+      cidr: '10.10.0.0/24',
+      address: '10.10.0.2',
+      gateway: '10.10.0.1',
+    };
+    const args = bwrapArgs({ network: 'bridge', bridge }).join(' ');
+    expect(args).toContain('--unshare-net --info-fd 3 --block-fd 4');
+    expect(args).toContain('--ro-bind-data 5 /etc/resolv.conf');
+    expect(args).toContain('--seccomp 6');
+  });
+
   it('uses no user namespace for uid 0', () => {
     expect(bwrapArgs({ uid: 0 })).not.toContain('--unshare-user');
   });
@@ -86,7 +100,8 @@ describe('bwrapArgs', () => {
     [{ uid: -1 }, 'invalid uid -1'],
     [{ capabilities: ['NET_RAW; rm'] }, "invalid capability 'NET_RAW; rm'"],
     [{ capabilities: ['ALL'] }, "invalid capability 'ALL'"],
-    [{ network: 'bridge' as 'none' }, "invalid network 'bridge'"],
+    [{ network: 'wifi' as 'none' }, "invalid network 'wifi'"],
+    [{ network: 'bridge' }, "network 'bridge' needs spec.bridge"],
     [{ hostname: 'h', unshare: { uts: false } }, 'hostname needs a UTS namespace'],
   ])('refuses %j', (spec, message) => {
     let err: unknown;

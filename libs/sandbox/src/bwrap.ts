@@ -2,6 +2,7 @@
 // the safe ones (new PID/IPC/UTS/net namespaces, uid 65534, every capability dropped, cleared
 // environment, dies with its parent), so forgetting a field never widens what a job can do.
 // launcher.ts starts a sandbox from this description.
+import type { BridgeAttachment } from './bridge-attach.js';
 import { EGRESS_PIPES, egressNamespaceArgs, egressResolvConfArgs } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 
@@ -30,9 +31,16 @@ export interface TmpfsMount {
  * The network of a sandbox. `none`: its own namespace with only `lo`. `egress`: its own namespace
  * connected to the outside by slirp4netns, never to the host's loopback (egress.ts), with
  * /etc/resolv.conf naming slirp's DNS forwarder. `host`: the host's namespace (unsafe: every
- * service on the host's loopback is reachable).
+ * service on the host's loopback is reachable). `bridge`: its own namespace linked by a veth
+ * pair to a bridge of this host ({@link SandboxSpec.bridge}, bridge-attach.ts), under the same
+ * egress policy as `egress` but for its own network's range.
  */
-export type SandboxNetwork = 'none' | 'egress' | 'host';
+export type SandboxNetwork = 'none' | 'egress' | 'host' | 'bridge';
+
+/** A network set up by the launcher before the command runs (bwrap's block fd): pipes 3–5. */
+export function connectedNetwork(network: SandboxNetwork | undefined): boolean {
+  return network === 'egress' || network === 'bridge';
+}
 
 /** What the sandbox looks like. Every field is optional; the defaults are the strict ones. */
 export interface SandboxSpec {
@@ -59,6 +67,8 @@ export interface SandboxSpec {
   dev?: boolean;
   /** Default `none`. */
   network?: SandboxNetwork;
+  /** With `network: 'bridge'` (required then): the bridge, the veth and the sandbox's address. */
+  bridge?: BridgeAttachment;
   unshare?: {
     /** Default true. */
     ipc?: boolean;
@@ -100,7 +110,7 @@ export interface SandboxSpec {
 
 /** The fd bwrap reads the seccomp program from: the first pipe after the egress ones. */
 export function seccompFd(spec: Pick<SandboxSpec, 'network'>): number {
-  return 3 + (spec.network === 'egress' ? EGRESS_PIPES : 0);
+  return 3 + (connectedNetwork(spec.network) ? EGRESS_PIPES : 0);
 }
 
 /** Default sandbox uid/gid: nobody/nogroup. */
@@ -139,7 +149,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (un.uts ?? true) a.push('--unshare-uts');
   if (un.cgroup ?? true) a.push('--unshare-cgroup-try');
   const network = spec.network ?? 'none';
-  if (network === 'egress') a.push(...egressNamespaceArgs());
+  if (network === 'bridge' && !spec.bridge) throw invalid("network 'bridge' needs spec.bridge");
+  if (connectedNetwork(network)) a.push(...egressNamespaceArgs());
   else if (network === 'none') a.push('--unshare-net');
   else if (network !== 'host') throw invalid(`invalid network '${String(network)}'`);
   if (uid !== 0 || gid !== 0) {
@@ -177,7 +188,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       absolute('bind target', b.target),
     );
   }
-  if (network === 'egress') a.push(...egressResolvConfArgs());
+  if (connectedNetwork(network)) a.push(...egressResolvConfArgs());
   for (const l of spec.symlinks ?? []) {
     if (l.target === '' || l.target.includes('\0'))
       throw invalid(`invalid symlink target '${l.target}'`);

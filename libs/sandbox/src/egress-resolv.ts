@@ -54,6 +54,21 @@ export function egressResolvConf(
   return resolvConfOf(servers);
 }
 
+/**
+ * The resolv.conf of a `bridge` sandbox, whose DNS goes out directly (NAT, no slirp forwarder):
+ * `explicit` servers, else the host's that are not on its loopback, else systemd-resolved's
+ * upstream ones.
+ */
+export function directResolvConf(
+  explicit: readonly string[] = [],
+  hostResolvConf = '/etc/resolv.conf',
+  upstream = RESOLVED_UPSTREAM,
+): string {
+  if (explicit.length > 0) return resolvConfOf(explicit);
+  const servers = [...nameservers(readOr(hostResolvConf)), ...nameservers(readOr(upstream))];
+  return resolvConfOf(servers.filter((ip) => !isLoopbackIp(ip)));
+}
+
 function resolvConfOf(servers: readonly string[]): string {
   const unique = [...new Set(servers)].slice(0, 3); // glibc reads at most three
   return `${unique.map((ip) => `nameserver ${ip}`).join('\n')}\noptions edns0\n`;

@@ -22,6 +22,7 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressAllow } from '@joblet/spec';
+import { attachBridge, type BridgeAttachment } from './bridge-attach.js';
 import { applyEgressPolicy, nameserverAllows } from './egress-policy.js';
 import { egressResolvConf } from './egress-resolv.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
@@ -79,10 +80,9 @@ export function slirpArgs(pid: number): string[] {
   ];
 }
 
-/** A running slirp4netns serving one sandbox. */
+/** What connects one sandbox's network: slirp4netns, or a veth into a bridge (bridge-attach.ts). */
 export interface EgressLink {
-  readonly slirpPid: number;
-  /** Stops slirp4netns and waits for it to exit. Idempotent. */
+  /** Stops slirp4netns and waits for it to exit, or removes the veth. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -196,7 +196,8 @@ function describe(r: RunResult): string {
 /**
  * Brings up the network of a sandbox bwrap started with {@link egressNamespaceArgs} and
  * {@link egressResolvConfArgs}, given bwrap's pipes (fds 3, 4, 5) and a promise that settles
- * when it exits. Returns undefined when the sandbox ended before it reported its pid (nothing
+ * when it exits: slirp4netns, or with `bridge` a veth into that bridge network (whose own range
+ * the policy then lets it reach). Returns undefined when the sandbox ended before it reported its pid (nothing
  * to connect; its result tells why). On a failure the caller must kill the sandbox: it is
  * still waiting on its block fd.
  * @throws SandboxError `SANDBOX_NETWORK_FAILED` naming what failed (slirp4netns missing,
@@ -206,6 +207,7 @@ export async function connectEgress(
   pipes: readonly Duplex[],
   exited: Promise<unknown>,
   opts: EgressOptions = {},
+  bridge?: BridgeAttachment,
 ): Promise<EgressLink | undefined> {
   const [info, block, resolv] = pipes;
   if (!info || !block || !resolv) {
@@ -227,17 +229,23 @@ export async function connectEgress(
       throw networkFailed('bwrap closed its info fd without reporting the sandbox pid');
     }
     if (!(await waitLoopbackUp(pid, exited, timeoutMs))) return undefined; // it ended
-    const slirp = spawnProcess(opts.slirpPath ?? 'slirp4netns', slirpArgs(pid), {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', [EGRESS_LABEL_VAR]: opts.label ?? '' },
-      cwd: '/',
-      stdout: 'ignore',
-      maxBufferBytes: 16 * 1024,
-      extraPipes: 2,
-    });
-    link = slirpLink(slirp);
-    await waitReady(slirp, timeoutMs);
+    const allow = [...(opts.allow ?? []), ...nameserverAllows(resolvConf)];
+    if (bridge) {
+      link = await attachBridge(pid, bridge);
+      allow.unshift({ net: bridge.cidr, family: 4 });
+    } else {
+      const slirp = spawnProcess(opts.slirpPath ?? 'slirp4netns', slirpArgs(pid), {
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', [EGRESS_LABEL_VAR]: opts.label ?? '' },
+        cwd: '/',
+        stdout: 'ignore',
+        maxBufferBytes: 16 * 1024,
+        extraPipes: 2,
+      });
+      link = slirpLink(slirp);
+      await waitReady(slirp, timeoutMs);
+    }
     // The policy is in place before the command runs: it never sees the network without it.
-    await applyEgressPolicy(pid, [...(opts.allow ?? []), ...nameserverAllows(resolvConf)]);
+    await applyEgressPolicy(pid, allow);
   } catch (err) {
     await link?.stop();
     throw err;
@@ -259,7 +267,6 @@ async function endsWithin(exited: Promise<unknown>, ms: number): Promise<boolean
 function slirpLink(slirp: ProcessHandle): EgressLink {
   let stopping: Promise<void> | undefined;
   return {
-    slirpPid: slirp.pid,
     stop() {
       stopping ??= (async () => {
         slirp.pipes[1]?.destroy(); // --exit-fd

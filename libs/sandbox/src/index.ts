@@ -8,7 +8,21 @@ export { run, spawnProcess, succeeded, commandError } from './exec.js';
 export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './exec.js';
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
-export { NOBODY, bwrapArgs } from './bwrap.js';
+export { NOBODY, bwrapArgs, connectedNetwork } from './bwrap.js';
+export {
+  BRIDGE_PREFIX,
+  HOST_TABLE,
+  VETH_PREFIX,
+  bridgeName,
+  bridgeResidue,
+  cleanupBridges,
+  ensureBridge,
+  hostBridges,
+  hostRuleset,
+  removeBridgeIfUnused,
+  vethName,
+} from './bridge-host.js';
+export type { BridgeAttachment } from './bridge-attach.js';
 export type { BindMount, SandboxNetwork, SandboxSpec, TmpfsMount } from './bwrap.js';
 export { launchSandbox, runInSandbox, sandboxSetupFailed } from './launcher.js';
 export type { LaunchOptions, SandboxProcess } from './launcher.js';
@@ -24,6 +38,7 @@ export type { EgressLink, EgressOptions } from './egress.js';
 export {
   EGRESS_DNS,
   EGRESS_RESOLV_CONF,
+  directResolvConf,
   egressDnsProblem,
   egressResolvConf,
 } from './egress-resolv.js';

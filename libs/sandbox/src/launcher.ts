@@ -9,13 +9,14 @@
  * 3. the cgroup: joined before bwrap execs (root-owned `cgroup.procs`), then `setpriv` drops to
  *    the sandbox uid — nothing of the sandbox ever runs outside its cgroup;
  * 4. seccomp: the filter (seccomp.ts) goes to bwrap on its own pipe, loaded right before exec;
- * 5. egress: bwrap waits on its block fd until slirp4netns has the sandbox's network up
- *    (egress.ts); the command never runs without the network it was promised;
+ * 5. egress: bwrap waits on its block fd until slirp4netns (or, for `bridge`, a veth into the
+ *    network's bridge: bridge-attach.ts) has the sandbox's network up and the egress policy is
+ *    set (egress.ts); the command never runs without the network it was promised;
  * 6. the end: on a timeout, an abort or {@link SandboxProcess.stop} the whole cgroup is killed,
  *    then the process group; slirp4netns is stopped; `result` settles only after all of it.
  */
 import type { Readable } from 'node:stream';
-import { NOBODY, bwrapArgs, seccompFd, type SandboxSpec } from './bwrap.js';
+import { NOBODY, bwrapArgs, connectedNetwork, seccompFd, type SandboxSpec } from './bwrap.js';
 import type { Cgroup } from './cgroup-types.js';
 import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from './egress.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
@@ -30,7 +31,7 @@ export interface LaunchOptions {
    * bwrap starts; killed as a whole on timeout, abort and stop. The caller destroys it.
    */
   cgroup?: Pick<Cgroup, 'wrap' | 'kill'>;
-  /** slirp4netns settings of an `egress` sandbox (label, resolv.conf, timeout). */
+  /** Settings of an `egress` or `bridge` sandbox (label, resolv.conf, policy exceptions, timeout). */
   egress?: EgressOptions;
   /**
    * `capture` (default): stdout and stderr tails in the result, `onLine` per line as it comes.
@@ -112,7 +113,7 @@ export function launchSandbox(
   const argv = [...bwrapArgs(spec), '--', cmd, ...args];
   const command = wrapped(spec, argv, opts);
   const pipe = opts.stdio === 'pipe';
-  const egress = spec.network === 'egress';
+  const egress = connectedNetwork(spec.network);
   const seccomp = spec.seccomp ?? true;
   // Built before anything starts: a host without a filter for its ABI refuses to launch.
   const program = seccomp ? seccompProgram() : undefined;
@@ -141,7 +142,7 @@ export function launchSandbox(
   // The network: bwrap holds the command until slirp4netns is ready.
   let link: EgressLink | undefined;
   const network: Promise<'up' | 'ended'> = egress
-    ? connectEgress(handle.pipes, handle.result, opts.egress).then(
+    ? connectEgress(handle.pipes, handle.result, opts.egress, spec.bridge).then(
         (l) => {
           link = l;
           return l ? 'up' : 'ended';

@@ -95,6 +95,7 @@ export * from './contracts/builds-api.js';
 export * from './contracts/nodes.js';
 export * from './contracts/runtimes-api.js';
 export * from './contracts/jobs.js';
+export * from './contracts/networks.js';
 export * from './contracts/schedule.js';
 export * from './contracts/pools.js';
 export * from './contracts/tokens.js';

@@ -11,7 +11,9 @@ import { networkInterfaces } from 'node:os';
  * @throws Error when the host has none (sandboxes with egress networking then reach no test server).
  */
 export function sandboxReachableHost(): string {
-  for (const list of Object.values(networkInterfaces())) {
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    // Job network bridges (jb-*, @joblet/sandbox bridge-host.ts) come and go with their jobs.
+    if (name.startsWith('jb-')) continue;
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   throw new Error(

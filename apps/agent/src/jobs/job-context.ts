@@ -4,6 +4,7 @@ import type { JobStore, Keys, RedisClient } from '@joblet/queue';
 import type { CgroupManager } from '@joblet/sandbox';
 import type { RuntimeLayout } from '../runtimes/layout.js';
 import type { ConvergeResult } from '../runtimes/runtime-sync.service.js';
+import type { JobNetworks } from './job-networks.js';
 import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
 import type { SharedRuntimeLeases } from './runtime-leases.js';
 import type { VolumeManager } from './volumes.js';
@@ -31,6 +32,8 @@ export interface JobContext {
   /** Why there are no cgroups, for the message of a refused limit. */
   cgroupsMissing?: string;
   volumes: VolumeManager;
+  /** Bridge and custom networks of this node's jobs. */
+  networks: JobNetworks;
   workRoot: string;
   defaultPidsMax: number;
   output: { maxLines?: number; maxBytes?: number };

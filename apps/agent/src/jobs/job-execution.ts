@@ -1,9 +1,9 @@
 // One job on this node, from the queue's `{ jobId }` to its final state: load the record and its
 // uploads → INITIALIZING → its network allowed here → runtime installed (installed now when
-// missing) and leased → /work with the uploads → volumes → cgroup with the limits → the sandbox →
+// missing) and leased → /work with the uploads → volumes → its bridge network's address → cgroup with the limits → the sandbox →
 // RUNNING → output streamed → exit classified (COMPLETED, FAILED with the reason, STOPPED) with
-// usage and output figures. Whatever happens, the cgroup is destroyed, the lease released, the
-// job directory and the uploads key removed.
+// usage and output figures. Whatever happens, the cgroup is destroyed, the network address and
+// lease released, the job directory and the uploads key removed.
 import type { Logger } from '@joblet/logging';
 import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
@@ -13,6 +13,7 @@ import { createJobDir, removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
 import { JobOutput, type OutputSummary } from './job-output.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
+import type { JobNetworkLease } from './job-networks.js';
 import type { JobProcess, JobSandbox } from './job-sandbox.js';
 import { describeMemory } from './limits.js';
 import { loadJobSecrets, writeUploads } from './uploads.js';
@@ -98,6 +99,7 @@ export class JobExecution {
     let lease: (() => Promise<void>) | undefined;
     let dir: JobDir | undefined;
     let volumesHeld = false;
+    let net: JobNetworkLease | undefined;
     try {
       // The node's own check: whatever the API decided, host networking runs only where the
       // operator allowed it (the job would reach Redis and the API on this node's loopback).
@@ -128,6 +130,8 @@ export class JobExecution {
       const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
       volumesHeld = true;
       this.mark('workdir');
+      net = await this.ctx.networks.acquire(record.network, this.jobId);
+      this.mark('network');
       this.cgroup = await createJobCgroup(this.ctx, record, this.jobId);
       this.mark('cgroup');
       this.checkStop();
@@ -139,6 +143,7 @@ export class JobExecution {
         args: record.args,
         env: secrets.env,
         network: record.network,
+        ...(net && { bridge: net.attachment, hostsFile: net.hostsFile }),
         hostname: `job-${this.jobId.slice(0, 8)}`,
         binds,
         ...(record.limits.maxMemoryMB !== undefined && {
@@ -149,7 +154,7 @@ export class JobExecution {
     } catch (err) {
       return await this.fail(err);
     } finally {
-      await this.cleanup(lease, dir, volumesHeld ? record.volumes : []);
+      await this.cleanup(lease, dir, volumesHeld ? record.volumes : [], net);
     }
   }
 
@@ -178,6 +183,7 @@ export class JobExecution {
     const timers = this.watch(record);
     const since = Date.parse(record.scheduledFor ?? record.createdAt);
     const running = await store.transition(this.jobId, 'RUNNING', {
+      ...(req.bridge && { ip: req.bridge.address }),
       startedAt: startedAt.toISOString(),
       startLatencyMs: Math.max(0, startedAt.getTime() - since),
     });
@@ -329,10 +335,12 @@ export class JobExecution {
     lease: (() => Promise<void>) | undefined,
     dir: JobDir | undefined,
     volumes: readonly string[],
+    net: JobNetworkLease | undefined,
   ): Promise<void> {
     const steps: [string, () => Promise<unknown>][] = [
       ['destroy cgroup', async () => this.cgroup?.destroy()],
       ['kill sandbox', () => Promise.resolve(this.exited ? undefined : this.proc?.kill())],
+      ['release network', async () => net?.release()],
       ['release volumes', () => Promise.resolve(this.ctx.volumes.release(this.jobId, volumes))],
       ['release lease', async () => lease?.()],
       ['remove job dir', async () => dir && removeJobDir(dir)],

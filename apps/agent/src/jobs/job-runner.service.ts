@@ -8,11 +8,13 @@
  * records it FAILED (node lost). A job found INITIALIZING/RUNNING when taken, or recorded as
  * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
  */
+import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
   JOB_QUEUE_JOBS,
   JobRegistry,
   JobStore,
+  NetworkRegistry,
   RUN_JOB,
   RUNTIME_TEST_JOB,
   RunJobData,
@@ -31,6 +33,7 @@ import { isJobId } from './job-errors.js';
 import type { JobContext } from './job-context.js';
 import type { JobRunnerOptions } from './job-runner.options.js';
 import { JobExecution } from './job-execution.js';
+import { JobNetworks } from './job-networks.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
@@ -59,6 +62,7 @@ export class JobRunner {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly sandbox: JobSandbox;
   private readonly mounts: RuntimeMounts;
+  private readonly networks: JobNetworks;
   private readonly leases: SharedRuntimeLeases;
   private ctx: JobContext | undefined;
   private worker: Worker | undefined;
@@ -75,6 +79,12 @@ export class JobRunner {
       node: o.node,
       redis: o.redis,
       keys: o.keys,
+    });
+    this.networks = new JobNetworks({
+      node: o.node,
+      registry: new NetworkRegistry(o.redis, o.keys),
+      dir: join(o.workDir, '.networks'),
+      log: o.log,
     });
     this.mounts = new RuntimeMounts();
     this.leases = new SharedRuntimeLeases({
@@ -94,8 +104,8 @@ export class JobRunner {
   }
 
   /**
-   * Cleans what a crashed predecessor left (job cgroups, job directories, records of jobs it was
-   * running), subscribes to stop requests, then takes jobs.
+   * Cleans what a crashed predecessor left (job cgroups, job directories, network addresses and
+   * bridges, records of jobs it was running), subscribes to stop requests, then takes jobs.
    */
   async start(): Promise<void> {
     const { log } = this.o;
@@ -105,6 +115,7 @@ export class JobRunner {
       const stale = await cgroups.cleanupStale('job-');
       if (stale.length > 0) log.info({ cgroups: stale }, 'removed job cgroups of a previous run');
     } else log.warn({ reason: missing }, 'no cgroups: jobs asking for limits will be refused');
+    await this.networks.cleanup();
     const dirs = await cleanupJobDirs(this.o.workDir);
     if (dirs.length > 0) log.info({ jobs: dirs }, 'removed job directories of a previous run');
     this.ctx = {
@@ -119,6 +130,7 @@ export class JobRunner {
       cgroups,
       ...(missing !== undefined && { cgroupsMissing: missing }),
       volumes: this.volumes,
+      networks: this.networks,
       workRoot: this.o.workDir,
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
       output: this.o.output ?? {},

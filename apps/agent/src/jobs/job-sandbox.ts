@@ -11,13 +11,16 @@ import type { Readable } from 'node:stream';
 import {
   SandboxError,
   SandboxErrorCode,
+  directResolvConf,
   egressResolvConf,
   launchSandbox,
   type BindMount,
+  type BridgeAttachment,
+  type SandboxNetwork,
   type Cgroup,
   type SandboxSpec,
 } from '@joblet/sandbox';
-import type { EgressAllow, JobNetwork, RuntimeYml } from '@joblet/spec';
+import { networkKind, type EgressAllow, type JobNetwork, type RuntimeYml } from '@joblet/spec';
 import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { JobFailure } from './job-errors.js';
 import { resolveMounts, runtimeSandboxSpec, type ResolvedMount } from './runtime-sandbox.js';
@@ -33,6 +36,10 @@ export interface JobSandboxRequest {
   /** The job's environment, set after runtime.yml's. */
   env: Record<string, string>;
   network: JobNetwork;
+  /** For `bridge` and custom networks: the job's place in it (job-networks.ts). */
+  bridge?: BridgeAttachment;
+  /** For `bridge` and custom networks: the network's hosts file, bound at /etc/hosts. */
+  hostsFile?: string;
   hostname: string;
   /** Volumes (writable) and anything else bound after the runtime. */
   binds: BindMount[];
@@ -96,7 +103,10 @@ export interface BwrapJobSandboxOptions {
   bwrapPath?: string;
   /** For `egress` jobs; default `slirp4netns` from PATH. */
   slirpPath?: string;
-  /** Nameservers of `egress` jobs (AGENT_EGRESS_DNS); default slirp4netns's forwarder. */
+  /**
+   * Nameservers of `isolated` and bridge-network jobs (AGENT_EGRESS_DNS); default slirp4netns's
+   * forwarder (isolated), the host's own non-loopback nameservers (bridge networks).
+   */
   egressDns?: string[];
   /** The operator's exceptions to the egress policy (AGENT_EGRESS_ALLOW). */
   egressAllow?: readonly EgressAllow[];
@@ -105,6 +115,14 @@ export interface BwrapJobSandboxOptions {
 
 /** How egress jobs reach out (AGENT_EGRESS_DNS, AGENT_EGRESS_ALLOW). */
 export type JobEgress = Pick<BwrapJobSandboxOptions, 'egressDns' | 'egressAllow'>;
+
+/** How each kind of job network is built (networks.ts in @joblet/spec). */
+const SANDBOX_NETWORK = {
+  none: 'none',
+  isolated: 'egress',
+  host: 'host',
+  bridge: 'bridge',
+} as const satisfies Record<ReturnType<typeof networkKind>, SandboxNetwork>;
 
 /** {@link JobSandbox} on the one launcher of @joblet/sandbox. */
 export class BwrapJobSandbox implements JobSandbox {
@@ -123,9 +141,12 @@ export class BwrapJobSandbox implements JobSandbox {
         runtimeYml: req.runtimeYml,
         workDir: req.workDir,
         env: req.env,
-        network: req.network,
+        network: SANDBOX_NETWORK[networkKind(req.network)],
+        ...(req.bridge && { bridge: req.bridge }),
         hostname: req.hostname,
-        binds: req.binds,
+        binds: req.hostsFile
+          ? [...req.binds, { source: req.hostsFile, target: '/etc/hosts', readonly: true }]
+          : req.binds,
         ...(req.tmpBytes !== undefined && { tmpBytes: req.tmpBytes }),
       },
       mounts,
@@ -144,9 +165,11 @@ export class BwrapJobSandbox implements JobSandbox {
       egress: {
         label: req.hostname,
         ...(this.o.slirpPath !== undefined && { slirpPath: this.o.slirpPath }),
-        ...(this.o.egressDns && {
-          resolvConf: egressResolvConf(undefined, undefined, this.o.egressDns),
-        }),
+        ...(req.bridge
+          ? { resolvConf: directResolvConf(this.o.egressDns) }
+          : this.o.egressDns && {
+              resolvConf: egressResolvConf(undefined, undefined, this.o.egressDns),
+            }),
         ...(this.o.egressAllow && { allow: this.o.egressAllow }),
       },
     });
@@ -160,7 +183,7 @@ export class BwrapJobSandbox implements JobSandbox {
       const e = await exited;
       if (e.error instanceof SandboxError && e.error.code === SandboxErrorCode.NetworkFailed) {
         throw new JobFailure(
-          `network egress could not be set up on this node: ${e.error.message}`,
+          `network ${req.network} could not be set up on this node: ${e.error.message}`,
           'start-failed',
           'FAILED',
           { cause: e.error },

@@ -173,7 +173,7 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
         args: req.args,
         runtime: { ref: req.runtime, ...RUNTIME },
         arch: 'amd64',
-        network: req.network,
+        network: req.network ?? 'none',
         limits: req.limits,
         volumes: req.volumes,
         env: Object.keys(req.env),

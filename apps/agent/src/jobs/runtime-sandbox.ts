@@ -14,8 +14,14 @@
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NOBODY, type BindMount, type SandboxSpec } from '@joblet/sandbox';
-import type { JobNetwork, RuntimeYml } from '@joblet/spec';
+import {
+  NOBODY,
+  type BindMount,
+  type BridgeAttachment,
+  type SandboxNetwork,
+  type SandboxSpec,
+} from '@joblet/sandbox';
+import type { RuntimeYml } from '@joblet/spec';
 import { AgentError, AgentErrorCode } from '../errors.js';
 
 /** Where a command runs: the runtime, its work dir, and what the caller adds. */
@@ -29,9 +35,11 @@ export interface RuntimeRunRequest {
   env?: Record<string, string>;
   /**
    * `none` (default): only loopback. `egress`: the outside world through slirp4netns, not the
-   * host's loopback. `host`: the host's network.
+   * host's loopback. `bridge`: a veth into a bridge network (`bridge` says where). `host`: the
+   * host's network.
    */
-  network?: JobNetwork;
+  network?: SandboxNetwork;
+  bridge?: BridgeAttachment;
   hostname?: string;
   /** More binds (volumes), after the runtime's. */
   binds?: BindMount[];
@@ -120,6 +128,7 @@ export function runtimeSandboxSpec(req: RuntimeRunRequest, mounts: ResolvedMount
       m.kind === 'symlink' ? [{ path: m.path, target: m.target }] : [],
     ),
     network: req.network ?? 'none',
+    ...(req.bridge && { bridge: req.bridge }),
     readonlyRoot: true,
     uid: NOBODY,
     gid: NOBODY,

@@ -27,6 +27,8 @@ export interface FarmOptions {
   retention?: FarmRetention;
   /** Per-identity quotas (API_QUOTA_*); default DEFAULT_QUOTAS. */
   quotas?: QuotaLimits;
+  /** The network of jobs that name none (API_DEFAULT_NETWORK); default `none`. */
+  defaultNetwork?: string;
 }
 
 /** The farm's settings, as the routes and services read them. */
@@ -36,6 +38,7 @@ export interface FarmSettings {
   architectures: Arch[];
   retention: FarmRetention;
   quotas: QuotaLimits;
+  defaultNetwork: string;
 }
 
 declare module 'fastify' {
@@ -76,6 +79,7 @@ async function farmClients(
     architectures: opts.architectures,
     retention: opts.retention ?? DEFAULT_RETENTION,
     quotas: opts.quotas ?? DEFAULT_QUOTAS,
+    defaultNetwork: opts.defaultNetwork ?? 'none',
   });
   app.decorate('buildQueues', buildQueues);
   app.decorate('publishQueue', publishQueue);

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { BuildStore } from '@joblet/queue';
+import { BuildStore, NetworkRegistry } from '@joblet/queue';
 import { AuthKeys } from '../auth/auth-keys.js';
 import { BuildService } from '../services/build-service.js';
 import type { FarmState } from '../services/farm-state.js';
@@ -19,6 +19,8 @@ import { TokenService } from '../services/token-service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Custom job networks (farm-wide definitions and their jobs' addresses), in Redis. */
+    networks: NetworkRegistry;
     /** Build records, events and the in-flight submissions, in Redis. */
     buildStore: BuildStore;
     /** Published runtimes and worker pools, for the server-side checks of `validate`. */
@@ -42,6 +44,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   const nodes = new NodeService(redis, keys);
   const runtimes = new RuntimeService(store, redis, keys, nodes);
   const quotas = new QuotaService(redis, keys, settings.quotas);
+  const networks = new NetworkRegistry(redis, keys);
   const jobs = new JobService({
     redis,
     keys,
@@ -50,7 +53,10 @@ async function farmServices(app: FastifyInstance): Promise<void> {
     runtimes,
     nodes,
     quotas,
+    networks,
+    defaultNetwork: settings.defaultNetwork,
   });
+  app.decorate('networks', networks);
   app.decorate('buildStore', buildStore);
   app.decorate('farmState', liveFarmState(store, buildQueues));
   app.decorate('nodes', nodes);

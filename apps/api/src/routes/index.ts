@@ -11,6 +11,7 @@ import gc from './gc/index.js';
 import health from './health/index.js';
 import jobs from './jobs/index.js';
 import metrics from './metrics/index.js';
+import networks from './networks/index.js';
 import nodes from './nodes/index.js';
 import pools from './pools/index.js';
 import runtimes from './runtimes/index.js';
@@ -26,6 +27,7 @@ export const ROUTES: readonly FastifyPluginAsync[] = [
   nodes,
   jobs,
   volumes,
+  networks,
   pools,
   tokens,
   gc,

@@ -13,6 +13,7 @@ import {
   UPLOAD_LIMITS,
   parseSchedule,
   roleSatisfies,
+  networkKind,
   summarizeJob,
   type Arch,
   type JobRecord,
@@ -27,6 +28,7 @@ import {
   jobQueueName,
   nodeQueueName,
   type Keys,
+  type NetworkRegistry,
   type RedisClient,
 } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
@@ -46,6 +48,9 @@ export interface JobServiceDeps {
   runtimes: Pick<RuntimeService, 'resolve'>;
   nodes: Pick<NodeService, 'list' | 'get'>;
   quotas: Pick<QuotaService, 'reserve' | 'release'>;
+  networks: Pick<NetworkRegistry, 'get'>;
+  /** The network of jobs that name none (API_DEFAULT_NETWORK); default `none`. */
+  defaultNetwork?: string;
 }
 
 /** Who submits: the role decides what they may ask for, `owner` whose quota counts the job. */
@@ -95,14 +100,24 @@ export class JobService {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 
-  async submit(req: JobRequestParsed, who: Submitter): Promise<JobRecord> {
+  async submit(asked: JobRequestParsed, who: Submitter): Promise<JobRecord> {
+    const req = { ...asked, network: asked.network ?? this.s.defaultNetwork ?? 'none' };
     // The node's network, loopback included (Redis, the API as the local admin): admins only.
     if (req.network === 'host' && !roleSatisfies(who.role, 'admin')) {
       throw new ApiError(
         403,
         'FORBIDDEN',
-        `network host requires the admin role (role ${who.role} may use none or egress)`,
+        `network host requires the admin role (role ${who.role} may use none, isolated, bridge or a custom network)`,
         [{ field: 'network', message: 'host requires the admin role' }],
+      );
+    }
+    // Custom networks are farm-wide: every node realises one when a job of it starts there.
+    if (networkKind(req.network) === 'bridge' && !(await this.s.networks.get(req.network))) {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        `network ${req.network} does not exist: create it with rnx network create ${req.network} --cidr <range>, or use none, isolated or bridge`,
+        [{ field: 'network', message: `no network ${req.network}` }],
       );
     }
     this.checkBounds(req);

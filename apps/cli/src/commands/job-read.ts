@@ -67,7 +67,7 @@ export async function jobStatus(
   row('Message', j.message);
   row('Runtime', `${j.runtime.name}@${j.runtime.version} (${j.arch})`);
   row('Node', j.node);
-  row('Network', j.network);
+  row('Network', `${j.network}${j.ip ? `  IP: ${j.ip}` : ''}`);
   row('Volumes', j.volumes.length > 0 ? j.volumes.join(', ') : undefined);
   row('Exit Code', j.exitCode === undefined ? undefined : String(j.exitCode));
   row('Created', j.createdAt);

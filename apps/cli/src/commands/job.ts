@@ -5,15 +5,8 @@
  * like `docker run` (Joblet's exits 0): stdout lines to stdout, stderr lines to stderr. Job ids
  * may be unique prefixes of 8 or more characters (the API resolves them).
  */
-import { InvalidArgumentError, Option } from 'commander';
-import {
-  JOB_NETWORKS,
-  JobEvent,
-  JobRecord,
-  parseDuration,
-  type JobNetwork,
-  type JobRequest,
-} from '@joblet/spec';
+import { InvalidArgumentError } from 'commander';
+import { JobEvent, JobRecord, parseDuration, type JobNetwork, type JobRequest } from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -145,7 +138,7 @@ interface JobRunFlags {
   env: string[];
   schedule?: string;
   node?: string;
-  network: JobNetwork;
+  network?: JobNetwork;
   volume: string[];
   detach?: boolean;
   json?: boolean;
@@ -172,13 +165,9 @@ export const commands: readonly CommandDef[] = [
         .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
         .option('--schedule <when>', 'start later: 30s, 30min, 1hour, or an RFC3339 time')
         .option('--node <name>', 'run on this node')
-        .addOption(
-          new Option(
-            '--network <mode>',
-            "none (loopback only), egress (outside world, not the node's loopback) or host (admins, on nodes that allow it)",
-          )
-            .choices([...JOB_NETWORKS])
-            .default('none'),
+        .option(
+          '--network <name>',
+          "none (loopback only), isolated (the internet only; alias egress), bridge (the internet and the node's other bridge jobs), a custom network (rnx network create) or host (admins, on nodes that allow it); default the farm's",
         )
         .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
         .option('-d, --detach', 'print ID:, Command: and Status: lines and return at once')

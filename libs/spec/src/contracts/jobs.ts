@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ArchName } from './build.js';
+import { JobNetwork } from './networks.js';
 
 export const JOB_STATES = [
   'SCHEDULED',
@@ -102,15 +103,6 @@ export const JobLimits = z.object({
 export type JobLimits = z.infer<typeof JobLimits>;
 
 /**
- * A job's network: `none` (only its own loopback), `egress` (the outside world through
- * slirp4netns, but not the node's loopback services) or `host` (the node's network, loopback
- * included).
- */
-export const JOB_NETWORKS = ['none', 'egress', 'host'] as const;
-export const JobNetwork = z.enum(JOB_NETWORKS);
-export type JobNetwork = z.infer<typeof JobNetwork>;
-
-/**
  * Bounds on what one job request may carry in its record (which every reader of the job sees and
  * Redis keeps for the retention period). Sizes are UTF-8 bytes.
  *
@@ -192,8 +184,11 @@ export const JobRequest = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
     .optional(),
-  /** `host` needs the admin role and a node whose agent allows it (AGENT_ALLOW_HOST_NETWORK). */
-  network: JobNetwork.default('none'),
+  /**
+   * networks.ts; default the farm's (API_DEFAULT_NETWORK). `host` needs the admin role and a node
+   * whose agent allows it (AGENT_ALLOW_HOST_NETWORK); a custom network must exist.
+   */
+  network: JobNetwork.optional(),
   volumes: z.array(z.string().regex(VOLUME_NAME, 'a volume name')).max(16).default([]),
 });
 export type JobRequest = z.input<typeof JobRequest>;
@@ -216,6 +211,8 @@ export const JobRecord = z.object({
   node: z.string().optional(),
   pinnedNode: z.string().optional(),
   network: JobNetwork,
+  /** The job's address in a `bridge` or custom network, once it runs. */
+  ip: z.string().optional(),
   limits: JobLimits,
   volumes: z.array(z.string()),
   env: z.array(z.string()),

@@ -49,7 +49,7 @@ describe('network host', () => {
       expect(res.statusCode, role).toBe(403);
       expect(res.json()).toMatchObject({
         code: 'FORBIDDEN',
-        message: `network host requires the admin role (role ${role} may use none or egress)`,
+        message: `network host requires the admin role (role ${role} may use none, isolated, bridge or a custom network)`,
         details: [{ field: 'network', message: 'host requires the admin role' }],
       });
     }

@@ -134,7 +134,12 @@ describe('/v1/jobs', () => {
         /limits\.maxMemoryMB/,
       ],
       [{ command: 'x', runtime: 'python-3.11', schedule: 'yesterday' }, 400, /schedule/],
-      [{ command: 'x', runtime: 'python-3.11', network: 'bridge' }, 400, /network/],
+      [{ command: 'x', runtime: 'python-3.11', network: 'Wi-Fi!' }, 400, /network/],
+      [
+        { command: 'x', runtime: 'python-3.11', network: 'prod' },
+        400,
+        /network prod does not exist/,
+      ],
       [
         { command: 'x', runtime: 'python-3.11', volumes: ['data'] },
         400,
