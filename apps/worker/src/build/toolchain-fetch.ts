@@ -7,9 +7,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mirroredUrl, type ToolchainFile, type ToolchainProject } from '@joblet/spec';
 import { BuildFailure } from './build-failure.js';
@@ -25,6 +27,8 @@ export interface FetchToolchainOptions {
   project: ToolchainProject;
   mirrors?: Partial<Record<ToolchainProject, string>>;
   signal?: AbortSignal;
+  /** PEM bundle TLS trusts (BUILD_CA_BUNDLE: the host's by default, e.g. behind a TLS proxy). */
+  caBundle?: string;
   /** Lines for the build log (what was downloaded from where, cache hits). */
   report?: (line: string) => void;
 }
@@ -62,7 +66,7 @@ export async function fetchToolchainFile(o: FetchToolchainOptions): Promise<stri
   o.report?.(`downloading ${url}`);
   const tmp = join(dir, `.tmp-${o.file.sha256}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const actual = await download(url, tmp, o.signal);
+    const actual = await download(url, tmp, o.caBundle, o.signal);
     if (actual !== o.file.sha256) {
       throw new BuildFailure(
         'TOOLCHAIN_FAILED',
@@ -81,12 +85,36 @@ export async function fetchToolchainFile(o: FetchToolchainOptions): Promise<stri
   }
 }
 
+/** GET `url` following up to 5 redirects; TLS trusts `ca` (BUILD_CA_BUNDLE) when given. */
+function get(url: string, ca: Buffer | undefined, signal: AbortSignal, hops = 5) {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.get(url, { signal, ...(ca && { ca }) }, (res) => {
+      const location = res.headers.location;
+      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
+        res.resume();
+        if (hops === 0) reject(new Error('too many redirects'));
+        else get(new URL(location, url).href, ca, signal, hops - 1).then(resolve, reject);
+        return;
+      }
+      resolve(res);
+    });
+    req.on('error', reject);
+  });
+}
+
 /** Streams `url` into `path`; returns the sha256 of what arrived. */
-async function download(url: string, path: string, signal?: AbortSignal): Promise<string> {
+async function download(
+  url: string,
+  path: string,
+  caBundle: string | undefined,
+  signal?: AbortSignal,
+): Promise<string> {
   const signals = [AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), ...(signal ? [signal] : [])];
-  let res: Response;
+  const ca = caBundle ? await readFile(caBundle) : undefined;
+  let res: IncomingMessage;
   try {
-    res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'follow' });
+    res = await get(url, ca, AbortSignal.any(signals));
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new BuildFailure('TOOLCHAIN_FAILED', `cannot download ${url}: ${causeOf(err)}`, {
@@ -94,10 +122,11 @@ async function download(url: string, path: string, signal?: AbortSignal): Promis
       cause: err,
     });
   }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new BuildFailure('TOOLCHAIN_FAILED', `cannot download ${url}: HTTP ${res.status}`, {
-      retryable: res.status >= 500 || res.status === 429,
+  const status = res.statusCode ?? 0;
+  if (status !== 200) {
+    res.resume();
+    throw new BuildFailure('TOOLCHAIN_FAILED', `cannot download ${url}: HTTP ${status}`, {
+      retryable: status >= 500 || status === 429,
     });
   }
   const hash = createHash('sha256');
@@ -119,7 +148,7 @@ async function download(url: string, path: string, signal?: AbortSignal): Promis
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body), meter, createWriteStream(path, { mode: 0o644 }));
+    await pipeline(res, meter, createWriteStream(path, { mode: 0o644 }));
   } catch (err) {
     if (err instanceof BuildFailure || signal?.aborted) throw err;
     throw new BuildFailure('TOOLCHAIN_FAILED', `download of ${url} broke off: ${causeOf(err)}`, {
@@ -131,6 +160,6 @@ async function download(url: string, path: string, signal?: AbortSignal): Promis
 }
 
 function causeOf(err: unknown): string {
-  const e = err as Error & { cause?: { message?: string; code?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message;
+  const e = err as Error & { code?: string; cause?: { message?: string; code?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message;
 }

@@ -47,6 +47,7 @@ export async function installToolchain(ctx: BuildContext, sandbox: BuildSandbox)
       file,
       project: tc.project,
       mirrors: config.toolchainMirrors,
+      caBundle: config.caBundle,
       signal: ctx.signal,
       report: (line) => report.system(line),
     });
