@@ -48,7 +48,13 @@ export interface RnxResult {
   stderr: string;
 }
 
-export async function startFarm(): Promise<Farm> {
+/**
+ * `env`: extra environment for `rnx farm up` (and so for the farm's processes), e.g.
+ * CATALOG_FILE; `upTimeoutS`: how long `farm up` waits for the farm (default 120 s).
+ */
+export async function startFarm(
+  o: { env?: NodeJS.ProcessEnv; upTimeoutS?: number } = {},
+): Promise<Farm> {
   const tmp = await makeTempDir('e2e-farm-');
   // Sandboxes run as nobody: the runtimes dir must be reachable (as /opt/joblet/runtimes is).
   await chmod(tmp.path, 0o755);
@@ -95,24 +101,27 @@ export async function startFarm(): Promise<Farm> {
       };
     }
   };
-  const up = await rnx([
-    'farm',
-    'up',
-    '--dir',
-    dir,
-    '--port',
-    String(port),
-    '--prefix',
-    prefix,
-    '--storage-url',
-    s3.url(bucket),
-    '--runtimes-dir',
-    runtimesDir,
-    '--node-name',
-    node,
-    '--timeout',
-    '120',
-  ]);
+  const up = await rnx(
+    [
+      'farm',
+      'up',
+      '--dir',
+      dir,
+      '--port',
+      String(port),
+      '--prefix',
+      prefix,
+      '--storage-url',
+      s3.url(bucket),
+      '--runtimes-dir',
+      runtimesDir,
+      '--node-name',
+      node,
+      '--timeout',
+      '120',
+    ],
+    { ...(o.env && { env: o.env }) },
+  );
   if (up.code !== 0) throw new Error(`rnx farm up failed (${up.code}): ${up.stdout}\n${up.stderr}`);
   return {
     url,

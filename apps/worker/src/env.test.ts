@@ -104,6 +104,21 @@ describe('readWorkerEnv', () => {
     }
   });
 
+  it('reads BUILD_TOOLCHAIN_MIRRORS per project and names a bad one', () => {
+    const c = readWorkerEnv({
+      WORKER_PUBLISH: 'false',
+      BUILD_TOOLCHAIN_MIRRORS: 'python-build-standalone=http://mirror.lan/pbs/,go=https://m/go',
+    });
+    expect(c.toolchainMirrors).toEqual({
+      'python-build-standalone': 'http://mirror.lan/pbs',
+      go: 'https://m/go',
+    });
+    expect(readWorkerEnv({ WORKER_PUBLISH: 'false' }).toolchainMirrors).toBeUndefined();
+    expect(() =>
+      readWorkerEnv({ WORKER_PUBLISH: 'false', BUILD_TOOLCHAIN_MIRRORS: 'cpython=http://m' }),
+    ).toThrow(/BUILD_TOOLCHAIN_MIRRORS: "cpython=http:\/\/m" is not project=URL/);
+  });
+
   it('treats empty values as unset', () => {
     const env = { BUILD_APT_MIRROR: '', WORKER_CONCURRENCY: '', WORKER_PUBLISH: 'false' };
     expect(readWorkerEnv(env).concurrency).toBe(1);

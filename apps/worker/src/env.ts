@@ -12,9 +12,11 @@ import {
   EgressAllowEnv,
   archFromUname,
   configError,
+  parseToolchainMirrors,
   withoutEmptyValues,
   type Arch,
   type EgressAllow,
+  type ToolchainProject,
 } from '@joblet/spec';
 import type { SigningKey } from '@joblet/artifact';
 import { readSigningKeys } from './signing-key-env.js';
@@ -91,6 +93,21 @@ const WorkerEnv = z.object({
   /** npm registry; default: npm's own. */
   BUILD_NPM_REGISTRY: httpUrl,
   /**
+   * Mirrors of upstream toolchains for farms without internet, as uv's UV_PYTHON_INSTALL_MIRROR:
+   * comma-separated `project=URL` (projects: python-build-standalone, nodejs, npm-registry,
+   * temurin, go, rust); the URL replaces the project's upstream prefix. sha256 pins still apply.
+   */
+  BUILD_TOOLCHAIN_MIRRORS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const r = parseToolchainMirrors(v);
+      if (r.ok) return r.mirrors;
+      ctx.addIssue({ code: 'custom', message: r.error });
+      return z.NEVER;
+    }),
+  /**
    * CA bundle (PEM) that pip, npm, apt (https mirrors) and hooks trust inside the sandbox, e.g.
    * behind a TLS-inspecting proxy. Default: the host's bundle when it exists; `none` disables.
    */
@@ -156,6 +173,8 @@ export interface WorkerConfig {
   aptMirror?: string;
   pipIndexUrl?: string;
   npmRegistry?: string;
+  /** BUILD_TOOLCHAIN_MIRRORS: project → mirror base URL. */
+  toolchainMirrors?: Partial<Record<ToolchainProject, string>>;
   /** Host path of the CA bundle given to builds, if any. */
   caBundle?: string;
   /** WORKER_BUILD_NETWORK. */
@@ -222,6 +241,7 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     aptMirror: e.BUILD_APT_MIRROR?.replace(/\/+$/, ''),
     pipIndexUrl: e.BUILD_PIP_INDEX_URL,
     npmRegistry: e.BUILD_NPM_REGISTRY,
+    ...(e.BUILD_TOOLCHAIN_MIRRORS && { toolchainMirrors: e.BUILD_TOOLCHAIN_MIRRORS }),
     caBundle,
     buildNetwork: e.WORKER_BUILD_NETWORK,
     ...(e.WORKER_BUILD_DNS ? { buildDns: e.WORKER_BUILD_DNS } : {}),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, computeBuildKey } from './build-key.js';
-import { builtinCatalog, findCatalogEntry } from './catalog.js';
+import { findCatalogEntry } from './catalog.js';
+import { builtinCatalog } from './catalog-builtin.js';
 import { BASE } from './test-support/specs.js';
 import { validateRuntimeSpec } from './validate.js';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinCatalog, findCatalogEntry, mergeCatalogs } from './catalog.js';
+import { findCatalogEntry, mergeCatalogs } from './catalog.js';
+import { builtinCatalog } from './catalog-builtin.js';
 import { loadCatalogFile, parseCatalog } from './catalog-file.js';
 import { SpecError } from './spec-error.js';
 import { validateRuntimeSpec } from './validate.js';
@@ -20,7 +21,36 @@ const NOBLE = `entries:
     packages: [python3, python3-pip, python3-venv]
 `;
 
+const SHA = 'a'.repeat(64);
+const TOOLCHAIN = `entries:
+  - language: python
+    version: "3.10"
+    distro: debian
+    suite: bookworm
+    packages: []
+    commands: { python: /opt/python/bin/python3 }
+    toolchain:
+      project: python-build-standalone
+      archives:
+        - into: /opt/python
+          amd64: { url: "http://10.0.0.5/cpython-3.10-x86_64-install_only.tar.gz", sha256: ${SHA} }
+      note: a test build
+`;
+
 describe('parseCatalog', () => {
+  it("reads an upstream toolchain entry, strip defaulting to 1, commands replacing the language's", () => {
+    const r = parseCatalog(TOOLCHAIN, 'catalog.yaml');
+    expect(r.errors).toEqual([]);
+    const e = r.ok ? r.catalog.entries[0]! : undefined;
+    expect(e?.toolchain?.archives[0]).toEqual({
+      into: '/opt/python',
+      strip: 1,
+      amd64: { url: 'http://10.0.0.5/cpython-3.10-x86_64-install_only.tar.gz', sha256: SHA },
+    });
+    expect(e?.commands).toEqual({ python: '/opt/python/bin/python3' });
+    expect(e?.env).toEqual({ PYTHONDONTWRITEBYTECODE: '1' });
+  });
+
   it('reads YAML and fills the language defaults', () => {
     const r = parseCatalog(NOBLE, 'catalog.yaml');
     expect(r.ok).toBe(true);
@@ -89,6 +119,24 @@ describe('parseCatalog', () => {
       NOBLE.replace('language: python', 'language: pyhton'),
       { line: 2, column: 15, path: 'entries[0].language' },
       'did you mean "python"?',
+    ],
+    [
+      'bad sha256 pin',
+      TOOLCHAIN.replace(`sha256: ${SHA}`, 'sha256: abc123'),
+      { line: 12, column: 92, path: 'entries[0].toolchain.archives[0].amd64.sha256' },
+      'must be 64 lowercase hex digits',
+    ],
+    [
+      'toolchain unpacked outside /opt',
+      TOOLCHAIN.replace('into: /opt/python', 'into: /usr/../etc'),
+      { line: 11, column: 17, path: 'entries[0].toolchain.archives[0].into' },
+      'must be an absolute path under /opt or /tmp',
+    ],
+    [
+      'no packages and no toolchain',
+      NOBLE.replace('packages: [python3, python3-pip, python3-venv]', 'packages: []'),
+      { line: 8, column: 15, path: 'entries[0].packages' },
+      'name at least one package, or give a toolchain',
     ],
     [
       'not a mapping',

@@ -1,6 +1,8 @@
 /**
- * The base catalog: which Debian (or Ubuntu) suite and packages provide a language version. The
- * built-in entries are Debian's own packages (bookworm and trixie); an operator extends or
+ * The base catalog: what provides a language version. Its *source* is either Debian (or Ubuntu)
+ * packages from a suite, or an upstream relocatable toolchain (`toolchain`, see toolchain.ts)
+ * unpacked on a minimal base root of that suite. The built-in entries (catalog-builtin.ts) come
+ * from bullseye, bookworm and trixie and from pinned upstream builds; an operator extends or
  * overrides them with a catalog file (see `loadCatalogFile`).
  */
 import { z } from 'zod';
@@ -9,6 +11,7 @@ import { checkAptPackage } from './checks/apt.js';
 import { checkEnvName, checkEnvValue, checkLanguageVersion } from './checks/fields.js';
 import type { Check } from './checks/check.js';
 import { compareDotted } from './semver.js';
+import { Toolchain } from './toolchain.js';
 
 const refined = (check: Check) =>
   z
@@ -36,6 +39,10 @@ const binaryName: Check = (s) =>
   /^(?:\/[A-Za-z0-9._+-]+)+$|^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(s) && !s.includes('..')
     ? undefined
     : `${JSON.stringify(s)} must be a command name or an absolute path`;
+const commandName: Check = (s) =>
+  /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$/.test(s)
+    ? undefined
+    : `${JSON.stringify(s)} is not a command name`;
 const argument: Check = (s) =>
   s.includes('\0') || s.length === 0 ? 'arguments must be non-empty and without NUL' : undefined;
 
@@ -46,8 +53,13 @@ export const CatalogEntry = z.strictObject({
   distro: z.enum(['debian', 'ubuntu']),
   /** The suite debootstrap installs, e.g. "bookworm" or "noble". */
   suite: refined(suiteName),
-  /** Distro packages that provide the language, installed first. */
-  packages: z.array(refined(checkAptPackage)).min(1).max(64),
+  /**
+   * Distro packages that provide the language, installed first; with a `toolchain`, what it
+   * needs besides (e.g. a C linker for Rust), possibly none.
+   */
+  packages: z.array(refined(checkAptPackage)).max(64),
+  /** An upstream toolchain instead of the distro's language packages. */
+  toolchain: Toolchain.optional(),
   /** Apt mirror for this suite; absent means the build host's configured mirror. */
   mirror: refined(mirrorUrl).optional(),
   /** Archive components, e.g. ["main", "universe"]; absent means ["main"]. */
@@ -58,6 +70,11 @@ export const CatalogEntry = z.strictObject({
   versionArgs: z.array(refined(argument)).max(8),
   /** Environment for jobs that does not depend on the architecture. */
   env: z.record(refined(checkEnvName), refined(checkEnvValue)).optional(),
+  /**
+   * The names users type, linked in /usr/local/bin: name → a command of the runtime (or an
+   * absolute path), e.g. `python: python3`. A target the build cannot find fails it.
+   */
+  commands: z.record(refined(commandName), refined(binaryName)).optional(),
 });
 export type CatalogEntry = z.infer<typeof CatalogEntry>;
 
@@ -67,10 +84,16 @@ export interface BaseCatalog {
 
 /** How each language's command is smoke-tested, and the environment its runtimes get. */
 export const LANGUAGE_DEFAULTS: Readonly<
-  Record<Language, Pick<CatalogEntry, 'binary' | 'versionArgs' | 'env'>>
+  Record<Language, Pick<CatalogEntry, 'binary' | 'versionArgs' | 'env' | 'commands'>>
 > = {
   // Runtimes are mounted read-only, so Python must not try to write __pycache__ next to modules.
-  python: { binary: 'python3', versionArgs: ['--version'], env: { PYTHONDONTWRITEBYTECODE: '1' } },
+  // Debian has only python3 and pip3; users type python and pip.
+  python: {
+    binary: 'python3',
+    versionArgs: ['--version'],
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+    commands: { python: 'python3', pip: 'pip3' },
+  },
   java: { binary: 'java', versionArgs: ['-version'] },
   // `npm install -g` puts packages in /usr/local/lib/node_modules, which require() does not search.
   node: {
@@ -86,44 +109,6 @@ export const LANGUAGE_DEFAULTS: Readonly<
   },
   rust: { binary: 'rustc', versionArgs: ['--version'], env: { CARGO_HOME: '/tmp/cargo' } },
 };
-
-function debian(language: Language, version: string, suite: string, packages: string[]) {
-  return {
-    language,
-    version,
-    distro: 'debian' as const,
-    suite,
-    packages,
-    ...LANGUAGE_DEFAULTS[language],
-  };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/**
- * The built-in catalog: the language versions Debian 12 (bookworm) and 13 (trixie) ship. Frozen;
- * derive new catalogs with {@link mergeCatalogs}.
- */
-export const builtinCatalog: BaseCatalog = deepFreeze({
-  entries: [
-    debian('python', '3.11', 'bookworm', ['python3', 'python3-pip', 'python3-venv']),
-    debian('python', '3.13', 'trixie', ['python3', 'python3-pip', 'python3-venv']),
-    debian('java', '17', 'bookworm', ['openjdk-17-jdk-headless']),
-    debian('java', '21', 'trixie', ['openjdk-21-jdk-headless']),
-    debian('node', '18', 'bookworm', ['nodejs', 'npm']),
-    debian('node', '20', 'trixie', ['nodejs', 'npm']),
-    debian('go', '1.19', 'bookworm', ['golang-go']),
-    debian('go', '1.24', 'trixie', ['golang-go']),
-    debian('rust', '1.63', 'bookworm', ['rustc', 'cargo']),
-    debian('rust', '1.85', 'trixie', ['rustc', 'cargo']),
-  ],
-});
 
 function entryKey(e: Pick<CatalogEntry, 'language' | 'version'>): string {
   return `${e.language}@${e.version}`;

@@ -37,12 +37,24 @@ export { archFromUname, platformToArch, specArchitectures } from './arch.js';
 export {
   CatalogEntry,
   LANGUAGE_DEFAULTS,
-  builtinCatalog,
   catalogVersions,
   findCatalogEntry,
   mergeCatalogs,
   type BaseCatalog,
 } from './catalog.js';
+export { builtinCatalog, withLanguageDefaults } from './catalog-builtin.js';
+export {
+  TOOLCHAIN_PROJECTS,
+  TOOLCHAIN_PROJECT_NAMES,
+  Toolchain,
+  ToolchainArchive,
+  ToolchainFile,
+  mirroredUrl,
+  parseToolchainMirrors,
+  toolchainArches,
+  toolchainFileFor,
+  type ToolchainProject,
+} from './toolchain.js';
 export {
   CatalogFile,
   MAX_CATALOG_BYTES,

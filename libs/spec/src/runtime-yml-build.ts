@@ -42,6 +42,8 @@ export const MOUNT_DIRS = [
   'etc/ca-certificates',
   // Debian reaches java, node and others through /etc/alternatives symlinks.
   'etc/alternatives',
+  // Upstream toolchains (python-build-standalone, Node.js, Temurin, Go, Rust) live in /opt/<lang>.
+  'opt',
 ] as const;
 
 export interface BuildRuntimeYmlInput {
@@ -90,7 +92,9 @@ function environment(input: BuildRuntimeYmlInput): Record<string, string> {
     LD_LIBRARY_PATH: `/usr/local/lib:/lib/${triplet}:/usr/lib/${triplet}:/lib:/usr/lib`,
     ...catalogEntry.env,
   };
-  if (spec.base.language === 'java') {
+  const toolchainPath = catalogEntry.toolchain?.path ?? [];
+  if (toolchainPath.length > 0) env.PATH = `${toolchainPath.join(':')}:${env.PATH}`;
+  if (spec.base.language === 'java' && !catalogEntry.toolchain) {
     const home = javaHome(spec.base.version, arch);
     env.JAVA_HOME = home;
     env.PATH = `${home}/bin:${env.PATH}`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { builtinCatalog, findCatalogEntry } from './catalog.js';
+import { findCatalogEntry } from './catalog.js';
+import { builtinCatalog } from './catalog-builtin.js';
 import type { Arch } from './constants.js';
 import { RuntimeYml, parseRuntimeYml, serializeRuntimeYml } from './runtime-yml.js';
 import { buildRuntimeYml, type BuildRuntimeYmlInput } from './runtime-yml-build.js';

@@ -45,9 +45,10 @@ const cases: WarningCase[] = [
   },
   {
     name: 'base version the built-in catalog lacks',
-    yaml: BASE.replace('"3.11"', '"3.12"'),
+    yaml: BASE.replace('"3.11"', '"3.8"'),
     ...{ line: 6, column: 12, path: 'base.version', code: 'UNKNOWN_BASE' },
-    message: 'python 3.12: no base in the built-in catalog; available: 3.11, 3.13',
+    message:
+      'python 3.8: no base in the built-in catalog; available: 3.9, 3.10, 3.11, 3.12, 3.13, 3.14',
   },
   {
     name: 'duplicate pip package (normalized name)',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from './catalog.js';
+import { builtinCatalog } from './catalog-builtin.js';
 import { SpecSummary } from './contracts/validate.js';
 import { summarizeSpec } from './summary.js';
 import { exampleSpecs } from './test-support/specs.js';
@@ -25,9 +25,11 @@ describe('summarizeSpec', () => {
     });
   });
 
-  it('omits the base when the catalog lacks it and uses the spec architectures', () => {
+  it('names an upstream base, omits a missing one and uses the spec architectures', () => {
     const s = summarizeSpec(spec('python-3.12-custom'), builtinCatalog, ['amd64']);
-    expect(s.base).toBeUndefined();
+    expect(s.base).toBe('python-build-standalone on debian bookworm');
+    const empty = { entries: [] };
+    expect(summarizeSpec(spec('python-3.12-custom'), empty, ['amd64']).base).toBeUndefined();
     expect(s.hooks).toEqual(['post_install']);
     expect(summarizeSpec(spec('openjdk-17'), builtinCatalog, ['amd64']).architectures).toEqual([
       'amd64',

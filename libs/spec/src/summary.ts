@@ -21,7 +21,11 @@ export function summarizeSpec(
     ...(spec.description !== undefined && { description: spec.description }),
     language: spec.base.language,
     languageVersion: spec.base.version,
-    ...(entry && { base: `${entry.distro} ${entry.suite}` }),
+    ...(entry && {
+      base: entry.toolchain
+        ? `${entry.toolchain.project} on ${entry.distro} ${entry.suite}`
+        : `${entry.distro} ${entry.suite}`,
+    }),
     architectures: specArchitectures(spec, fallback),
     counts: {
       pip: spec.pip?.length ?? 0,

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { builtinCatalog } from './catalog-builtin.js';
+import { findCatalogEntry } from './catalog.js';
 import { RuntimeSpec } from './runtime-spec.js';
 import { exampleSpecs } from './test-support/specs.js';
 import { validateRuntimeSpec } from './validate.js';
@@ -26,28 +28,17 @@ describe('examples/*/runtime.yaml', () => {
     }
   });
 
-  it('python-3.12-custom validates offline with the catalog warning, and fails on a server', () => {
+  it('python-3.12-custom validates on a server against the built-in pins (python-build-standalone)', () => {
     const { text } = examples.find((e) => e.name === 'python-3.12-custom')!;
     const offline = validateRuntimeSpec(text);
     expect(offline.ok).toBe(true);
-    expect(offline.warnings).toContainEqual(
-      expect.objectContaining({
-        code: 'UNKNOWN_BASE',
-        path: 'base.version',
-        line: 9,
-        column: 12,
-        message: 'python 3.12: no base in the built-in catalog; available: 3.11, 3.13',
-      }),
-    );
+    expect(offline.warnings.map((w) => w.code)).not.toContain('UNKNOWN_BASE');
     const server = validateRuntimeSpec(text, { catalogMode: 'server' });
-    expect(server.ok).toBe(false);
-    expect(server.errors).toEqual([
-      expect.objectContaining({
-        severity: 'error',
-        code: 'UNKNOWN_BASE',
-        message: "python 3.12: no base in the server's catalog; available: 3.11, 3.13",
-      }),
-    ]);
+    expect(server.errors).toEqual([]);
+    expect(server.ok).toBe(true);
+    expect(findCatalogEntry(builtinCatalog, 'python', '3.12')?.toolchain?.project).toBe(
+      'python-build-standalone',
+    );
   });
 
   it('python-3.11-ml keeps the guide hook (with a yum fallback) and warns about its timeout', () => {

@@ -214,10 +214,11 @@ const shapeCases: InvalidCase[] = [
   },
   {
     name: 'base the server lacks',
-    yaml: replace('"3.11"', '"3.12"'),
+    yaml: replace('"3.11"', '"3.8"'),
     options: { catalogMode: 'server' },
     ...{ line: 6, column: 12, path: 'base.version', code: 'UNKNOWN_BASE' },
-    message: "python 3.12: no base in the server's catalog; available: 3.11, 3.13",
+    message:
+      "python 3.8: no base in the server's catalog; available: 3.9, 3.10, 3.11, 3.12, 3.13, 3.14",
   },
   {
     name: 'language the catalog has no version of',

@@ -3,7 +3,8 @@
  * with its field path. Never throws and never hangs: input is bounded before parsing, parsing is
  * depth-capped, and every check is linear in the (bounded) input.
  */
-import { builtinCatalog, catalogVersions, findCatalogEntry, type BaseCatalog } from './catalog.js';
+import { catalogVersions, findCatalogEntry, type BaseCatalog } from './catalog.js';
+import { builtinCatalog } from './catalog-builtin.js';
 import { MAX_DIAGNOSTICS, MAX_SPEC_BYTES, SCHEMA_VERSION } from './constants.js';
 import { splitPipOptions } from './checks/pip-options.js';
 import {

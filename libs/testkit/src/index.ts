@@ -5,3 +5,4 @@ export * from './free-port.js';
 export * from './host-address.js';
 export * from './redis-servers.js';
 export * from './signing-keys.js';
+export * from './file-server.js';

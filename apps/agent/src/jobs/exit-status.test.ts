@@ -22,6 +22,25 @@ describe('classifyExit', () => {
     });
   });
 
+  it('a command missing from the runtime is exit 127 "command not found", not a sandbox failure', () => {
+    const o = {
+      ...base,
+      code: 1,
+      stderrHead: ['bwrap: execvp python: No such file or directory'],
+      runtime: 'python-3.11@1.0.0',
+    };
+    expect(classifyExit(o)).toEqual({
+      state: 'FAILED',
+      reason: 'exited',
+      exitCode: 127,
+      message: 'python: command not found in runtime python-3.11@1.0.0',
+    });
+    // Any other bwrap failure is still one of the sandbox.
+    expect(
+      classifyExit({ ...o, stderrHead: ['bwrap: execvp /etc/passwd: Permission denied'] }),
+    ).toMatchObject({ reason: 'start-failed' });
+  });
+
   it('128+N is a death by signal N, named', () => {
     expect(classifyExit({ ...base, code: 137 })).toMatchObject({
       state: 'FAILED',

@@ -22,6 +22,8 @@ export interface ExitObservation {
   memoryMB?: number;
   /** The first lines the sandbox wrote to stderr (bwrap's own errors start with `bwrap: `). */
   stderrHead: string[];
+  /** `name@version` of the job's runtime, for the "command not found" message. */
+  runtime?: string;
 }
 
 export interface JobOutcome {
@@ -42,6 +44,20 @@ const SIGNAL_NAMES = new Map<number, string>(
 /** `SIGKILL` for 9. */
 export function signalName(n: number): string | undefined {
   return SIGNAL_NAMES.get(n);
+}
+
+/** Exit code of a command that is not there, as shells report it. */
+export const COMMAND_NOT_FOUND = 127;
+
+/** What bwrap says when the command is nowhere on the runtime's PATH (or not at that path). */
+const EXECVP_ENOENT = /^bwrap: execvp (.+): No such file or directory$/;
+
+/** The command bwrap could not find, when that is why the sandbox ended. */
+export function missingCommand(
+  o: Pick<ExitObservation, 'code' | 'stderrHead'>,
+): string | undefined {
+  if (o.code !== 1) return undefined;
+  return EXECVP_ENOENT.exec(o.stderrHead[0] ?? '')?.[1];
 }
 
 /** True when the sandbox never got to run the command (a mount, a namespace, the cgroup). */
@@ -79,6 +95,16 @@ export function classifyExit(o: ExitObservation): JobOutcome {
       reason: 'out-of-memory',
       message: `out of memory (limit ${o.memoryMB ?? '?'} MB): the kernel killed it`,
       ...base,
+    };
+  }
+  const missing = missingCommand(o);
+  if (missing !== undefined) {
+    // The shell's answer, not "the sandbox could not be set up": the sandbox was fine.
+    return {
+      state: 'FAILED',
+      reason: 'exited',
+      exitCode: COMMAND_NOT_FOUND,
+      message: `${missing}: command not found in runtime ${o.runtime ?? 'of the job'}`,
     };
   }
   if (setupFailed(o)) {

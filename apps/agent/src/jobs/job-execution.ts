@@ -219,6 +219,7 @@ export class JobExecution {
       oomKills: stats?.oomKills ?? 0,
       ...(record.limits.maxMemoryMB !== undefined && { memoryMB: record.limits.maxMemoryMB }),
       stderrHead,
+      runtime: `${record.runtime.name}@${record.runtime.version}`,
     });
     if (outcome.reason === 'out-of-memory') {
       outcome.message = `out of memory (limit ${describeMemory(record.limits)})`;

@@ -76,7 +76,7 @@ describe.skipIf(missing.length > 0)(
       );
     });
 
-    it('records a failing exit code and a death by signal', async () => {
+    it('records a failing exit code, a death by signal and a command not in the runtime', async () => {
       const a = await h.submit({ command: 'sh', args: ['-c', 'echo bye; exit 3'] });
       const b = await h.submit({ command: 'sh', args: ['-c', 'kill -TERM $$'] });
       const c = await h.submit({ command: 'no-such-command' });
@@ -92,8 +92,13 @@ describe.skipIf(missing.length > 0)(
         exitCode: 143,
         signal: 'SIGTERM',
       });
-      const cr = await h.waitEnd(c);
-      expect(cr).toMatchObject({ state: 'FAILED' });
+      // Exit 127 and the shell's words, not "the sandbox could not be set up".
+      expect(await h.waitEnd(c)).toMatchObject({
+        state: 'FAILED',
+        reason: 'exited',
+        exitCode: 127,
+        message: 'no-such-command: command not found in runtime deb@1.0.0',
+      });
       expect((await h.output(c)).join('\n')).toContain('no-such-command');
     });
 

@@ -131,9 +131,10 @@ export async function resolvedPackages(
   let pip: string[] = [];
   if ((ctx.spec.pip?.length ?? 0) > 0 || ctx.spec.base.language === 'python') {
     // Only what `pip install` put under /usr/local, not Debian's own python3-* packages.
+    // purelib: Debian's /usr/local/lib/python3.X/dist-packages, a toolchain's site-packages.
     const script =
-      'import subprocess, sys\n' +
-      "p = '/usr/local/lib/python%d.%d/dist-packages' % sys.version_info[:2]\n" +
+      'import subprocess, sys, sysconfig\n' +
+      "p = sysconfig.get_path('purelib')\n" +
       "sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'list', '--format=freeze', " +
       "'--disable-pip-version-check', '--path', p]))\n";
     const r = await sandbox.run(['python3', '-c', script], quiet);
@@ -159,7 +160,8 @@ export async function resolvedPackages(
 
 /** Which of runtime.yml's mountable directories the runtime has (symlinks count). */
 export async function presentDirs(ctx: BuildContext, root: string): Promise<string[]> {
-  const candidates: string[] = [...MOUNT_DIRS];
+  // /opt only carries an upstream toolchain; Debian's empty /opt is not worth a mount.
+  const candidates: string[] = MOUNT_DIRS.filter((d) => d !== 'opt' || ctx.entry.toolchain);
   if (ctx.spec.base.language === 'java')
     candidates.push(`etc/java-${ctx.spec.base.version}-openjdk`);
   const out: string[] = [];

@@ -26,6 +26,12 @@ export async function prepareLanguageLayer(
   listsDir: string | undefined,
 ): Promise<BuildRoot> {
   const { config, entry, report, wd } = ctx;
+  if (entry.packages.length === 0) {
+    report.system('language packages: none (the toolchain brings the language)');
+    await unmount(wd.merged);
+    await mountBuildRoot(ctx, [baseRoot]);
+    return { lowers: [baseRoot], layered: true };
+  }
   if (listsDir === undefined) {
     report.system('no shared package lists: language packages are installed with the others');
     await unmount(wd.merged);

@@ -29,6 +29,7 @@ import { aptAdmission, npmAdmission } from './cache-verify.js';
 import { promoteNewFiles } from './caches.js';
 import { Reporter, type BuildContext } from './context.js';
 import { runHook } from './hooks.step.js';
+import { installToolchain, linkCommands } from './toolchain.step.js';
 import { packRuntime, uploadArtifact } from './package.step.js';
 import type { PhaseId } from './phases.js';
 import { npmInstall, pipInstall } from './pip-npm.step.js';
@@ -111,6 +112,8 @@ export async function runBuild(
 
     phase('languageLayer');
     const root = await prepareLanguageLayer(ctx, sb, base.root, listsDir);
+    await installToolchain(ctx, sb.sandbox);
+    await linkCommands(ctx, sb.sandbox);
 
     phase('preInstall');
     if (ctx.spec.hooks?.pre_install) {

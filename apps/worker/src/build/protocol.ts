@@ -3,7 +3,13 @@
  * receive: a child is a separate program, and nothing it says is trusted blindly.
  */
 import { z } from 'zod';
-import { ArchName, ArtifactInfo, BuildError, CatalogEntry } from '@joblet/spec';
+import {
+  ArchName,
+  ArtifactInfo,
+  BuildError,
+  CatalogEntry,
+  TOOLCHAIN_PROJECT_NAMES,
+} from '@joblet/spec';
 import { BuildJobData } from '@joblet/queue';
 
 /** What a build child needs to know; secrets travel here, never in its environment. */
@@ -22,6 +28,8 @@ export const ChildConfig = z.object({
   aptMirror: z.string().optional(),
   pipIndexUrl: z.string().optional(),
   npmRegistry: z.string().optional(),
+  /** BUILD_TOOLCHAIN_MIRRORS: project → base URL replacing its upstream prefix. */
+  toolchainMirrors: z.partialRecord(z.enum(TOOLCHAIN_PROJECT_NAMES), z.string()).optional(),
   caBundle: z.string().optional(),
   /** WORKER_BUILD_NETWORK. */
   buildNetwork: z.enum(['isolated', 'host']),

@@ -137,6 +137,8 @@ export interface SandboxRunOptions {
   chdir?: string;
   /** Stream output lines to the log as they arrive. Default true. */
   stream?: boolean;
+  /** Binds for this command only (e.g. a verified toolchain archive, read-only). */
+  binds?: SandboxBind[];
 }
 
 /** Runs commands in the build sandbox, each inside the build's cgroup. */
@@ -157,7 +159,10 @@ export class BuildSandbox {
     const [cmd, ...args] = argv;
     if (cmd === undefined) throw new Error('an empty command cannot run in the build sandbox');
     const { label, dns, egressAllow } = this.layout;
-    const proc = launchSandbox(buildSandboxSpec(this.layout, env, opts.chdir), cmd, args, {
+    const layout = opts.binds
+      ? { ...this.layout, binds: [...this.layout.binds, ...opts.binds] }
+      : this.layout;
+    const proc = launchSandbox(buildSandboxSpec(layout, env, opts.chdir), cmd, args, {
       cgroup: this.cgroup,
       signal: this.signal,
       ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),

@@ -58,6 +58,7 @@ export function childConfig(deps: WorkerDeps): ChildConfig {
     aptMirror: c.aptMirror,
     pipIndexUrl: c.pipIndexUrl,
     npmRegistry: c.npmRegistry,
+    toolchainMirrors: c.toolchainMirrors,
     caBundle: c.caBundle,
     buildNetwork: c.buildNetwork,
     ...(c.buildDns ? { buildDns: c.buildDns } : {}),
