@@ -75,7 +75,12 @@ export async function shiftedBaseRoot(
     join(base.dir, `.shifted-${ids.first}.lock`),
     async () => {
       if (await ready()) return join(dir, 'root');
-      const tmp = join(base.dir, `.tmp-shifted-${process.pid}-${randomBytes(4).toString('hex')}`);
+      // Copies of this range left by a worker that died while making one (we hold the lock).
+      const prefix = `.tmp-shifted-${ids.first}-`;
+      for (const name of await readdir(base.dir)) {
+        if (name.startsWith(prefix)) await removeTree(join(base.dir, name));
+      }
+      const tmp = join(base.dir, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`);
       try {
         await mkdir(tmp);
         const cp = await run('cp', ['-a', '--', base.root, join(tmp, 'root')], {
