@@ -56,6 +56,8 @@ export async function checkBuildUserns(
       `${range}: newuidmap and newgidmap are missing: apt-get install uidmap`,
     );
   }
+  // Missing parents get the usual 0755, the work dir itself root:<base> 0710 (below).
+  await mkdir(dirname(config.workDir), { recursive: true });
   await mkdir(config.workDir, { recursive: true, mode: 0o700 });
   const blocked = await unreachable(config.workDir, ids);
   if (blocked) {
