@@ -7,6 +7,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -63,6 +64,8 @@ describe.skipIf(!hasRedisServer)('the farm on Redis with one ACL user per app', 
 
   beforeAll(async () => {
     tmp = await makeTempDir('redis-acl');
+    // The build sandboxes' root (host uid 100000) must be able to enter the work dir below it.
+    await chmod(tmp.path, 0o755);
     const aclFile = join(tmp.path, 'users.acl');
     writeFileSync(aclFile, renderAcl(), { mode: 0o600 });
     server = await startRedisServer({ aclFile, ready: { username: 'admin', password: PW.admin } });

@@ -6,6 +6,7 @@
  * {@link exerciseFarm} makes each do real work that crosses Redis.
  */
 import { existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { expect } from 'vitest';
@@ -49,6 +50,8 @@ base:
 /** Starts the API and an agent (the worker comes with `startWorker`) under `prefix`. */
 export async function startRedisFarm(envs: FarmEnvs, prefix: string): Promise<RedisFarm> {
   const tmp = await makeTempDir('redis-farm');
+  // The build sandboxes' root (host uid 100000) must be able to enter the work dir below it.
+  await chmod(tmp.path, 0o755);
   const node = `rf-${Date.now().toString(36)}`;
   const apiEnv = readApiEnv({ ...envs.api, QUEUE_PREFIX: prefix });
   const api = await startTestApi(['amd64'], { redis: apiEnv.redis, prefix });

@@ -9,12 +9,15 @@ import type { EgressOptions } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { hasCommand } from './host-probe.js';
 import { runInSandbox } from './launcher.js';
+import type { IdRange } from './userns.js';
 
 export interface EgressProbeOptions extends EgressOptions {
   /** Default `bwrap` from PATH. */
   bwrapPath?: string;
   /** uid inside the probe sandbox: 0 as builds run, 65534 (default) as jobs run. */
   uid?: number;
+  /** Rootless, as builds run: root of a namespace mapping these host ids (userns.ts). */
+  subids?: IdRange;
 }
 
 /**
@@ -31,7 +34,13 @@ export async function probeEgress(o: EgressProbeOptions = {}): Promise<void> {
     );
   }
   const r = await runInSandbox(
-    { rootfs: '/', network: 'egress', uid: o.uid ?? 65534, hostname: 'egress-probe' },
+    {
+      rootfs: '/',
+      network: 'egress',
+      uid: o.uid ?? 65534,
+      hostname: 'egress-probe',
+      ...(o.subids && { subids: o.subids, uid: 0 }),
+    },
     '/bin/true',
     [],
     {

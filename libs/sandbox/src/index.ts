@@ -97,3 +97,12 @@ export {
   parseCpuList,
 } from './cgroup-format.js';
 export { blockDeviceOf } from './block-device.js';
+export {
+  SUBID_COUNT,
+  USERNS_SCRIPT,
+  checkIdRange,
+  parseSubids,
+  subidProblem,
+  usernsCommand,
+} from './userns.js';
+export type { IdRange, SubidEntry } from './userns.js';

@@ -5,7 +5,8 @@
  *
  * 1. bwrap's arguments from the spec (bwrap.ts; invalid specs are refused before anything runs);
  * 2. privileges: as root, a sandbox whose uid is not 0 runs bwrap itself as that uid, so the host
- *    kernel never sees root holding a user namespace;
+ *    kernel never sees root holding a user namespace; a rootless one (`subids`) runs bwrap as
+ *    root of a user namespace mapping an unprivileged host id range (userns.ts);
  * 3. the cgroup: joined before bwrap execs (root-owned `cgroup.procs`), then `setpriv` drops to
  *    the sandbox uid — nothing of the sandbox ever runs outside its cgroup;
  * 4. seccomp: the filter (seccomp.ts) goes to bwrap on its own pipe, loaded right before exec;
@@ -18,9 +19,11 @@
 import type { Readable } from 'node:stream';
 import { NOBODY, bwrapArgs, connectedNetwork, seccompFd, type SandboxSpec } from './bwrap.js';
 import type { Cgroup } from './cgroup-types.js';
+import { SandboxError, SandboxErrorCode } from './errors.js';
 import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from './egress.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
 import { seccompProgram } from './seccomp.js';
+import { usernsCommand } from './userns.js';
 
 /** How the sandboxed process is supervised (what it is, is the {@link SandboxSpec}). */
 export interface LaunchOptions {
@@ -86,6 +89,14 @@ function wrapped(
   const uid = spec.uid ?? NOBODY;
   const gid = spec.gid ?? uid;
   const bwrap = opts.bwrapPath ?? 'bwrap';
+  if (spec.subids) {
+    if (process.getuid?.() !== 0) {
+      throw new SandboxError('a sandbox with subids needs root', SandboxErrorCode.InvalidSpec);
+    }
+    // unshare (and newuidmap) run as root inside the cgroup; then root of the namespace.
+    const inner = usernsCommand(spec.subids, bwrap, argv);
+    return opts.cgroup ? opts.cgroup.wrap(inner.cmd, inner.args) : inner;
+  }
   const drop = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
   if (!opts.cgroup) return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
   // Joining writes root-owned cgroup.procs files, so the join runs as root and setpriv

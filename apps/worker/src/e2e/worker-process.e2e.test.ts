@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { chmod, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Job, Queue } from 'bullmq';
@@ -66,6 +66,8 @@ describe.skipIf(missing.length > 0)('worker process', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('worker-proc');
+    // The build sandboxes' root (host uid 100000) must be able to enter the work dir below it.
+    await chmod(tmp.path, 0o755);
     writeTestKeyPair(join(tmp.path, 'keys'));
     s3 = await startS3Server();
     index = await startPipIndex(await buildWheel(tmp.path, 'joblet-hello', '1.0', 'joblet_hello'));

@@ -10,6 +10,8 @@ import {
 } from './build-network-check.js';
 
 const base = {
+  // Probed as builds run: rootless (root:100000:65536 in /etc/subuid and /etc/subgid).
+  buildSubids: { first: 100000, count: 65536 },
   buildNetwork: 'isolated',
   arch: 'amd64',
   aptMirror: 'http://deb.debian.org/debian',

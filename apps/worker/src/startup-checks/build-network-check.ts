@@ -31,7 +31,8 @@ export interface BuildNetworkCheckOptions {
 type NetworkConfig = Pick<
   WorkerConfig,
   'buildNetwork' | 'buildDns' | 'arch' | 'aptMirror' | 'pipIndexUrl' | 'npmRegistry'
->;
+> &
+  Partial<Pick<WorkerConfig, 'buildSubids'>>;
 
 /** The package sources builds use, by the name an operator knows them. */
 async function packageSources(
@@ -131,7 +132,12 @@ export async function checkBuildNetwork(
   }
   const allows = await packageSourceAllows(sources);
   try {
-    await probeEgress({ uid: 0, ...(o.slirpPath !== undefined && { slirpPath: o.slirpPath }) });
+    // As builds run: rootless (build-userns-check.ts checked the delegation first).
+    await probeEgress({
+      uid: 0,
+      ...(config.buildSubids && { subids: config.buildSubids }),
+      ...(o.slirpPath !== undefined && { slirpPath: o.slirpPath }),
+    });
   } catch (err) {
     throw new BuildNetworkUnavailableError(
       `WORKER_BUILD_NETWORK=isolated (the default) needs slirp4netns: ${(err as Error).message}. ` +
