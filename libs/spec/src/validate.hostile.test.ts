@@ -1,16 +1,14 @@
 /**
- * Hostile input: each case must come back as a clear, positioned error, quickly, without
- * throwing. Time bounds here are generous (shared CI machines); bench/validate.bench.ts measures.
+ * Hostile input: each case must come back as a clear, positioned error, without throwing. How
+ * fast is measured by bench/validate.bench.ts, not asserted here (shared, noisy machines).
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_DIAGNOSTICS, MAX_SPEC_BYTES, MAX_YAML_DEPTH, MAX_YAML_TOKENS } from './constants.js';
 import { BASE, withBase } from './test-support/specs.js';
 import { validateRuntimeSpec, type ValidationResult } from './validate.js';
 
-function timed(source: string | Uint8Array): { r: ValidationResult; ms: number } {
-  const t0 = performance.now();
-  const r = validateRuntimeSpec(source);
-  return { r, ms: performance.now() - t0 };
+function validated(source: string | Uint8Array): { r: ValidationResult } {
+  return { r: validateRuntimeSpec(source) };
 }
 
 function onlyError(r: ValidationResult) {
@@ -33,18 +31,17 @@ describe('size', () => {
   it('rejects a spec over 256 KiB without parsing it', () => {
     const text = withBase(`description: "${'x'.repeat(MAX_SPEC_BYTES)}"\n`);
     for (const source of [text, new TextEncoder().encode(text)]) {
-      const { r, ms } = timed(source);
+      const { r } = validated(source);
       expect(onlyError(r)).toMatchObject({ code: 'TOO_LARGE', line: 1, column: 1, path: '(root)' });
       expect(r.errors[0]!.message).toContain(
         'a runtime spec may be at most 256.0 KiB (262144 bytes)',
       );
-      expect(ms).toBeLessThan(100);
     }
   });
 
   it('measures strings in UTF-8 bytes', () => {
     // 100,000 three-byte characters: 300,000 bytes, though only 100,000 UTF-16 units.
-    const { r } = timed(withBase(`description: "${'€'.repeat(100_000)}"\n`));
+    const { r } = validated(withBase(`description: "${'€'.repeat(100_000)}"\n`));
     expect(onlyError(r).code).toBe('TOO_LARGE');
   });
 
@@ -54,20 +51,18 @@ describe('size', () => {
     while (text.length + filler.length <= MAX_SPEC_BYTES) text += filler;
     text += '#'.repeat(MAX_SPEC_BYTES - text.length - 1) + '\n';
     expect(Buffer.byteLength(text)).toBe(MAX_SPEC_BYTES);
-    const { r, ms } = timed(text);
+    const { r } = validated(text);
     expect(r.ok).toBe(true);
-    expect(ms).toBeLessThan(500);
   });
 
   it('caps the number of diagnostics and says how many were left out', () => {
     const pip = Array.from({ length: 900 }, (_, i) => `  - "-r file${i}"`).join('\n');
-    const { r, ms } = timed(withBase(`pip:\n${pip}\n`));
+    const { r } = validated(withBase(`pip:\n${pip}\n`));
     expect(r.errors).toHaveLength(MAX_DIAGNOSTICS + 1);
     expect(r.errors.at(-1)).toMatchObject({
       code: 'TOO_MANY_DIAGNOSTICS',
       message: `${900 - MAX_DIAGNOSTICS} more errors not shown (at most ${MAX_DIAGNOSTICS} are reported)`,
     });
-    expect(ms).toBeLessThan(1000);
   });
 
   it('counts characters as code points: astral text near a limit is still checked', () => {
@@ -90,7 +85,7 @@ describe('size', () => {
 
   it('rejects too many environment variables', () => {
     const env = Array.from({ length: 300 }, (_, i) => `  V${i}: x`).join('\n');
-    const { r } = timed(withBase(`environment:\n${env}\n`));
+    const { r } = validated(withBase(`environment:\n${env}\n`));
     expect(onlyError(r)).toMatchObject({ code: 'TOO_LONG', path: 'environment', line: 8 });
     expect(r.errors[0]!.message).toBe('has too many variables: at most 256 (got 300)');
   });
@@ -101,12 +96,11 @@ describe('size', () => {
     ['a flow list of 60,000 numbers', `${BASE}pip: [${'1,'.repeat(60_000)}1]\n`],
     ['syntax errors on every line', '- a: b\n: : -\n'.repeat(15_000)],
   ])('stops early on %s (token budget)', (_name, text) => {
-    const { r, ms } = timed(text);
+    const { r } = validated(text);
     const e = onlyError(r);
     expect(e.code).toBe('TOO_COMPLEX');
     expect(e.message).toContain(`more than ${MAX_YAML_TOKENS} YAML tokens by here`);
     expect(e.line).toBeGreaterThan(1);
-    expect(ms).toBeLessThan(500);
   });
 
   it('accepts the largest spec the field limits allow', () => {
@@ -117,23 +111,21 @@ describe('size', () => {
         `pip:\n${list(1000, (i) => `  - p${i}>=1.${i}`)}environment:\n${list(256, (i) => `  V${i}: "x${i}"`)}` +
         `libraries:\n${list(256, (i) => `  - lib${i}.so*`)}`,
     );
-    const { r, ms } = timed(text);
+    const { r } = validated(text);
     expect(r.errors).toEqual([]);
-    expect(ms).toBeLessThan(1000);
   });
 });
 
 describe('aliases and anchors', () => {
   it('rejects a billion-laughs document at once, without expanding it', () => {
-    const { r, ms } = timed(aliasBomb());
+    const { r } = validated(aliasBomb());
     expect(r.ok).toBe(false);
     expect(r.errors.filter((e) => e.code === 'YAML_ALIAS').length).toBeGreaterThan(0);
     expect(r.errors[0]).toMatchObject({ line: 1, column: 1 });
-    expect(ms).toBeLessThan(100);
   });
 
   it('rejects a merge key with an alias', () => {
-    const { r } = timed(withBase('environment:\n  <<: *defaults\n'));
+    const { r } = validated(withBase('environment:\n  <<: *defaults\n'));
     expect(r.ok).toBe(false);
     expect(r.errors.some((e) => e.code === 'YAML_SYNTAX' || e.code === 'YAML_ALIAS')).toBe(true);
   });
@@ -150,12 +142,11 @@ describe('nesting', () => {
       Array.from({ length: 600 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
     ],
   ])('%s: a clear error, no stack overflow', (_name, text) => {
-    const { r, ms } = timed(text);
+    const { r } = validated(text);
     const e = onlyError(r);
     expect(e.code).toBe('TOO_DEEP');
     expect(e.message).toContain(`nested more than ${MAX_YAML_DEPTH} levels deep`);
     expect(e.line).toBeGreaterThanOrEqual(1);
-    expect(ms).toBeLessThan(200);
   });
 
   it('accepts the nesting a spec needs', () => {
