@@ -82,3 +82,18 @@ export {
   parseCpuList,
 } from './cgroup-format.js';
 export { blockDeviceOf } from './block-device.js';
+export {
+  MIN_DISK_BYTES,
+  cleanupDiskImages,
+  createDiskImage,
+  diskImagesMissing,
+  formatDiskImage,
+  isMountPoint,
+  mountDiskImage,
+  mountsUnder,
+  releaseDiskImage,
+  unmount,
+} from './disk-image.js';
+export type { DiskImageSpec } from './disk-image.js';
+export { detachLoopDevice, loopDevices, loopDevicesBackedBy } from './loop-devices.js';
+export type { LoopDevice } from './loop-devices.js';
