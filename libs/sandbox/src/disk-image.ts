@@ -128,14 +128,13 @@ export async function createDiskImage(spec: DiskImageSpec): Promise<void> {
   }
 }
 
-/** Mount points at or below `path` in this process's mount namespace, deepest first. */
-export async function mountsUnder(path: string): Promise<{ mountPoint: string; source: string }[]> {
-  const root = resolve(path);
-  const all = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
-  return all
-    .filter((m) => m.mountPoint === root || m.mountPoint.startsWith(`${root}/`))
-    .map((m) => ({ mountPoint: m.mountPoint, source: m.source }))
-    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+/** Mount points at or below `dir` in this process's mount namespace, deepest first. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const root = resolve(dir);
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === root || p.startsWith(`${root}/`))
+    .sort((a, b) => b.length - a.length);
 }
 
 /**
@@ -143,11 +142,7 @@ export async function mountsUnder(path: string): Promise<{ mountPoint: string; s
  * process of this namespace inside it) is detached lazily: it goes when its last user does.
  */
 export async function unmount(mountPoint: string): Promise<void> {
-  for (
-    let attempt = 0;
-    (await mountsUnder(mountPoint)).some((m) => m.mountPoint === resolve(mountPoint));
-    attempt++
-  ) {
+  for (let attempt = 0; (await mountsUnder(mountPoint)).includes(resolve(mountPoint)); attempt++) {
     const lazy = attempt >= 5;
     const r = await run('umount', lazy ? ['-l', mountPoint] : [mountPoint], { env: ENV });
     if (succeeded(r)) continue;
@@ -177,7 +172,7 @@ export async function releaseDiskImage(
 
 /** True when something is mounted exactly at `path`. */
 export async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountsUnder(path)).some((m) => m.mountPoint === resolve(path));
+  return (await mountsUnder(path)).includes(resolve(path));
 }
 
 /**
@@ -187,9 +182,9 @@ export async function isMountPoint(path: string): Promise<boolean> {
  */
 export async function cleanupDiskImages(root: string): Promise<string[]> {
   const done: string[] = [];
-  for (const m of await mountsUnder(root)) {
-    await unmount(m.mountPoint);
-    done.push(`unmounted ${m.mountPoint}`);
+  for (const point of await mountsUnder(root)) {
+    await unmount(point);
+    done.push(`unmounted ${point}`);
   }
   for (const dev of await loopDevicesBackedBy(resolve(root), { under: true })) {
     await detachLoopDevice(dev);

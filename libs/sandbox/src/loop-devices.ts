@@ -16,6 +16,13 @@ export interface LoopDevice {
   deleted: boolean;
 }
 
+/** True when the kernel detaches `device` by itself once its last user closes it. */
+async function autoclear(device: string): Promise<boolean> {
+  const name = device.replace(/^\/dev\//, '');
+  const flag = await readFile(join(SYS_BLOCK, name, 'loop', 'autoclear'), 'utf8').catch(() => '');
+  return flag.trim() === '1';
+}
+
 /** Every attached loop device with its backing file. */
 export async function loopDevices(sysBlock = SYS_BLOCK): Promise<LoopDevice[]> {
   const out: LoopDevice[] = [];
@@ -50,17 +57,24 @@ export async function loopDevicesBackedBy(
     .map((l) => l.device);
 }
 
-/** `losetup -d`; a device already detached is fine. */
-export async function detachLoopDevice(device: string): Promise<void> {
+/**
+ * `losetup -d`. A device still in use is only marked for autoclear by the kernel: its filesystem
+ * is still mounted in another mount namespace — one a process created (unshare, a sandbox
+ * starting) while the mount existed, which holds a copy until it drops it or ends. Waits up to
+ * `waitMs` for it to go; one still there then, marked autoclear, goes by itself when that copy
+ * does. A device already detached is fine.
+ */
+export async function detachLoopDevice(device: string, waitMs = 5_000): Promise<void> {
   const r = await run('losetup', ['-d', device], {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
   });
-  if (succeeded(r)) return;
-  const attached = (await loopDevices()).some((l) => l.device === device);
-  if (attached) {
-    throw new SandboxError(
-      `detaching ${device} failed: ${r.stderr.trim()}`,
-      SandboxErrorCode.DiskFailed,
-    );
+  const deadline = Date.now() + waitMs;
+  while ((await loopDevices()).some((l) => l.device === device)) {
+    if (Date.now() >= deadline) {
+      if (await autoclear(device)) return;
+      const why = succeeded(r) ? 'it is still in use' : r.stderr.trim();
+      throw new SandboxError(`detaching ${device} failed: ${why}`, SandboxErrorCode.DiskFailed);
+    }
+    await new Promise((ok) => setTimeout(ok, 50));
   }
 }
