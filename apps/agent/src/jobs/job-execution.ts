@@ -233,6 +233,8 @@ export class JobExecution {
       outcome.message = `${outcome.message ?? 'failed'}; /work is full (${describeDisk(this.dir)})`;
     }
     await this.releaseCgroup();
+    // No process is left: a job seen ended holds its volumes no more (a removal may follow).
+    this.ctx.volumes.release(this.jobId, record.volumes);
     return this.finish(outcome, summary, stats);
   }
 
