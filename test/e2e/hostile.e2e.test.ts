@@ -4,10 +4,11 @@
  * started by `rnx farm up`. Every attack must fail, with a clear refusal where the farm refuses,
  * and leave nothing behind.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statfsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopDevicesBackedBy, mountsUnder } from '@joblet/sandbox';
 import { sandboxReachableHost } from '@joblet/testkit';
 import { startFarm, type Farm, type RnxResult } from './farm-fixture.js';
 
@@ -143,6 +144,62 @@ describe('a developer attacking the farm from a job', () => {
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toContain(String(512 << 20));
+  });
+
+  it('cannot fill the host disk from /work: ENOSPC at --max-disk, nothing left', async () => {
+    const work = join(farm.dir, 'jobs'); // the farm's AGENT_WORK_DIR
+    const free = () => statfsSync(work).bavail * statfsSync(work).bsize;
+    const before = free();
+    const r = await job('df -k /work | tail -1; head -c 4G /dev/zero > /work/fill', [
+      '--max-disk',
+      '64',
+    ]);
+    expect(r.code).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).toContain('No space left on device');
+    // At most the job's 64 MB was ever taken from the host disk (other work on this machine
+    // moves it too: the bound is loose, far below the 4 GB asked for).
+    expect(before - free()).toBeLessThan(1024 ** 3);
+    // Nothing of the job's disk is left: no mount, no loop device on an image of the work dir
+    // (the farm's ready-made /work disks excepted), no job directory.
+    for (let i = 0; i < 100 && readdirSync(work).some((d) => !d.startsWith('.')); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(readdirSync(work).filter((d) => !d.startsWith('.'))).toEqual([]);
+    const mine = (p: string) => !p.includes('/.disk-');
+    expect((await mountsUnder(work)).filter(mine)).toEqual([]);
+    expect((await loopDevicesBackedBy(work, { under: true })).length).toBe(
+      (await mountsUnder(work)).length,
+    );
+  });
+
+  it('cannot fork-bomb the node: the job is contained, ends by itself, nothing is left', async () => {
+    const marker = `bomb${process.pid}`;
+    const r = await dev([
+      'job',
+      'run',
+      `--runtime=${NAME}`,
+      // A memory bound too, so thousands of shells cannot crowd the shared machine: the bomb
+      // meets the pids limit (fork fails) or the memory limit (the whole group is killed).
+      ...['--timeout', '60s', '--max-memory', '512', '--detach'],
+      'bash',
+      '-c',
+      `b() { b | b & }; b; sleep 3; echo ${marker}`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const id = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? '';
+    let rec: { state: string; reason?: string; message?: string } = { state: '' };
+    for (let i = 0; i < 600 && !['COMPLETED', 'FAILED', 'STOPPED'].includes(rec.state); i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      const s = await dev(['job', 'status', id, '--json']);
+      rec = JSON.parse(s.stdout) as typeof rec;
+    }
+    // It ended by itself, contained — not by the timeout.
+    expect(['COMPLETED', 'FAILED'], JSON.stringify(rec)).toContain(rec.state);
+    expect(rec.reason, JSON.stringify(rec)).not.toBe('timeout');
+    for (let i = 0; i < 100 && hostProcesses(marker).length > 0; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(hostProcesses(marker)).toEqual([]);
   });
 
   it('keeps no process alive after stop, not even one in its own session', async () => {

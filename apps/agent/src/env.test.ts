@@ -68,6 +68,21 @@ describe('readAgentEnv', () => {
     );
   });
 
+  it('sizes /work: 1024 MB by default, at most 65536, 2 made ahead; bad values named', () => {
+    const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS };
+    expect(readAgentEnv(env).workDisks).toEqual({ defaultMB: 1024, maxMB: 65_536, pool: 2 });
+    expect(readAgentEnv({ ...env, AGENT_JOB_DISK_MB: '0' }).workDisks?.defaultMB).toBe(0);
+    expect(() =>
+      readAgentEnv({ ...env, AGENT_JOB_DISK_MB: '2048', AGENT_JOB_DISK_MAX_MB: '1024' }),
+    ).toThrow(/AGENT_JOB_DISK_MB: 2048 is more than AGENT_JOB_DISK_MAX_MB \(1024\)/);
+    expect(() => readAgentEnv({ ...env, AGENT_JOB_DISK_MB: '4' })).toThrow(
+      /AGENT_JOB_DISK_MB: at least 8/,
+    );
+    expect(() => readAgentEnv({ ...env, AGENT_JOB_DISK_POOL: 'many' })).toThrow(
+      /AGENT_JOB_DISK_POOL/,
+    );
+  });
+
   it('refuses to start without AGENT_TRUSTED_KEYS (secure by default), naming it', () => {
     for (const value of [undefined, '', ' , ']) {
       expect(() =>

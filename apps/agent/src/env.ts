@@ -16,6 +16,7 @@ import {
   type EgressAllow,
 } from '@joblet/spec';
 import type { TrustedKey } from '@joblet/artifact';
+import type { WorkDiskSettings } from './jobs/work-disks.js';
 import { readTrustedKeys } from './trusted-keys-env.js';
 
 const MiB = 1024 * 1024;
@@ -102,6 +103,26 @@ const AgentEnv = z.object({
   AGENT_VOLUMES_DIR: absolutePath('/var/lib/joblet/volumes'),
   /** A running job's queue lock (s): a node silent this long has its jobs failed as lost. */
   AGENT_JOB_LOCK_S: seconds(30, 600),
+  /**
+   * MB of /work (uploads included) for a job without `--max-disk`: /work is then a filesystem of
+   * its own of this size (a sparse ext4 image, loop-mounted), so a job cannot fill the node's
+   * disk. `0`: no limit (a plain directory on AGENT_WORK_DIR's disk).
+   */
+  AGENT_JOB_DISK_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024)
+    .default(1024),
+  /** The largest `--max-disk` (MB) this node accepts; a job asking more fails naming it. */
+  AGENT_JOB_DISK_MAX_MB: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(1024 * 1024)
+    .default(65_536),
+  /** /work filesystems of the default size made ahead, so a job's start does not wait for one. */
+  AGENT_JOB_DISK_POOL: z.coerce.number().int().min(0).max(64).default(2),
   /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
   AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
   /**
@@ -167,6 +188,8 @@ export interface AgentConfig {
   jobLockMs?: number;
   /** AGENT_JOB_PIDS_MAX. */
   jobPidsMax?: number;
+  /** AGENT_JOB_DISK_MB, AGENT_JOB_DISK_MAX_MB, AGENT_JOB_DISK_POOL. */
+  workDisks?: WorkDiskSettings;
   /** AGENT_EGRESS_DNS. */
   egressDns?: string[];
   /** AGENT_EGRESS_ALLOW. */
@@ -206,6 +229,19 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
         `(${machine()}) is not one the farm knows (${ARCHITECTURES.join(', ')})`,
     );
   }
+  if (e.AGENT_JOB_DISK_MB > e.AGENT_JOB_DISK_MAX_MB) {
+    throw configError('agent', [
+      {
+        path: 'AGENT_JOB_DISK_MB',
+        message: `${e.AGENT_JOB_DISK_MB} is more than AGENT_JOB_DISK_MAX_MB (${e.AGENT_JOB_DISK_MAX_MB})`,
+      },
+    ]);
+  }
+  if (e.AGENT_JOB_DISK_MB > 0 && e.AGENT_JOB_DISK_MB < 8) {
+    throw configError('agent', [
+      { path: 'AGENT_JOB_DISK_MB', message: 'at least 8 (MB), or 0 for no limit' },
+    ]);
+  }
   const trustedKeys = readTrustedKeys(e.AGENT_TRUSTED_KEYS);
   return {
     name: e.AGENT_NAME ?? nodeNameFromHostname(hostname()),
@@ -237,6 +273,11 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     volumesDir: e.AGENT_VOLUMES_DIR,
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
+    workDisks: {
+      defaultMB: e.AGENT_JOB_DISK_MB,
+      maxMB: e.AGENT_JOB_DISK_MAX_MB,
+      pool: e.AGENT_JOB_DISK_POOL,
+    },
     ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
     ...(e.AGENT_EGRESS_ALLOW?.length ? { egressAllow: e.AGENT_EGRESS_ALLOW } : {}),
     allowHostNetwork: e.AGENT_ALLOW_HOST_NETWORK,

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mountsUnder, removeTree } from './fs-safe.js';
+import { mountsUnder } from '@joblet/sandbox';
+import { removeTree } from './fs-safe.js';
 import { isRoot } from '@joblet/sandbox';
 import { cleanupTemps, tempDir, x } from './testing.js';
 

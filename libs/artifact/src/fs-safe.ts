@@ -1,26 +1,9 @@
 // Removing trees that may have been used as build roots. The danger is a mount left inside one
 // (debootstrap mounts /proc and /sys in its target, sandboxes bind /dev): a recursive delete
 // would descend into the mount and delete the host's files. So: unmount first, then delete.
-import { chmod, readdir, readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { run } from '@joblet/sandbox';
-
-/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const base = resolve(dir);
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const points: string[] = [];
-  for (const line of text.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp === undefined) continue;
-    // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-    const point = mp.replace(/\\([0-7]{3})/g, (_m, o: string) =>
-      String.fromCharCode(parseInt(o, 8)),
-    );
-    if (point === base || point.startsWith(base + '/')) points.push(point);
-  }
-  return points.sort((a, b) => b.length - a.length);
-}
+import { chmod, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mountsUnder, run } from '@joblet/sandbox';
 
 /** Lazily unmounts every mount at or below `dir`, deepest first. */
 export async function unmountUnder(dir: string): Promise<void> {

@@ -30,7 +30,7 @@ export {
   type NormaliseFinding,
   type NormaliseReport,
 } from './tree-normalise.js';
-export { removeTree, unmountUnder, mountsUnder } from './fs-safe.js';
+export { removeTree, unmountUnder } from './fs-safe.js';
 export { ArtifactManifest, ManifestSignature } from './manifest/manifest.js';
 export {
   SIGNATURE_ALG,

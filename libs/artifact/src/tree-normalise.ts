@@ -4,7 +4,7 @@
 // setuid/setgid bits, or belong to a build's users. Packing enforces it (see tarCreateArgs and
 // packTree) and extraction refuses archives that break it (ListingChecker, checkTree).
 import { chmod, readdir, rm } from 'node:fs/promises';
-import { mountsUnder } from './fs-safe.js';
+import { mountsUnder } from '@joblet/sandbox';
 import { entryPath, walkTree, type TreeEntry, type TreeFilter } from './tree-walk.js';
 
 /**

@@ -108,6 +108,10 @@ export class Keys {
   nodeNetworkAddresses(node: string): string {
     return `${this.prefix}:node:${node}:network-addresses`;
   }
+  /** Hash: volume name → size in bytes, per node, for the sized ones (`--size`). */
+  volumeSizes(node: string): string {
+    return `${this.prefix}:node:${node}:volume-sizes`;
+  }
   /** Set of registered node names (nodes stay listed when offline). */
   get nodes(): string {
     return `${this.prefix}:nodes`;

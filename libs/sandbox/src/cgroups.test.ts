@@ -43,6 +43,7 @@ describe('cgroup parsing', () => {
         root: '/',
         mountPoint: '/mnt/a b',
         fsType: 'cgroup',
+        source: 'cgroup',
         superOptions: ['rw', 'cpu', 'cpuacct'],
       },
     ]);

@@ -38,6 +38,8 @@ export interface MountInfo {
   root: string;
   mountPoint: string;
   fsType: string;
+  /** What is mounted (field after the type): a device such as `/dev/loop3`, or `none`. */
+  source: string;
   /** Per-superblock options, e.g. `rw,memory` for a v1 memory hierarchy. */
   superOptions: string[];
 }
@@ -101,6 +103,7 @@ export function parseMountInfo(text: string): MountInfo[] {
       root: unescape(left[3]!),
       mountPoint: unescape(left[4]!),
       fsType: right[0]!,
+      source: unescape(right[1]!),
       superOptions: right[2]!.split(','),
     });
   }

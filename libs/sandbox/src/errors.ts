@@ -34,6 +34,8 @@ export const SandboxErrorCode = {
   CgroupExists: 'CGROUP_EXISTS',
   /** Creating, configuring, killing or removing a cgroup failed (the message names the file). */
   CgroupFailed: 'CGROUP_FAILED',
+  /** A size-limited directory (an ext4 image, loop-mounted) could not be made or removed. */
+  DiskFailed: 'DISK_FAILED',
   /** An egress sandbox's network could not be brought up (slirp4netns missing or failing). */
   NetworkFailed: 'SANDBOX_NETWORK_FAILED',
 } as const;

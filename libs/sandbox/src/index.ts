@@ -106,3 +106,18 @@ export {
   usernsCommand,
 } from './userns.js';
 export type { IdRange, SubidEntry } from './userns.js';
+export {
+  MIN_DISK_BYTES,
+  cleanupDiskImages,
+  createDiskImage,
+  diskImagesMissing,
+  formatDiskImage,
+  isMountPoint,
+  mountDiskImage,
+  mountsUnder,
+  releaseDiskImage,
+  unmount,
+} from './disk-image.js';
+export type { DiskImageSpec } from './disk-image.js';
+export { detachLoopDevice, loopDevices, loopDevicesBackedBy } from './loop-devices.js';
+export type { LoopDevice } from './loop-devices.js';

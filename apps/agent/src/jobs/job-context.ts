@@ -8,6 +8,7 @@ import type { JobNetworks } from './job-networks.js';
 import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
 import type { SharedRuntimeLeases } from './runtime-leases.js';
 import type { VolumeManager } from './volumes.js';
+import type { WorkDisks } from './work-disks.js';
 
 /** What the runner needs of RuntimeSync: where runtimes are, and installing one on demand. */
 export interface RuntimeProvider {
@@ -35,6 +36,8 @@ export interface JobContext {
   /** Bridge and custom networks of this node's jobs. */
   networks: JobNetworks;
   workRoot: string;
+  /** Each job's /work, sized (`--max-disk`, AGENT_JOB_DISK_MB). */
+  workDisks: WorkDisks;
   defaultPidsMax: number;
   output: { maxLines?: number; maxBytes?: number };
   /** How often a job with a memory limit is checked for OOM kills where the kernel does not

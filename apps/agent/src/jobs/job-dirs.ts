@@ -2,43 +2,96 @@
 // /work, owned by the sandbox uid) and `.owner` (pid and start time of the agent running it, so
 // a later start — of this agent or another sharing the directory — removes only what a dead
 // process left). Nothing of /work is kept after the job: uploads are transient.
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+// With a size (`--max-disk`, the node's default) /work is its own filesystem: `work.img`, a
+// sparse ext4 image loop-mounted at `work/` (see @joblet/sandbox's disk-image.ts). Ready-made
+// ones wait in `.disk-<pid>-<n>/` directories of the same layout (work-disks.ts).
+import { chmod, chown, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NOBODY, processStartTime } from '@joblet/sandbox';
+import { NOBODY, cleanupDiskImages, createDiskImage, processStartTime } from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
 import { isJobId } from './job-errors.js';
 
 const OWNER_FILE = '.owner';
+/** The image of a sized /work, next to its mount point. */
+const DISK_IMAGE = 'work.img';
+/** A ready-made sized /work waiting for a job (work-disks.ts). */
+const DISK_SLOT = /^\.disk-\d+-\d+$/;
 
 export interface JobDir {
   /** `AGENT_WORK_DIR/<jobId>`: removed whole when the job ends. */
   dir: string;
   /** Bound at /work. */
   work: string;
+  /** Size of /work's own filesystem (bytes); absent: a plain directory on the node's disk. */
+  diskBytes?: number;
 }
 
 let ownStart: Promise<number | null> | undefined;
 
-export async function createJobDir(root: string, jobId: string): Promise<JobDir> {
-  if (!isJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
-  const dir = join(root, jobId);
+/** `root/name` with its owner file and `work/` (of `diskBytes`, when given). */
+async function makeDir(root: string, name: string, diskBytes?: number): Promise<JobDir> {
+  const dir = join(root, name);
   // Not recursive: a directory of that name already there is a leftover we must not reuse.
   await mkdir(dir, { mode: 0o711 });
-  await chmod(dir, 0o711);
-  ownStart ??= processStartTime(process.pid);
-  await writeFile(
-    join(dir, OWNER_FILE),
-    JSON.stringify({ pid: process.pid, start: await ownStart }),
-    { mode: 0o600 },
-  );
   const work = join(dir, 'work');
-  await mkdir(work, { mode: 0o755 });
-  await chmod(work, 0o755);
-  if (process.getuid?.() === 0) await chown(work, NOBODY, NOBODY);
-  return { dir, work };
+  try {
+    await chmod(dir, 0o711);
+    ownStart ??= processStartTime(process.pid);
+    await writeFile(
+      join(dir, OWNER_FILE),
+      JSON.stringify({ pid: process.pid, start: await ownStart }),
+      { mode: 0o600 },
+    );
+    if (diskBytes !== undefined) {
+      await createDiskImage({
+        image: join(dir, DISK_IMAGE),
+        mountPoint: work,
+        sizeBytes: diskBytes,
+      });
+      return { dir, work, diskBytes };
+    }
+    await mkdir(work, { mode: 0o755 });
+    await chmod(work, 0o755);
+    if (process.getuid?.() === 0) await chown(work, NOBODY, NOBODY);
+    return { dir, work };
+  } catch (err) {
+    await removeJobDir({ dir, work }).catch(() => undefined);
+    throw err;
+  }
 }
 
+export async function createJobDir(
+  root: string,
+  jobId: string,
+  diskBytes?: number,
+): Promise<JobDir> {
+  if (!isJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
+  return makeDir(root, jobId, diskBytes);
+}
+
+/** A ready-made sized /work, `root/.disk-<pid>-<n>`, for a job to adopt later. */
+export function createDiskSlot(root: string, n: number, diskBytes: number): Promise<JobDir> {
+  return makeDir(root, `.disk-${process.pid}-${n}`, diskBytes);
+}
+
+/** Gives a ready-made slot to a job: renamed to `root/<jobId>` (its mount moves with it). */
+export async function adoptDiskSlot(slot: JobDir, root: string, jobId: string): Promise<JobDir> {
+  if (!isJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
+  const dir = join(root, jobId);
+  await rename(slot.dir, dir);
+  return {
+    dir,
+    work: join(dir, 'work'),
+    ...(slot.diskBytes !== undefined && { diskBytes: slot.diskBytes }),
+  };
+}
+
+/**
+ * Removes the directory: a sized /work is unmounted and its loop device detached first (so the
+ * delete never reaches through a mount), then everything, image included, is deleted.
+ */
 export async function removeJobDir(d: JobDir): Promise<void> {
+  await cleanupDiskImages(d.dir);
   await removeTree(d.dir);
 }
 
@@ -67,15 +120,19 @@ async function ownerGone(dir: string): Promise<boolean> {
   }
 }
 
-/** Removes job directories whose agent died (at start-up); returns their job ids. */
+/**
+ * Removes job directories and ready-made /work disks whose agent died (at start-up), mounts and
+ * loop devices included; returns their names.
+ */
 export async function cleanupJobDirs(root: string): Promise<string[]> {
   const removed: string[] = [];
   for (const e of await readdir(root, { withFileTypes: true }).catch(() => [])) {
     // Only what looks like ours: runtime tests (`test-*`) and anything else are left alone.
-    if (!e.isDirectory() || !isJobId(e.name) || e.name.startsWith('test-')) continue;
+    const ours = (isJobId(e.name) && !e.name.startsWith('test-')) || DISK_SLOT.test(e.name);
+    if (!e.isDirectory() || !ours) continue;
     const dir = join(root, e.name);
     if (!(await ownerGone(dir))) continue;
-    await removeTree(dir);
+    await removeJobDir({ dir, work: join(dir, 'work') });
     removed.push(e.name);
   }
   return removed;

@@ -9,13 +9,13 @@ import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
 import { classifyExit, type JobOutcome } from './exit-status.js';
 import type { JobContext } from './job-context.js';
-import { createJobDir, removeJobDir, type JobDir } from './job-dirs.js';
+import { removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
 import { JobOutput, type OutputSummary } from './job-output.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
 import type { JobNetworkLease } from './job-networks.js';
 import type { JobProcess, JobSandbox } from './job-sandbox.js';
-import { describeMemory } from './limits.js';
+import { describeDisk, describeMemory, workDiskFull } from './limits.js';
 import { loadJobSecrets, writeUploads } from './uploads.js';
 
 const MiB = 1024 * 1024;
@@ -28,6 +28,8 @@ export class JobExecution {
   /** The sandbox's process has exited: its process group id may be reused, never signal it. */
   private exited = false;
   private cgroup: Cgroup | undefined;
+  /** The job's directory, once made. */
+  private dir: JobDir | undefined;
   private killing: Promise<void> | undefined;
   /** Milliseconds spent in each step, for the log line at the end (where start-up time goes). */
   private readonly phases: Record<string, number> = {};
@@ -125,14 +127,23 @@ export class JobExecution {
         );
       });
       this.mark('mounts');
-      dir = await createJobDir(this.ctx.workRoot, this.jobId);
-      await writeUploads(dir.work, secrets.uploads, { uid: NOBODY, gid: NOBODY });
+      const jobDir = await this.ctx.workDisks.jobDir(this.jobId, record.limits);
+      dir = this.dir = jobDir;
+      await writeUploads(jobDir.work, secrets.uploads, { uid: NOBODY, gid: NOBODY }).catch(
+        (err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+          throw new JobFailure(
+            `the uploads do not fit in /work (${describeDisk(jobDir)})`,
+            'start-failed',
+          );
+        },
+      );
       const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
       volumesHeld = true;
       this.mark('workdir');
       net = await this.ctx.networks.acquire(record.network, this.jobId);
       this.mark('network');
-      this.cgroup = await createJobCgroup(this.ctx, record, this.jobId);
+      this.cgroup = await createJobCgroup(this.ctx, record, this.jobId, dir.work);
       this.mark('cgroup');
       this.checkStop();
       return await this.execute(record, {
@@ -224,7 +235,13 @@ export class JobExecution {
     if (outcome.reason === 'out-of-memory') {
       outcome.message = `out of memory (limit ${describeMemory(record.limits)})`;
     }
+    if (outcome.state === 'FAILED' && this.dir && (await workDiskFull(this.dir))) {
+      // What the job's "No space left on device" was about, in the record.
+      outcome.message = `${outcome.message ?? 'failed'}; /work is full (${describeDisk(this.dir)})`;
+    }
     await this.releaseCgroup();
+    // No process is left: a job seen ended holds its volumes no more (a removal may follow).
+    this.ctx.volumes.release(this.jobId, record.volumes);
     return this.finish(outcome, summary, stats);
   }
 

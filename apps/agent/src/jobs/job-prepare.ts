@@ -72,6 +72,7 @@ export async function createJobCgroup(
   ctx: JobContext,
   record: JobRecord,
   jobId: string,
+  workDir?: string,
 ): Promise<Cgroup | undefined> {
   const { cgroups } = ctx;
   if (!cgroups) {
@@ -85,6 +86,7 @@ export async function createJobCgroup(
   }
   const limits = await cgroupLimitsFor(record.limits, {
     ioPath: ctx.workRoot,
+    ...(workDir !== undefined && { workDir }),
     defaultPidsMax: ctx.defaultPidsMax,
   });
   try {

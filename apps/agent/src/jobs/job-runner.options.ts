@@ -5,6 +5,7 @@ import type { CgroupManager } from '@joblet/sandbox';
 import type { Arch } from '@joblet/spec';
 import type { RuntimeProvider } from './job-context.js';
 import type { JobEgress, JobSandbox } from './job-sandbox.js';
+import type { WorkDiskSettings } from './work-disks.js';
 
 export interface JobRunnerOptions {
   node: string;
@@ -22,6 +23,11 @@ export interface JobRunnerOptions {
   workDir: string;
   /** AGENT_VOLUMES_DIR. */
   volumesDir: string;
+  /**
+   * Sizes of /work: AGENT_JOB_DISK_MB, AGENT_JOB_DISK_MAX_MB, AGENT_JOB_DISK_POOL. Default
+   * 1024 MB, at most 65 536 MB, 2 made ahead.
+   */
+  workDisks?: WorkDiskSettings;
   runtimes: RuntimeProvider;
   log: Logger;
   /** Default: bubblewrap. */

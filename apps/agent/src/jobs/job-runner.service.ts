@@ -26,7 +26,7 @@ import {
   type JobHandler,
   type RedisClient,
 } from '@joblet/queue';
-import { CgroupManager, isRoot } from '@joblet/sandbox';
+import { CgroupManager, diskImagesMissing, isRoot } from '@joblet/sandbox';
 import { JobRecord } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
@@ -39,6 +39,7 @@ import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
 import { VolumeError, VolumeManager } from './volumes.js';
+import { DEFAULT_WORK_DISKS, WorkDisks } from './work-disks.js';
 
 /** BullMQ's reason for a job whose worker stopped renewing its lock (maxStalledCount exceeded). */
 const STALLED_REASON = 'job stalled more than allowable limit';
@@ -65,6 +66,7 @@ export class JobRunner {
   private readonly networks: JobNetworks;
   private readonly leases: SharedRuntimeLeases;
   private ctx: JobContext | undefined;
+  private workDisks: WorkDisks | undefined;
   private worker: Worker | undefined;
   private workerConnection: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
@@ -98,6 +100,11 @@ export class JobRunner {
     return jobQueueName(this.o.arch);
   }
 
+  /** Ready-made /work disks waiting for jobs now. */
+  readyWorkDisks(): number {
+    return this.workDisks?.readyCount() ?? 0;
+  }
+
   /** Ids of the jobs running here now. */
   runningJobs(): string[] {
     return [...this.running.keys()];
@@ -118,6 +125,22 @@ export class JobRunner {
     await this.networks.cleanup();
     const dirs = await cleanupJobDirs(this.o.workDir);
     if (dirs.length > 0) log.info({ jobs: dirs }, 'removed job directories of a previous run');
+    const diskMissing = diskImagesMissing();
+    const diskSettings = this.o.workDisks ?? DEFAULT_WORK_DISKS;
+    if (diskMissing && diskSettings.defaultMB > 0) {
+      log.warn(
+        { reason: diskMissing },
+        '/work is not size-limited: jobs asking --max-disk will be refused',
+      );
+    }
+    this.workDisks = new WorkDisks({
+      root: this.o.workDir,
+      node: this.o.node,
+      settings: diskSettings,
+      ...(diskMissing !== undefined && { missing: diskMissing }),
+      log,
+    });
+    this.workDisks.start();
     this.ctx = {
       node: this.o.node,
       store: this.store,
@@ -132,6 +155,7 @@ export class JobRunner {
       volumes: this.volumes,
       networks: this.networks,
       workRoot: this.o.workDir,
+      workDisks: this.workDisks,
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
       output: this.o.output ?? {},
       oomPollMs: this.o.oomPollMs ?? 250,
@@ -222,8 +246,12 @@ export class JobRunner {
     return [
       this.runJobHandler(),
       defineHandler(RUNTIME_TEST_JOB, (_job, d) => this.processRuntimeTest(d.name, d.version)),
-      defineHandler(VOLUME_CREATE_JOB, (job, d) => this.volumeOp(job, d.name, 'create')),
-      defineHandler(VOLUME_REMOVE_JOB, (job, d) => this.volumeOp(job, d.name, 'remove')),
+      defineHandler(VOLUME_CREATE_JOB, (job, d) =>
+        this.volumeOp(job, d.name, () => this.volumes.create(d.name, d.sizeBytes)),
+      ),
+      defineHandler(VOLUME_REMOVE_JOB, (job, d) =>
+        this.volumeOp(job, d.name, () => this.volumes.remove(d.name)),
+      ),
     ];
   }
 
@@ -245,9 +273,9 @@ export class JobRunner {
     return p.finally(() => this.inflight.delete(p));
   }
 
-  private async volumeOp(job: Job, name: string, op: 'create' | 'remove'): Promise<unknown> {
+  private async volumeOp(job: Job, name: string, op: () => Promise<unknown>): Promise<unknown> {
     try {
-      const r = await this.volumes[op](name);
+      const r = await op();
       this.o.log.info({ volume: name, op: job.name }, 'volume changed');
       return r;
     } catch (err) {
@@ -341,6 +369,7 @@ export class JobRunner {
       }
       await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000).unref())]);
       await this.leases.releaseAll();
+      await this.workDisks?.stop();
       // 3. Our own connections last.
       if (this.subscriber) {
         this.subscriber.disconnect();

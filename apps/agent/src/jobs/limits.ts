@@ -1,5 +1,6 @@
 // A job's limits (JobLimits, what `rnx job run --max-memory ...` sends) as cgroup limits. Every
 // limit asked for is enforced or the job is refused with the reason; nothing is dropped quietly.
+import { statfs } from 'node:fs/promises';
 import { blockDeviceOf, type CgroupLimits } from '@joblet/sandbox';
 import type { JobLimits } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
@@ -14,6 +15,8 @@ export interface CgroupLimitOptions {
   defaultPidsMax?: number;
   /** Directory whose disk `maxIoBps` applies to (the job's /work lives there). */
   ioPath: string;
+  /** The job's /work when it is a filesystem of its own (a loop device): throttled too. */
+  workDir?: string;
 }
 
 /** True when the job asks for any limit a cgroup must enforce (besides the default pids cap). */
@@ -46,7 +49,10 @@ export async function cgroupLimitsFor(l: JobLimits, o: CgroupLimitOptions): Prom
         'start-failed',
       );
     }
-    out.ioBps = [{ device, readBps: l.maxIoBps, writeBps: l.maxIoBps }];
+    const devices = [device];
+    const own = o.workDir && (await blockDeviceOf(o.workDir).catch(() => undefined));
+    if (own && own !== device) devices.push(own);
+    out.ioBps = devices.map((d) => ({ device: d, readBps: l.maxIoBps!, writeBps: l.maxIoBps! }));
   }
   return out;
 }
@@ -54,4 +60,19 @@ export async function cgroupLimitsFor(l: JobLimits, o: CgroupLimitOptions): Prom
 /** `--max-memory` as people say it, for messages. */
 export function describeMemory(l: JobLimits): string {
   return l.maxMemoryMB !== undefined ? `${l.maxMemoryMB} MB` : 'the node';
+}
+
+/** `/work`'s size as people say it, for messages. */
+export function describeDisk(d: { diskBytes?: number }): string {
+  return d.diskBytes !== undefined
+    ? `${Math.round(d.diskBytes / (1024 * 1024))} MB: --max-disk, or the node's AGENT_JOB_DISK_MB`
+    : 'the node disk';
+}
+
+/** True when the job's own /work filesystem has no block left (its writes failed ENOSPC). */
+export async function workDiskFull(d: { work: string; diskBytes?: number }): Promise<boolean> {
+  if (d.diskBytes === undefined) return false;
+  const s = await statfs(d.work).catch(() => undefined);
+  // Some blocks stay free (ext4 keeps them for metadata): under 2 % or 1 MiB counts as full.
+  return s !== undefined && s.bavail * s.bsize < Math.max(1024 * 1024, d.diskBytes / 50);
 }

@@ -2,13 +2,27 @@
 // at `/volumes/<name>` in the jobs that ask for them. The API keeps the registry of names
 // (`keys.volumes(node)`) and asks this agent, through the node's queue, to create or remove the
 // directory. A volume that a running job has mounted is never removed.
-import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
+// A sized volume (`rnx volume create NAME --size=10GB`) is a filesystem of its own: the ext4
+// image `AGENT_VOLUMES_DIR/.images/<name>.ext4` (sparse, with a journal) loop-mounted at
+// `<name>`, so a write past the size fails with ENOSPC. Images are mounted again at start-up
+// (after a reboot); removal unmounts, detaches and deletes everything.
+import { chmod, chown, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Keys, RedisClient } from '@joblet/queue';
-import { NOBODY, type BindMount } from '@joblet/sandbox';
+import {
+  NOBODY,
+  createDiskImage,
+  isMountPoint,
+  mountDiskImage,
+  releaseDiskImage,
+  type BindMount,
+} from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
 import { VolumeName } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
+
+/** Where sized volumes' images live (a name no volume can have: names start alphanumeric). */
+const IMAGES_DIR = '.images';
 
 /** A volume request the agent refuses (bad name, in use): not worth a retry. */
 export class VolumeError extends Error {
@@ -41,17 +55,66 @@ export class VolumeManager {
     return join(this.o.root, checkName(name));
   }
 
-  /** Creates the root, 0755: jobs (uid 65534) must traverse it to reach their volume. */
-  async prepare(): Promise<void> {
-    await mkdir(this.o.root, { recursive: true, mode: 0o755 });
+  /** The image of a sized volume (whether or not it exists). */
+  private image(name: string): string {
+    return join(this.o.root, IMAGES_DIR, `${checkName(name)}.ext4`);
   }
 
-  /** Creates the volume's directory, owned by the sandbox uid. Creating one that exists is fine. */
-  async create(name: string): Promise<{ name: string; path: string }> {
+  /** Size of a sized volume's image in bytes; undefined for a plain (or missing) volume. */
+  async sizeOf(name: string): Promise<number | undefined> {
+    return (await stat(this.image(name)).catch(() => undefined))?.size;
+  }
+
+  /**
+   * Creates the root, 0755: jobs (uid 65534) must traverse it to reach their volume; and mounts
+   * every sized volume not mounted (after a reboot, or a crash between create and mount).
+   */
+  async prepare(): Promise<void> {
+    await mkdir(this.o.root, { recursive: true, mode: 0o755 });
+    await mkdir(join(this.o.root, IMAGES_DIR), { recursive: true, mode: 0o700 });
+    for (const f of await readdir(join(this.o.root, IMAGES_DIR))) {
+      const name = f.replace(/\.ext4$/, '');
+      if (f === name || !VolumeName.safeParse(name).success) continue;
+      await this.ensureMounted(name);
+    }
+  }
+
+  private async ensureMounted(name: string): Promise<void> {
     const path = this.dir(name);
-    await this.prepare();
+    if (!(await isMountPoint(path))) await mountDiskImage(this.image(name), path);
+  }
+
+  /**
+   * Creates the volume: a directory owned by the sandbox uid, or with `sizeBytes` a filesystem
+   * of that size. Creating one that exists with the same size is fine; another size is refused.
+   */
+  async create(
+    name: string,
+    sizeBytes?: number,
+  ): Promise<{ name: string; path: string; sizeBytes?: number }> {
+    const path = this.dir(name);
+    await mkdir(join(this.o.root, IMAGES_DIR), { recursive: true, mode: 0o700 });
     const st = await lstat(path).catch(() => undefined);
     if (st && !st.isDirectory()) throw new VolumeError(`${path} exists and is not a directory`);
+    const had = await this.sizeOf(name);
+    if (st && had !== sizeBytes) {
+      throw new VolumeError(
+        `volume ${name} exists ${had === undefined ? 'without a size' : `with ${had} bytes`}; remove it first to change its size`,
+      );
+    }
+    if (sizeBytes !== undefined) {
+      if (st) await this.ensureMounted(name);
+      else {
+        await createDiskImage({
+          image: this.image(name),
+          mountPoint: path,
+          sizeBytes,
+          journal: true,
+        });
+        await chmod(path, 0o755);
+      }
+      return { name, path, sizeBytes };
+    }
     if (!st) {
       await mkdir(path, { mode: 0o755 });
       await chmod(path, 0o755);
@@ -70,6 +133,8 @@ export class VolumeManager {
       );
     }
     const existed = (await lstat(path).catch(() => undefined)) !== undefined;
+    // A sized volume: unmounted, its loop device detached and its image deleted first.
+    await releaseDiskImage(this.image(name), path);
     await removeTree(path);
     return { name, removed: existed };
   }
@@ -97,6 +162,8 @@ export class VolumeManager {
           throw new JobFailure((e as Error).message, 'start-failed');
         }
         const st = await lstat(path).catch(() => undefined);
+        // A sized volume is only ever bound mounted: never the bare directory beneath it.
+        if ((await this.sizeOf(n)) !== undefined) await this.ensureMounted(n);
         if (!registered.has(n) || !st?.isDirectory()) {
           throw new JobFailure(
             `volume ${n} does not exist on node ${this.o.node}; create it with rnx volume create`,

@@ -134,6 +134,7 @@ interface JobRunFlags {
   maxCpu?: number;
   cpuCores?: string;
   maxIobps?: number;
+  maxDisk?: number;
   timeout?: string;
   env: string[];
   schedule?: string;
@@ -160,6 +161,11 @@ export const commands: readonly CommandDef[] = [
           '--max-iobps <bytes>',
           'disk read/write limit in bytes per second',
           positiveInt('--max-iobps'),
+        )
+        .option(
+          '--max-disk <MB>',
+          'size of /work in MB, uploads included (default: the node’s); writes past it fail with ENOSPC',
+          positiveInt('--max-disk'),
         )
         .option('--timeout <duration>', 'kill the job after this long, e.g. 30s, 10m')
         .option('--env <NAME=value>', 'environment variable (repeatable)', collect, [])
@@ -192,6 +198,7 @@ export const commands: readonly CommandDef[] = [
                 maxCpuPercent: o.maxCpu,
                 cpuCores: o.cpuCores,
                 maxIoBps: o.maxIobps,
+                maxDiskMB: o.maxDisk,
                 timeoutS,
               },
               schedule: o.schedule,

@@ -1,20 +1,36 @@
-/** `rnx volume create|list|remove`: named persistent directories on a node, mounted at /volumes/<name>. */
-import { ListVolumesResponse, VolumeView } from '@joblet/spec';
+/**
+ * `rnx volume create|list|remove`: named persistent directories on a node, mounted at
+ * /volumes/<name>; with `--size` a filesystem of that size (writes past it fail with ENOSPC).
+ */
+import { InvalidArgumentError } from 'commander';
+import { ListVolumesResponse, VolumeSize, VolumeView } from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
-import { table } from '../render/format.js';
+import { formatBytes, table } from '../render/format.js';
 import type { CommandDef } from '../command.js';
+
+/** `--size`: checked here for a usage error (exit 2) naming the flag; sent as typed. */
+function sizeOption(value: string): string {
+  const r = VolumeSize.safeParse(value);
+  if (!r.success) throw new InvalidArgumentError(`--size: ${r.error.issues[0]?.message ?? 'bad'}`);
+  return value;
+}
 
 export async function volumeCreate(
   client: ApiClient,
   name: string,
-  opts: { node?: string },
+  opts: { node?: string; size?: string },
   io: Io,
 ): Promise<number> {
-  const v = await client.post('/v1/volumes', { name, node: opts.node }, VolumeView);
+  const v = await client.post(
+    '/v1/volumes',
+    { name, node: opts.node, size: opts.size },
+    VolumeView,
+  );
+  const size = v.sizeBytes === undefined ? '' : ` (${formatBytes(v.sizeBytes)})`;
   io.out(
-    `volume ${v.name} created on ${v.node}; mount it with --volume=${v.name} (at /volumes/${v.name})`,
+    `volume ${v.name}${size} created on ${v.node}; mount it with --volume=${v.name} (at /volumes/${v.name})`,
   );
   return EXIT.OK;
 }
@@ -27,7 +43,15 @@ export async function volumeList(
   const { volumes } = await client.get('/v1/volumes', ListVolumesResponse);
   if (opts.json) io.out(JSON.stringify(volumes, null, 2));
   else
-    for (const l of table([['VOLUME', 'NODE'], ...volumes.map((v) => [v.name, v.node])])) io.out(l);
+    for (const l of table([
+      ['VOLUME', 'NODE', 'SIZE'],
+      ...volumes.map((v) => [
+        v.name,
+        v.node,
+        v.sizeBytes === undefined ? '-' : formatBytes(v.sizeBytes),
+      ]),
+    ]))
+      io.out(l);
   return EXIT.OK;
 }
 
@@ -55,7 +79,12 @@ export const commands: readonly CommandDef[] = [
       cmd
         .argument('<name>')
         .option('--node <name>', 'the node (required when several are online)')
-        .action(async (name: string, o: { node?: string }) => {
+        .option(
+          '--size <size>',
+          'a filesystem of this size, e.g. 10GB, 512MB, 1G (default: no size, the node’s disk)',
+          sizeOption,
+        )
+        .action(async (name: string, o: { node?: string; size?: string }) => {
           state.exitCode = await volumeCreate(client(), name, o, io);
         }),
   },

@@ -4,7 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { CgroupManager, egressProcesses } from '@joblet/sandbox';
-import { mountsUnder } from '@joblet/artifact';
+import { mountsUnder } from '@joblet/sandbox';
 import { stagingPrefix, type ArtifactStore } from '@joblet/storage';
 import { BUILD_CGROUP_NAMESPACE, buildCgroupName } from '../build/sandbox-setup.js';
 

@@ -15,7 +15,11 @@ export type RuntimeTestJobData = z.infer<typeof RuntimeTestJobData>;
  * Payload of `volume-create` / `volume-remove`. The name is checked by the agent's volume
  * manager (its error is what the caller reads), not here.
  */
-export const VolumeJobData = z.object({ name: z.string() });
+export const VolumeJobData = z.object({
+  name: z.string(),
+  /** volume-create: the volume's own filesystem of this size; absent: a plain directory. */
+  sizeBytes: z.number().int().positive().optional(),
+});
 export type VolumeJobData = z.infer<typeof VolumeJobData>;
 
 /** Finished node calls are dropped after this long (s): the caller waited for the answer. */

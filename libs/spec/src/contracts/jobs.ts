@@ -3,6 +3,7 @@
  * Limits on uploads and values are enforced here, so the API and the agent apply the same ones.
  */
 import { z } from 'zod';
+import { parseMemorySize } from '../checks/fields.js';
 import { ArchName } from './build.js';
 import { JobNetwork } from './networks.js';
 
@@ -99,6 +100,17 @@ export const JobLimits = z.object({
     .max(7 * 24 * 3600)
     .optional(),
   maxProcesses: z.number().int().min(8).max(65536).optional(),
+  /**
+   * MB the job may write to /work, uploads included (`--max-disk`); beyond it writes fail with
+   * ENOSPC. Without it the node's default applies (AGENT_JOB_DISK_MB), and a node refuses more
+   * than its maximum (AGENT_JOB_DISK_MAX_MB).
+   */
+  maxDiskMB: z
+    .number()
+    .int()
+    .min(8)
+    .max(1024 * 1024)
+    .optional(),
 });
 export type JobLimits = z.infer<typeof JobLimits>;
 
@@ -303,8 +315,41 @@ export const ListJobsResponse = z.object({ jobs: z.array(JobSummary) });
 export const VolumeName = z
   .string()
   .regex(VOLUME_NAME, 'a volume name: lowercase letters, digits, ".", "_", "-"');
-export const CreateVolumeRequest = z.object({ name: VolumeName, node: z.string().optional() });
-export const VolumeView = z.object({ name: z.string(), node: z.string() });
+/** Smallest and largest sized volume: ext4 needs a few MiB; 16 TiB is ext4's own limit. */
+export const VOLUME_SIZE_LIMITS = { minBytes: 8 * 1024 * 1024, maxBytes: 16 * 1024 ** 4 } as const;
+
+/**
+ * A volume's size as people write it (`10GB`, `512MB`, `1G`, `1.5GiB`; binary units), in bytes.
+ * Without one a volume is a plain directory on the node's disk, as before sizes existed.
+ */
+export const VolumeSize = z.string().transform((s, ctx) => {
+  const bytes = parseMemorySize(s.trim());
+  const { minBytes, maxBytes } = VOLUME_SIZE_LIMITS;
+  if (bytes === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(s)} is not a size: use a number with a unit, e.g. 10GB, 512MB or 1G`,
+    });
+    return z.NEVER;
+  }
+  if (bytes < minBytes || bytes > maxBytes) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is outside 8MB to 16TB` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+export const CreateVolumeRequest = z.object({
+  name: VolumeName,
+  node: z.string().optional(),
+  size: VolumeSize.optional(),
+});
+export const VolumeView = z.object({
+  name: z.string(),
+  node: z.string(),
+  /** Absent: no size of its own (a directory on the node's disk). */
+  sizeBytes: z.number().optional(),
+});
 export const ListVolumesResponse = z.object({ volumes: z.array(VolumeView) });
 export const VolumeParams = z.object({ name: VolumeName });
 export const VolumeQuery = z.object({ node: z.string().optional() });

@@ -1,6 +1,7 @@
 /**
  * `/v1/volumes`: named persistent directories on a node. The node's agent creates and removes the
- * directory (through its own queue); the registry of names lives in Redis. Each volume counts
+ * directory (through its own queue); the registry of names lives in Redis, with the sizes of the
+ * sized ones (`size`: the node makes them filesystems of their own, so a write past it fails). Each volume counts
  * against its creator's volumes quota until it is removed (by anyone allowed to).
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -44,6 +45,13 @@ async function pickNode(
   );
 }
 
+/** `of 10 GiB` / `without a size`, for messages. */
+function describeSize(bytes: number | undefined): string {
+  if (bytes === undefined) return 'without a size';
+  const mib = bytes / (1024 * 1024);
+  return mib >= 1024 && mib % 1024 === 0 ? `of ${mib / 1024} GB` : `of ${Math.round(mib)} MB`;
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await
 const route: FastifyPluginAsync = async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -55,16 +63,29 @@ const route: FastifyPluginAsync = async (app) => {
       schema: { body: CreateVolumeRequest, response: { 201: VolumeView } },
     },
     async (request, reply) => {
+      const { name, size } = request.body;
       const node = await pickNode(app.nodes, request.body.node);
-      const item = volumeQuotaItem(node, request.body.name);
-      const existed = await app.redis.sismember(app.keys.volumes(node), request.body.name);
+      const item = volumeQuotaItem(node, name);
+      const existed = await app.redis.sismember(app.keys.volumes(node), name);
+      if (existed) {
+        const had = await app.redis.hget(app.keys.volumeSizes(node), name);
+        const hadBytes = had === null ? undefined : Number(had);
+        if (hadBytes !== size) {
+          throw new ApiError(
+            409,
+            'CONFLICT',
+            `volume ${name} exists on ${node} ${describeSize(hadBytes)}; remove it first to change its size`,
+            [{ field: 'size', message: `the volume has ${describeSize(hadBytes)}` }],
+          );
+        }
+      }
       await app.quotas.reserve('volumes', quotaOwner(request.identity), item);
       try {
         await callNode(
           nodeQueues,
           node,
           VOLUME_CREATE_JOB,
-          { name: request.body.name },
+          { name, ...(size !== undefined && { sizeBytes: size }) },
           VOLUME_CALL_TIMEOUT_MS,
         );
       } catch (err) {
@@ -72,8 +93,9 @@ const route: FastifyPluginAsync = async (app) => {
         if (!existed) await app.quotas.release('volumes', item);
         throw err;
       }
-      await app.redis.sadd(app.keys.volumes(node), request.body.name);
-      return reply.status(201).send({ name: request.body.name, node });
+      if (size !== undefined) await app.redis.hset(app.keys.volumeSizes(node), name, size);
+      await app.redis.sadd(app.keys.volumes(node), name);
+      return reply.status(201).send({ name, node, ...(size !== undefined && { sizeBytes: size }) });
     },
   );
   r.get(
@@ -83,8 +105,15 @@ const route: FastifyPluginAsync = async (app) => {
       const nodes = await app.nodes.list();
       const volumes = [];
       for (const n of nodes) {
-        for (const name of (await app.redis.smembers(app.keys.volumes(n.name))).sort())
-          volumes.push({ name, node: n.name });
+        const sizes = await app.redis.hgetall(app.keys.volumeSizes(n.name));
+        for (const name of (await app.redis.smembers(app.keys.volumes(n.name))).sort()) {
+          const size = sizes[name];
+          volumes.push({
+            name,
+            node: n.name,
+            ...(size !== undefined && { sizeBytes: Number(size) }),
+          });
+        }
       }
       return { volumes };
     },
@@ -108,6 +137,7 @@ const route: FastifyPluginAsync = async (app) => {
         VOLUME_CALL_TIMEOUT_MS,
       );
       await app.redis.srem(app.keys.volumes(node), request.params.name);
+      await app.redis.hdel(app.keys.volumeSizes(node), request.params.name);
       await app.quotas.release('volumes', volumeQuotaItem(node, request.params.name));
       return { name: request.params.name, node };
     },
