@@ -9,7 +9,14 @@ export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './e
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
 export { NOBODY, bwrapArgs } from './bwrap.js';
-export type { BindMount, SandboxNetwork, SandboxSpec, TmpfsMount } from './bwrap.js';
+export type {
+  BindMount,
+  RootOverlay,
+  SandboxNetwork,
+  SandboxSpec,
+  TmpfsMount,
+  UsernsRoot,
+} from './bwrap.js';
 export { launchSandbox, runInSandbox, sandboxSetupFailed } from './launcher.js';
 export type { LaunchOptions, SandboxProcess } from './launcher.js';
 export {

@@ -15,9 +15,10 @@
  *    then the process group; slirp4netns is stopped; `result` settles only after all of it.
  */
 import type { Readable } from 'node:stream';
-import { NOBODY, bwrapArgs, seccompFd, type SandboxSpec } from './bwrap.js';
+import { NOBODY, bwrapArgs, overlayOptions, seccompFd, type SandboxSpec } from './bwrap.js';
 import type { Cgroup } from './cgroup-types.js';
 import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from './egress.js';
+import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
 import { seccompProgram } from './seccomp.js';
 
@@ -76,26 +77,56 @@ export interface SandboxProcess {
 
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
-/** The command that starts bwrap with `argv`: dropped to the sandbox uid, inside the cgroup. */
+/**
+ * Mounts the root overlay ($1: options, $2: mountpoint), then execs the rest. Runs as root in the
+ * fresh mount namespace `unshare` made, so the mount exists there only. A fixed script: the
+ * paths come as arguments, never spliced into it.
+ */
+const OVERLAY_SCRIPT = 'mount -t overlay -o "$1" joblet-root "$2" && shift 2 && exec "$@"';
+
+/**
+ * The command that starts bwrap with `argv`: inside the cgroup, in a mount namespace holding the
+ * root overlay when there is one, dropped to the sandbox's host uid.
+ */
 function wrapped(
   spec: SandboxSpec,
   argv: string[],
   opts: LaunchOptions,
 ): { cmd: string; args: string[]; dropTo?: { uid: number; gid: number } } {
-  const uid = spec.uid ?? NOBODY;
-  const gid = spec.gid ?? uid;
+  const uid = spec.usernsRoot?.hostUid ?? spec.uid ?? NOBODY;
+  const gid = spec.usernsRoot?.hostGid ?? spec.gid ?? uid;
   const bwrap = opts.bwrapPath ?? 'bwrap';
-  const drop = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
-  if (!opts.cgroup) return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
-  // Joining writes root-owned cgroup.procs files, so the join runs as root and setpriv
-  // (util-linux) drops to the sandbox uid afterwards, as spawning with uid/gid would have.
-  const inner = drop
-    ? {
-        cmd: 'setpriv',
-        args: ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', bwrap, ...argv],
-      }
-    : { cmd: bwrap, args: argv };
-  return opts.cgroup.wrap(inner.cmd, inner.args);
+  const root = process.getuid?.() === 0;
+  const drop = root && (uid !== 0 || gid !== 0);
+  if (spec.rootOverlay && !root) {
+    throw new SandboxError(
+      'a root overlay needs the launcher to run as root',
+      SandboxErrorCode.InvalidSpec,
+    );
+  }
+  if (!opts.cgroup && !spec.rootOverlay) {
+    return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
+  }
+  // Joining writes root-owned cgroup.procs files and mounting the overlay needs root, so both run
+  // as root and setpriv (util-linux) drops to the sandbox uid afterwards, as spawning with
+  // uid/gid would have.
+  const setpriv = ['setpriv', '--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups'];
+  const sandbox = [...(drop ? setpriv : []), bwrap, ...argv];
+  const o = spec.rootOverlay;
+  const [cmd, ...args] = o
+    ? [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        OVERLAY_SCRIPT,
+        'sh',
+      ].concat(overlayOptions(o), o.mountpoint, sandbox)
+    : sandbox;
+  return opts.cgroup ? opts.cgroup.wrap(cmd!, args) : { cmd: cmd!, args };
 }
 
 /**

@@ -28,6 +28,8 @@ describe('builtinCatalog', () => {
       ['go', '1.24', 'trixie', 'golang-go'],
       ['rust', '1.63', 'bookworm', 'rustc cargo'],
       ['rust', '1.85', 'trixie', 'rustc cargo'],
+      ['debian', '12', 'bookworm', 'ca-certificates'],
+      ['debian', '13', 'trixie', 'ca-certificates'],
     ]);
   });
 

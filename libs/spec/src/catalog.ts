@@ -85,6 +85,8 @@ export const LANGUAGE_DEFAULTS: Readonly<
     env: { GOCACHE: '/tmp/go-build', GOPATH: '/tmp/go' },
   },
   rust: { binary: 'rustc', versionArgs: ['--version'], env: { CARGO_HOME: '/tmp/cargo' } },
+  // A system root: what its jobs reach for first is apt.
+  debian: { binary: 'apt-get', versionArgs: ['--version'] },
 };
 
 function debian(language: Language, version: string, suite: string, packages: string[]) {
@@ -122,6 +124,9 @@ export const builtinCatalog: BaseCatalog = deepFreeze({
     debian('go', '1.24', 'trixie', ['golang-go']),
     debian('rust', '1.63', 'bookworm', ['rustc', 'cargo']),
     debian('rust', '1.85', 'trixie', ['rustc', 'cargo']),
+    // Minimal Debian roots (minbase has apt); ca-certificates for https sources and downloads.
+    debian('debian', '12', 'bookworm', ['ca-certificates']),
+    debian('debian', '13', 'trixie', ['ca-certificates']),
   ],
 });
 
