@@ -9,6 +9,7 @@ export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './e
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
 export { NOBODY, bwrapArgs } from './bwrap.js';
+export { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 export type {
   BindMount,
   RootOverlay,

@@ -6,6 +6,7 @@ import type { RuntimeLayout } from '../runtimes/layout.js';
 import type { ConvergeResult } from '../runtimes/runtime-sync.service.js';
 import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
 import type { SharedRuntimeLeases } from './runtime-leases.js';
+import type { SystemRoots } from './system-roots.js';
 import type { VolumeManager } from './volumes.js';
 
 /** What the runner needs of RuntimeSync: where runtimes are, and installing one on demand. */
@@ -31,6 +32,8 @@ export interface JobContext {
   /** Why there are no cgroups, for the message of a refused limit. */
   cgroupsMissing?: string;
   volumes: VolumeManager;
+  /** The shifted lower trees of system-root jobs. */
+  systemRoots: SystemRoots;
   workRoot: string;
   defaultPidsMax: number;
   output: { maxLines?: number; maxBytes?: number };

@@ -38,6 +38,27 @@ export async function createJobDir(root: string, jobId: string): Promise<JobDir>
   return { dir, work };
 }
 
+/**
+ * The layers of a system-root job's writable root inside its directory: `upper` (what it
+ * writes, owned by the uid that is root of its namespace), overlayfs's `work` and the mountpoint.
+ * Removed with the directory.
+ */
+export async function createRootLayers(
+  d: JobDir,
+  owner: { uid: number; gid: number },
+): Promise<{ upper: string; work: string; mountpoint: string }> {
+  const layers = {
+    upper: join(d.dir, 'root-upper'),
+    work: join(d.dir, 'root-work'),
+    mountpoint: join(d.dir, 'root'),
+  };
+  await mkdir(layers.upper, { mode: 0o755 });
+  await mkdir(layers.work, { mode: 0o700 });
+  await mkdir(layers.mountpoint, { mode: 0o755 });
+  if (process.getuid?.() === 0) await chown(layers.upper, owner.uid, owner.gid);
+  return layers;
+}
+
 export async function removeJobDir(d: JobDir): Promise<void> {
   await removeTree(d.dir);
 }

@@ -6,10 +6,10 @@
 // job directory and the uploads key removed.
 import type { Logger } from '@joblet/logging';
 import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
-import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
+import { FINAL_JOB_STATES, isSystemRoot, type JobRecord } from '@joblet/spec';
 import { classifyExit, type JobOutcome } from './exit-status.js';
 import type { JobContext } from './job-context.js';
-import { createJobDir, removeJobDir, type JobDir } from './job-dirs.js';
+import { createJobDir, createRootLayers, removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
 import { JobOutput, type OutputSummary } from './job-output.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
@@ -124,6 +124,17 @@ export class JobExecution {
       });
       this.mark('mounts');
       dir = await createJobDir(this.ctx.workRoot, this.jobId);
+      const rootOverlay = isSystemRoot(yml.language)
+        ? {
+            lower: await this.ctx.systemRoots.lower(runtimeDir).catch((err: unknown) => {
+              throw new JobFailure(
+                `the writable root of ${record.runtime.name}@${record.runtime.version} could not be prepared: ${(err as Error).message}`,
+                'start-failed',
+              );
+            }),
+            ...(await createRootLayers(dir, { uid: NOBODY, gid: NOBODY })),
+          }
+        : undefined;
       await writeUploads(dir.work, secrets.uploads, { uid: NOBODY, gid: NOBODY });
       const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
       volumesHeld = true;
@@ -145,6 +156,7 @@ export class JobExecution {
           tmpBytes: record.limits.maxMemoryMB * MiB,
         }),
         ...(this.cgroup && { cgroup: this.cgroup }),
+        ...(rootOverlay && { rootOverlay }),
       });
     } catch (err) {
       return await this.fail(err);

@@ -8,6 +8,7 @@
  * records it FAILED (node lost). A job found INITIALIZING/RUNNING when taken, or recorded as
  * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
  */
+import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
   JOB_QUEUE_JOBS,
@@ -24,7 +25,7 @@ import {
   type JobHandler,
   type RedisClient,
 } from '@joblet/queue';
-import { CgroupManager, isRoot } from '@joblet/sandbox';
+import { CgroupManager, NOBODY, isRoot } from '@joblet/sandbox';
 import { JobRecord } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
@@ -34,6 +35,7 @@ import { JobExecution } from './job-execution.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
+import { SystemRoots } from './system-roots.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
 import { VolumeError, VolumeManager } from './volumes.js';
 
@@ -60,6 +62,7 @@ export class JobRunner {
   private readonly sandbox: JobSandbox;
   private readonly mounts: RuntimeMounts;
   private readonly leases: SharedRuntimeLeases;
+  private readonly systemRoots: SystemRoots;
   private ctx: JobContext | undefined;
   private worker: Worker | undefined;
   private workerConnection: RedisClient | undefined;
@@ -82,6 +85,11 @@ export class JobRunner {
       ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
     });
     this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts, ...o.egress });
+    this.systemRoots = new SystemRoots({
+      dir: join(o.workDir, '.system-roots'),
+      uid: NOBODY,
+      gid: NOBODY,
+    });
   }
 
   get queueName(): string {
@@ -107,6 +115,8 @@ export class JobRunner {
     } else log.warn({ reason: missing }, 'no cgroups: jobs asking for limits will be refused');
     const dirs = await cleanupJobDirs(this.o.workDir);
     if (dirs.length > 0) log.info({ jobs: dirs }, 'removed job directories of a previous run');
+    const roots = await this.systemRoots.prune((n, v) => this.o.runtimes.layout.versionDir(n, v));
+    if (roots.length > 0) log.info({ roots }, 'removed system roots of runtimes no longer here');
     this.ctx = {
       node: this.o.node,
       store: this.store,
@@ -119,6 +129,7 @@ export class JobRunner {
       cgroups,
       ...(missing !== undefined && { cgroupsMissing: missing }),
       volumes: this.volumes,
+      systemRoots: this.systemRoots,
       workRoot: this.o.workDir,
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
       output: this.o.output ?? {},

@@ -19,26 +19,18 @@
  */
 import { existsSync } from 'node:fs';
 import type { BindMount, Cgroup, OutputStreamName, RunResult, SandboxSpec } from '@joblet/sandbox';
-import { SandboxError, SandboxErrorCode, egressResolvConf, launchSandbox } from '@joblet/sandbox';
+import {
+  DOCKER_DEFAULT_CAPABILITIES,
+  SandboxError,
+  SandboxErrorCode,
+  egressResolvConf,
+  launchSandbox,
+} from '@joblet/sandbox';
 import type { EgressAllow } from '@joblet/spec';
 import { BuildFailure } from './build-failure.js';
 
 /** Docker's default capability set: what package installation needs, nothing that escapes. */
-export const BUILD_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_MKNOD',
-  'CAP_AUDIT_WRITE',
-  'CAP_SETFCAP',
-] as const;
+export const BUILD_CAPABILITIES = DOCKER_DEFAULT_CAPABILITIES;
 
 /** PATH inside the sandbox (Debian root's default). */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
