@@ -71,6 +71,8 @@ export interface TestApiOptions {
   redis?: RedisSettings;
   /** The queue prefix; default one of the test's own. */
   prefix?: string;
+  /** API_DEFAULT_RUNTIME; default the farm's own. */
+  defaultRuntime?: string;
 }
 
 export async function startTestApi(
@@ -92,6 +94,7 @@ export async function startTestApi(
     architectures,
     retention: opts.retention,
     quotas: opts.quotas,
+    ...(opts.defaultRuntime !== undefined && { defaultRuntime: opts.defaultRuntime }),
   };
   const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();

@@ -27,6 +27,12 @@ hooks:
 `;
 
 /**
+ * How the API's 409 names the build of the default runtime it started on first need (the
+ * message of its `runtime` field issue, followed by the build id); `rnx job run` follows it.
+ */
+export const DEFAULT_RUNTIME_BUILDING = 'default runtime building: build';
+
+/**
  * A runtime whose base is a plain distribution root (`base.language: debian`): its jobs run in
  * the whole tree, writable and discarded when the job ends, as root of a user namespace — not in
  * the read-only mounts of runtime.yml as uid 65534.

@@ -8,7 +8,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Arch, BaseCatalog } from '@joblet/spec';
+import { DEFAULT_RUNTIME_NAME, type Arch, type BaseCatalog } from '@joblet/spec';
 import { Keys, PUBLISH_QUEUE, buildQueueName, type RedisClient } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { DEFAULT_QUOTAS, type QuotaLimits } from '../services/quota-service.js';
@@ -25,6 +25,8 @@ export interface FarmOptions {
   architectures: Arch[];
   /** Retention of records and artifacts; default 7 days, 5 versions, bases 30 days. */
   retention?: FarmRetention;
+  /** The runtime of jobs that name none (API_DEFAULT_RUNTIME); default DEFAULT_RUNTIME_NAME. */
+  defaultRuntime?: string;
   /** Per-identity quotas (API_QUOTA_*); default DEFAULT_QUOTAS. */
   quotas?: QuotaLimits;
 }
@@ -36,6 +38,7 @@ export interface FarmSettings {
   architectures: Arch[];
   retention: FarmRetention;
   quotas: QuotaLimits;
+  defaultRuntime: string;
 }
 
 declare module 'fastify' {
@@ -76,6 +79,7 @@ async function farmClients(
     architectures: opts.architectures,
     retention: opts.retention ?? DEFAULT_RETENTION,
     quotas: opts.quotas ?? DEFAULT_QUOTAS,
+    defaultRuntime: opts.defaultRuntime ?? DEFAULT_RUNTIME_NAME,
   });
   app.decorate('buildQueues', buildQueues);
   app.decorate('publishQueue', publishQueue);
