@@ -17,6 +17,7 @@ have update-binfmts || need_pkgs+=(binfmt-support)
 have ip || need_pkgs+=(iproute2)
 have nft || need_pkgs+=(nftables)
 have nsenter || need_pkgs+=(util-linux)
+have newuidmap || need_pkgs+=(uidmap)
 have docker-compose || need_pkgs+=(docker-compose)
 have openssl || need_pkgs+=(openssl)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
@@ -30,6 +31,21 @@ if ((${#need_pkgs[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
+
+# Rootless builds: root inside a build sandbox is an unprivileged host id range delegated to
+# root (WORKER_BUILD_SUBID_BASE, default 100000, 65536 ids). Added once; a host where another
+# user already has part of that range must pick another base (the worker refuses to start).
+subid_base="${WORKER_BUILD_SUBID_BASE:-100000}"
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -qx "root:${subid_base}:65536" "$f" 2>/dev/null; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "$f lacks root:${subid_base}:65536 (run as root to add it)" >&2
+      exit 1
+    fi
+    echo "delegating host ids ${subid_base}-$((subid_base + 65535)) to root in $f (rootless builds)"
+    echo "root:${subid_base}:65536" >>"$f"
+  fi
+done
 
 # Redis: use the one answering on 127.0.0.1:6379, or start one without persistence.
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -96,12 +96,16 @@ CMD ["node", "dist/index.js"]
 # PID, IPC and UTS namespaces, pivot_root, overlayfs mounts, cgroup limits (bubblewrap as root),
 # debootstrap (mknod, chroot) and, to build a foreign arch, registering qemu in binfmt_misc.
 # slirp4netns gives builds egress-only networking (WORKER_BUILD_NETWORK=isolated, /dev/net/tun).
+# Builds are rootless: their root is host uid 100000 (uidmap's newuidmap, /etc/subuid below;
+# WORKER_BUILD_SUBID_BASE must match).
 FROM runtime AS worker
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       bubblewrap debootstrap debian-archive-keyring gpgv wget zstd tar qemu-user-static \
-      slirp4netns \
- && rm -rf /var/lib/apt/lists/*
+      slirp4netns uidmap \
+ && rm -rf /var/lib/apt/lists/* \
+ && echo 'root:100000:65536' >> /etc/subuid \
+ && echo 'root:100000:65536' >> /etc/subgid
 WORKDIR /app
 COPY --from=prod-worker /src/node_modules ./node_modules
 COPY --from=prod-worker /src/apps/worker ./apps/worker

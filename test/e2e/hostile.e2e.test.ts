@@ -1,7 +1,8 @@
 /**
- * The hostile suite: each attack a test, run as the role it names (a `developer` token), through
- * the real `rnx`, API, worker and agent of a farm started by `rnx farm up`. Every attack must
- * fail, with a clear refusal where the farm refuses, and leave nothing behind.
+ * The hostile suite: each attack a test, run as the role it names (a `developer` token for jobs,
+ * a `maintainer` token for builds), through the real `rnx`, API, worker and agent of a farm
+ * started by `rnx farm up`. Every attack must fail, with a clear refusal where the farm refuses,
+ * and leave nothing behind.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -172,4 +173,85 @@ describe('a developer attacking the farm from a job', () => {
     const status = await dev(['job', 'status', id, '--json']);
     expect((JSON.parse(status.stdout) as { state: string }).state).toBe('STOPPED');
   });
+});
+
+describe('a maintainer attacking the farm from a build', () => {
+  /** `rnx runtime build -v` of `spec` as a maintainer; the build's log lines, trimmed. */
+  const build = async (file: string, spec: string): Promise<{ r: RnxResult; lines: string[] }> => {
+    const token = await farm.rnx(['token', 'create', '--role', 'maintainer', '--ttl', '1d', '-q']);
+    expect(token.code, token.stderr).toBe(0);
+    const path = join(farm.tmp.path, file);
+    await writeFile(path, spec);
+    const r = await farm.rnx(['runtime', 'build', '-v', path], {
+      env: { RNX_TOKEN: token.stdout.trim() },
+      timeoutMs: BUILD_WAIT_MS,
+    });
+    const lines = r.stdout.split('\n').map((l) => l.replace(/^.*\| /, '').trim());
+    return { r, lines };
+  };
+  const hostileSpec = (name: string, body: string) =>
+    SPEC.replace(`name: ${NAME}`, `name: ${name}`) + body;
+  const marker = `joblet-planted-${process.pid}`;
+  const blob = `_cacache/content-v2/sha512/00/11/${'2'.repeat(124)}`;
+
+  it(
+    'runs hooks as an unprivileged host uid, and cannot poison the download caches of the next build of another spec',
+    async () => {
+      // 1. Not host root: root of a namespace whose root is host uid 100000; a host-owned file
+      // (the /dev/null bound into every sandbox) cannot be touched, no user namespace can be
+      // made. Then it plants files in the caches, and after apt ran replaces every .deb there.
+      const a = await build(
+        'poison.yaml',
+        hostileSpec(
+          'hostile-poison',
+          `apt: [hello]
+hooks:
+  pre_install: |
+    echo "uid_map=$(awk '{print $1, $2, $3}' /proc/self/uid_map)"
+    if touch -d @0 /dev/null 2>/dev/null; then echo host-file=CHANGED; else echo host-file=refused; fi
+    if unshare --user true 2>/dev/null; then echo userns=MADE; else echo userns=refused; fi
+    echo poison > /var/cache/apt/archives/${marker}_1.0_all.deb
+    mkdir -p /root/.npm/$(dirname ${blob}) /root/.cache/pip
+    echo poison > /root/.npm/${blob}
+    echo poison > /root/.cache/pip/${marker}
+  post_install: |
+    for f in /var/cache/apt/archives/*.deb; do echo poison > "$f"; done
+    echo "replaced=$(ls /var/cache/apt/archives/*.deb | wc -l)"
+`,
+        ),
+      );
+      expect(a.r.code, a.r.stdout + a.r.stderr).toBe(0);
+      expect(a.lines).toEqual(
+        expect.arrayContaining(['uid_map=0 100000 65536', 'host-file=refused', 'userns=refused']),
+      );
+      expect(a.lines.some((l) => /^replaced=[1-9]/.test(l))).toBe(true);
+      // 2. Another spec built next reads the shared caches: none of it is there, and the
+      // hello it installs from them is Debian's.
+      const b = await build(
+        'victim.yaml',
+        hostileSpec(
+          'hostile-victim',
+          `apt: [hello]
+hooks:
+  pre_install: |
+    if ls /var/cache/apt/archives/${marker}* >/dev/null 2>&1; then echo planted-deb=SEEN; else echo planted-deb=absent; fi
+    if [ -e /root/.npm/${blob} ] || [ -e /root/.cache/pip/${marker} ]; then echo planted-npm-pip=SEEN; else echo planted-npm-pip=absent; fi
+    echo "poisoned-debs=$(grep -l '^poison' /var/cache/apt/archives/*.deb 2>/dev/null | wc -l)"
+  post_install: |
+    echo "hello=$(hello)"
+`,
+        ),
+      );
+      expect(b.r.code, b.r.stdout + b.r.stderr).toBe(0);
+      expect(b.lines).toEqual(
+        expect.arrayContaining([
+          'planted-deb=absent',
+          'planted-npm-pip=absent',
+          'poisoned-debs=0',
+          'hello=Hello, world!',
+        ]),
+      );
+    },
+    2 * BUILD_WAIT_MS,
+  );
 });

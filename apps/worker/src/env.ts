@@ -17,6 +17,7 @@ import {
   type EgressAllow,
 } from '@joblet/spec';
 import type { SigningKey } from '@joblet/artifact';
+import { SUBID_COUNT, type IdRange } from '@joblet/sandbox';
 import { readSigningKeys } from './signing-key-env.js';
 
 const seconds = (def: number, max = 7 * 24 * 3600) =>
@@ -114,6 +115,17 @@ const WorkerEnv = z.object({
    * without being listed here.
    */
   WORKER_BUILD_EGRESS_ALLOW: EgressAllowEnv,
+  /**
+   * First host uid and gid of the 65536 ids build sandboxes run as: root inside a build is this
+   * unprivileged id outside (rootless builds). Must be delegated to root in /etc/subuid and
+   * /etc/subgid (`root:100000:65536`, scripts/system-deps.sh) and to nobody else.
+   */
+  WORKER_BUILD_SUBID_BASE: z.coerce
+    .number()
+    .int()
+    .min(65536, 'at least 65536 (ids below are the host users and nobody)')
+    .max(0xfffffffe - SUBID_COUNT)
+    .default(100000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
@@ -167,6 +179,8 @@ export interface WorkerConfig {
    * (added at start-up by the network check) the configured package sources' address:port.
    */
   buildEgressAllow: EgressAllow[];
+  /** WORKER_BUILD_SUBID_BASE: the host ids of build sandboxes (root inside = `first`). */
+  buildSubids: IdRange;
   logLevel: string;
   publish: boolean;
   /** Keys of WORKER_SIGNING_KEY_FILE; never empty when `publish`. */
@@ -226,6 +240,7 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     buildNetwork: e.WORKER_BUILD_NETWORK,
     ...(e.WORKER_BUILD_DNS ? { buildDns: e.WORKER_BUILD_DNS } : {}),
     buildEgressAllow: e.WORKER_BUILD_EGRESS_ALLOW ?? [],
+    buildSubids: { first: e.WORKER_BUILD_SUBID_BASE, count: SUBID_COUNT },
     logLevel: e.LOG_LEVEL,
     publish: e.WORKER_PUBLISH,
     signingKeys,

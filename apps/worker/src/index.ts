@@ -1,7 +1,8 @@
 /**
  * The worker process: configuration, logger, `createWorker`, and the one shutdown path (the shared
  * lifecycle of `@joblet/logging`). A bad variable, a host that cannot execute WORKER_ARCH, wrong
- * Redis credentials or no working build network exit 78 (EX_CONFIG) with what to do.
+ * Redis credentials, no working build network or no subordinate ids for rootless builds
+ * (/etc/subuid) exit 78 (EX_CONFIG) with what to do.
  */
 import {
   configOrExit,
@@ -13,6 +14,7 @@ import {
 import { RedisConfigError } from '@joblet/queue';
 import { ArchUnsupportedError } from './startup-checks/arch-check.js';
 import { BuildNetworkUnavailableError } from './startup-checks/build-network-check.js';
+import { BuildUsernsUnavailableError } from './startup-checks/build-userns-check.js';
 import { readWorkerEnv } from './env.js';
 import { createWorker } from './worker.js';
 
@@ -26,7 +28,12 @@ const log: Logger = createLogger({
 const worker = await createWorker(config, { log }).catch((err: unknown) =>
   exitOnStartFailure(log, err, {
     app: 'worker',
-    configErrors: [ArchUnsupportedError, RedisConfigError, BuildNetworkUnavailableError],
+    configErrors: [
+      ArchUnsupportedError,
+      RedisConfigError,
+      BuildNetworkUnavailableError,
+      BuildUsernsUnavailableError,
+    ],
     fields: { arch: config.arch },
   }),
 );

@@ -1,8 +1,9 @@
 /**
  * `createWorker(config)`: a build worker for one architecture, constructed the same way by the
  * process entry (index.ts) and by tests (no signals, no process exit). It
- * 0. checks that this host executes its arch (arch-check.ts) and can give builds their network
- *    (build-network-check.ts), else refuses to start,
+ * 0. checks that this host executes its arch (arch-check.ts), can run builds rootless
+ *    (build-userns-check.ts) and give them their network (build-network-check.ts), else refuses
+ *    to start,
  * 1. loads the catalog and connects to the store and Redis,
  * 2. removes what crashed builds on this host left (work dirs of dead children, their cgroups),
  * 3. consumes `build-<arch>` (and, with `publish`, the `publish` parents) through BullMQ, with
@@ -34,6 +35,7 @@ import { builtinCatalog, loadCatalogFile, mergeCatalogs, type BuildError } from 
 import { createArtifactStore, withRetry } from '@joblet/storage';
 import { ensureArchSupport, type ArchSupport } from './startup-checks/arch-check.js';
 import { checkBuildNetwork } from './startup-checks/build-network-check.js';
+import { checkBuildUserns } from './startup-checks/build-userns-check.js';
 import { BUILD_CGROUP_NAMESPACE } from './build/sandbox-setup.js';
 import { removeDeadWorkDirs } from './build/work-dir.js';
 import { CancelListener } from './jobs/cancel-listener.js';
@@ -85,9 +87,10 @@ export async function createWorker(
     opts.log ??
     createLogger({ name: 'worker', level: config.logLevel, base: { worker: config.name } });
   const childScript = opts.childScript ?? defaultChildScript();
-  // Before anything else: a worker that cannot execute its arch, or cannot give builds the
-  // configured network (WORKER_BUILD_NETWORK), takes no builds.
+  // Before anything else: a worker that cannot run builds rootless (/etc/subuid), execute its
+  // arch, or give builds the configured network (WORKER_BUILD_NETWORK), takes no builds.
   // The package sources join the operator's egress exceptions: builds must reach their mirrors.
+  await checkBuildUserns(config);
   const sourceAllows = await checkBuildNetwork(config, log);
   config = { ...config, buildEgressAllow: [...config.buildEgressAllow, ...sourceAllows] };
   const archSupport = await ensureArchSupport({

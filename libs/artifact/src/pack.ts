@@ -43,6 +43,12 @@ export interface PackOptions {
    * (less setuid/setgid): for trees that are not runtimes, such as the worker's base roots.
    */
   normalise?: boolean;
+  /**
+   * Host id that is root in `srcDir` (a tree made in a rootless sandbox, whose root is host id
+   * 100000): what normalisation reports as owned by others. Packed owners are 0:0 either way.
+   * Default 0.
+   */
+  rootId?: number;
   signal?: AbortSignal;
   /** Kill tar and zstd after this many milliseconds. */
   timeoutMs?: number;
@@ -143,7 +149,7 @@ export async function packTree(
   // The tree hash covers the members as tar writes them (see tarCreateArgs).
   let entries: TreeEntry[] = walk.entries;
   if (report) {
-    for (const e of walk.entries) noteNormalisation(report, e);
+    for (const e of walk.entries) noteNormalisation(report, e, opts.rootId);
     entries = walk.entries.map((e) => ({ ...e, mode: normalisedMode(e.mode) }));
   }
 

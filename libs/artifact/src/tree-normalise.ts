@@ -104,12 +104,15 @@ export async function normaliseScratchDirs(
 
 /**
  * Counts, in `report`, what packing `e` with normalisation changes: `o+w` and setuid/setgid bits
- * dropped, owner set to 0:0. Symlinks have no mode of their own but do have an owner.
+ * dropped, owner set to 0:0. Symlinks have no mode of their own but do have an owner. `rootId`
+ * is the host id that is also root in the tree (a rootless build's, e.g. 100000): its entries
+ * are root's, like those of uid 0, not another owner's.
  */
-export function noteNormalisation(report: NormaliseReport, e: TreeEntry): void {
+export function noteNormalisation(report: NormaliseReport, e: TreeEntry, rootId = 0): void {
   if (e.type !== 'symlink') {
     if (e.mode & 0o002) note(report.worldWritable, e);
     if (e.mode & 0o6000) note(report.setid, e);
   }
-  if (e.uid !== 0 || e.gid !== 0) note(report.foreignOwner, e);
+  const root = (id: number): boolean => id === 0 || id === rootId;
+  if (!root(e.uid) || !root(e.gid)) note(report.foreignOwner, e);
 }

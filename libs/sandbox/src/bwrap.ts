@@ -4,6 +4,7 @@
 // launcher.ts starts a sandbox from this description.
 import { EGRESS_PIPES, egressNamespaceArgs, egressResolvConfArgs } from './egress.js';
 import { SandboxError, SandboxErrorCode } from './errors.js';
+import { checkIdRange, type IdRange } from './userns.js';
 
 /** A bind mount of a host path into the sandbox. */
 export interface BindMount {
@@ -98,10 +99,18 @@ export interface SandboxSpec {
    * uid/gid inside the sandbox. Default 65534 (nobody). Any non-zero uid gets a user namespace,
    * and when we are root bwrap itself is started as that uid, so the host kernel sees an
    * unprivileged process: mapped onto host root instead, "nobody" could still read root-owned
-   * files such as /etc/shadow through owner permission bits. uid 0 means real root (builds).
+   * files such as /etc/shadow through owner permission bits. uid 0 without `subids` means real
+   * root; with `subids` it is the only choice (that namespace's root).
    */
   uid?: number;
   gid?: number;
+  /**
+   * Rootless (userns.ts): run in a user namespace mapping `count` ids from host id `first`
+   * (delegated to root in /etc/subuid and /etc/subgid), so that root inside is that unprivileged
+   * host uid and `capabilities` count over the namespace only. Needs root. Nested user
+   * namespaces are refused inside (`disableNestedUserns` does not apply).
+   */
+  subids?: IdRange;
   hostname?: string;
   /** Working directory inside the sandbox. */
   chdir?: string;
@@ -188,12 +197,18 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   else if (network === 'none') a.push('--unshare-net');
   else if (network !== 'host') throw invalid(`invalid network '${String(network)}'`);
   if (spec.usernsRoot) {
+    if (spec.subids) throw invalid('usernsRoot excludes subids');
     id('host uid', spec.usernsRoot.hostUid);
     id('host gid', spec.usernsRoot.hostGid);
     if (spec.usernsRoot.hostUid === 0 || spec.usernsRoot.hostGid === 0)
       throw invalid('usernsRoot must map an unprivileged host uid and gid');
   }
-  if (uid !== 0 || gid !== 0 || spec.usernsRoot) {
+  if (spec.subids) {
+    // The namespace exists already (launcher.ts runs bwrap as its root), and no nested one
+    // may be made in it: the sandbox is that root.
+    checkIdRange(spec.subids);
+    if (uid !== 0 || gid !== 0) throw invalid('a sandbox with subids runs as its root (uid/gid 0)');
+  } else if (uid !== 0 || gid !== 0 || spec.usernsRoot) {
     a.push('--unshare-user', '--uid', id('uid', uid), '--gid', id('gid', gid));
     if (spec.disableNestedUserns ?? true) a.push('--disable-userns');
   }

@@ -1,9 +1,11 @@
 /**
- * Docker's default capability set: what installing packages needs (chown, setuid for dropping
- * to a package's user, …) and nothing that escapes a sandbox. Builds keep it as real root; jobs
- * in a system root keep it as root of their own user namespace, where it reaches nothing else.
+ * What apt, dpkg, pip and npm need as root, for a sandbox that is root of its own user namespace
+ * (capabilities count there only): owners and modes of its own files (CHOWN, DAC_OVERRIDE,
+ * FOWNER, FSETID), apt dropping to `_apt` and maintainer scripts running as other users (SETUID,
+ * SETGID), root stopping their processes (KILL). Less than Docker's default set: no MKNOD,
+ * SYS_CHROOT, SETFCAP, SETPCAP, NET_BIND_SERVICE or AUDIT_WRITE. Builds and system-root jobs.
  */
-export const DOCKER_DEFAULT_CAPABILITIES = [
+export const PACKAGE_CAPABILITIES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_FOWNER',
@@ -11,10 +13,4 @@ export const DOCKER_DEFAULT_CAPABILITIES = [
   'CAP_KILL',
   'CAP_SETGID',
   'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_MKNOD',
-  'CAP_AUDIT_WRITE',
-  'CAP_SETFCAP',
 ] as const;

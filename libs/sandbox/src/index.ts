@@ -9,7 +9,7 @@ export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './e
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
 export { NOBODY, bwrapArgs } from './bwrap.js';
-export { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
+export { PACKAGE_CAPABILITIES } from './capabilities.js';
 export type {
   BindMount,
   RootOverlay,
@@ -90,3 +90,12 @@ export {
   parseCpuList,
 } from './cgroup-format.js';
 export { blockDeviceOf } from './block-device.js';
+export {
+  SUBID_COUNT,
+  USERNS_SCRIPT,
+  checkIdRange,
+  parseSubids,
+  subidProblem,
+  usernsCommand,
+} from './userns.js';
+export type { IdRange, SubidEntry } from './userns.js';

@@ -5,7 +5,8 @@
  *
  * 1. bwrap's arguments from the spec (bwrap.ts; invalid specs are refused before anything runs);
  * 2. privileges: as root, a sandbox whose uid is not 0 runs bwrap itself as that uid, so the host
- *    kernel never sees root holding a user namespace;
+ *    kernel never sees root holding a user namespace; a rootless one (`subids`) runs bwrap as
+ *    root of a user namespace mapping an unprivileged host id range (userns.ts);
  * 3. the cgroup: joined before bwrap execs (root-owned `cgroup.procs`), then `setpriv` drops to
  *    the sandbox uid — nothing of the sandbox ever runs outside its cgroup;
  * 4. seccomp: the filter (seccomp.ts) goes to bwrap on its own pipe, loaded right before exec;
@@ -21,6 +22,7 @@ import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from
 import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
 import { seccompProgram } from './seccomp.js';
+import { usernsCommand } from './userns.js';
 
 /** How the sandboxed process is supervised (what it is, is the {@link SandboxSpec}). */
 export interface LaunchOptions {
@@ -97,21 +99,30 @@ function wrapped(
   const gid = spec.usernsRoot?.hostGid ?? spec.gid ?? uid;
   const bwrap = opts.bwrapPath ?? 'bwrap';
   const root = process.getuid?.() === 0;
-  const drop = root && (uid !== 0 || gid !== 0);
+  if (spec.subids && !root) {
+    throw new SandboxError('a sandbox with subids needs root', SandboxErrorCode.InvalidSpec);
+  }
   if (spec.rootOverlay && !root) {
     throw new SandboxError(
       'a root overlay needs the launcher to run as root',
       SandboxErrorCode.InvalidSpec,
     );
   }
-  if (!opts.cgroup && !spec.rootOverlay) {
+  const drop = root && !spec.subids && (uid !== 0 || gid !== 0);
+  if (!opts.cgroup && !spec.rootOverlay && !spec.subids) {
     return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
   }
   // Joining writes root-owned cgroup.procs files and mounting the overlay needs root, so both run
-  // as root and setpriv (util-linux) drops to the sandbox uid afterwards, as spawning with
-  // uid/gid would have.
-  const setpriv = ['setpriv', '--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups'];
-  const sandbox = [...(drop ? setpriv : []), bwrap, ...argv];
+  // as root; then setpriv (util-linux) drops to the sandbox uid, as spawning with uid/gid would
+  // have — or, rootless, unshare (and newuidmap) make the namespace whose root runs bwrap.
+  let sandbox: string[];
+  if (spec.subids) {
+    const inner = usernsCommand(spec.subids, bwrap, argv);
+    sandbox = [inner.cmd, ...inner.args];
+  } else {
+    const setpriv = ['setpriv', '--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups'];
+    sandbox = [...(drop ? setpriv : []), bwrap, ...argv];
+  }
   const o = spec.rootOverlay;
   const [cmd, ...args] = o
     ? [

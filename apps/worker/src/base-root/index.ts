@@ -12,4 +12,5 @@ export {
   readBaseRoot,
   unpackBaseRoot,
 } from './rootfs.js';
+export { shiftOwners, shiftedBaseRoot } from './shifted.js';
 export type { BaseRoot, BaseRootMeta, BaseRootSpec, EnsureBaseRootOptions } from './rootfs.js';

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import {
   ensureBaseRoot,
   packBaseRoot,
+  shiftedBaseRoot,
   readBaseRoot,
   unpackBaseRoot,
   type BaseRoot,
@@ -34,6 +35,24 @@ export type BaseManifest = z.infer<typeof BaseManifest>;
 
 /** Largest base archive accepted from the store (bookworm minbase is ~41 MB). */
 const MAX_BASE_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The lower layer of rootless builds: the shifted copy of `base` for WORKER_BUILD_SUBID_BASE
+ * (base-root/shifted.ts), made once per base root and range.
+ */
+export async function rootlessBaseRoot(ctx: BuildContext, base: BaseRoot): Promise<string> {
+  const ids = ctx.config.buildSubids;
+  try {
+    return await shiftedBaseRoot(base, ids, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw new BuildFailure(
+      'INTERNAL',
+      `cannot make the base root's copy for host ids ${ids.first}-${ids.first + ids.count - 1}: ${(err as Error).message}`,
+      { retryable: true, cause: err },
+    );
+  }
+}
 
 export async function prepareBaseRoot(ctx: BuildContext): Promise<BaseRoot> {
   const { entry, config, report } = ctx;

@@ -8,9 +8,16 @@
  * lock), and code run by a build (hooks, package install scripts) cannot poison what other
  * builds read. The child copies new entries to the shared dir (add-only, atomic rename) at points
  * where only trusted code has written them; see `promote*` and the pipeline.
+ *
+ * Builds are rootless (sandbox.ts): their root is the first id of a host range. What they must
+ * be able to change in a cache's merged view — the directories apt and npm write into — is
+ * owned by that id, so shared directories and files are created owned by it, and each range
+ * has its own caches (`<suite>-<arch>-u<first>`): a cache written for another range, or by
+ * builds of older workers that ran as real root, is never mixed in.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  chown,
   copyFile,
   link,
   lstat,
@@ -24,7 +31,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '@joblet/sandbox';
+import { run, type IdRange } from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
 import type { CacheAdmission } from './cache-verify.js';
 import { mountOverlay } from './mounts.js';
@@ -45,10 +52,16 @@ export class SharedCaches {
   readonly pipDir: string;
   readonly npmDir: string;
 
-  constructor(cacheDir: string, suite: string, arch: string) {
-    this.aptDir = join(cacheDir, 'apt', `${suite}-${arch}`);
-    this.pipDir = join(cacheDir, 'pip', `${suite}-${arch}`);
-    this.npmDir = join(cacheDir, 'npm', `${suite}-${arch}`);
+  constructor(
+    cacheDir: string,
+    suite: string,
+    arch: string,
+    private readonly subids: IdRange,
+  ) {
+    const name = `${suite}-${arch}-${subidTag(subids)}`;
+    this.aptDir = join(cacheDir, 'apt', name);
+    this.pipDir = join(cacheDir, 'pip', name);
+    this.npmDir = join(cacheDir, 'npm', name);
   }
 
   get archivesDir(): string {
@@ -64,6 +77,7 @@ export class SharedCaches {
   async ensure(): Promise<void> {
     for (const d of [this.archivesDir, join(this.listsRoot, 'empty'), this.pipDir, this.npmDir]) {
       await mkdir(d, { recursive: true, mode: 0o755 });
+      await chown(d, this.subids.first, this.subids.first);
     }
   }
 
@@ -122,6 +136,7 @@ export class SharedCaches {
         if (r.code !== 0) throw new Error(`cp failed: ${r.stderr.trim()}`);
       }
       await mkdir(join(tmp, 'partial'), { recursive: true });
+      await chown(join(tmp, 'partial'), this.subids.first, this.subids.first);
       await rename(tmp, join(this.listsRoot, name));
     } catch (e) {
       await removeTree(tmp);
@@ -145,6 +160,11 @@ export class SharedCaches {
   }
 }
 
+/** Names the caches and layers of an id range: `u100000`. */
+export function subidTag(subids: IdRange): string {
+  return `u${subids.first}`;
+}
+
 /** `lists.json`: which lists version is current, for which sources, since when. */
 export interface ListsState {
   dir: string;
@@ -162,16 +182,21 @@ export interface CacheMount {
   upper: string;
 }
 
-/** Mounts the overlay of cache `name` for a build under `cachesDir` (in its work dir). */
+/**
+ * Mounts the overlay of cache `name` for a build under `cachesDir` (in its work dir); its upper
+ * layer (the merged view's top directory) belongs to the sandbox's root.
+ */
 export async function mountCache(
   shared: SharedCaches,
   name: CacheName,
   cachesDir: string,
+  subids: IdRange,
 ): Promise<CacheMount> {
   const base = join(cachesDir, name);
   const m = { name, merged: join(base, 'merged'), upper: join(base, 'upper') };
   const work = join(base, 'work');
   for (const d of [m.merged, m.upper, work]) await mkdir(d, { recursive: true });
+  await chown(m.upper, subids.first, subids.first);
   await mountOverlay({
     lowers: [await shared.lowerDir(name)],
     upper: m.upper,
@@ -181,19 +206,35 @@ export async function mountCache(
   return m;
 }
 
+/** Makes `rel` (and its missing parents) under `shared`, owned by `owner`. */
+async function mkdirOwned(shared: string, rel: string, owner: number): Promise<void> {
+  let dir = shared;
+  for (const part of rel === '' ? [] : rel.split('/')) {
+    dir = join(dir, part);
+    try {
+      await mkdir(dir, { mode: 0o755 });
+      await chown(dir, owner, owner);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~%=-]*$/;
 
 /**
  * Copies regular files a build added (its overlay upper layer) into the shared dir, keeping the
  * directory structure: add-only (an existing file is never replaced, so readers never see a
  * change), each file copied under a temporary name, checked there by `admit` (cache-verify.ts:
- * what is checked is what is shared), and linked into place. Whiteouts, links and odd names are
+ * what is checked is what is shared), and linked into place, owned by `owner` (the sandbox's
+ * root, uid and gid) like the directories made for it. Whiteouts, links and odd names are
  * skipped. Returns the number of files added.
  */
 export async function promoteNewFiles(
   upper: string,
   shared: string,
   admit: CacheAdmission,
+  owner: number,
   rel = '',
 ): Promise<number> {
   let added = 0;
@@ -202,7 +243,7 @@ export async function promoteNewFiles(
     const relPath = rel ? `${rel}/${entry}` : entry;
     const st = await lstat(join(upper, relPath));
     if (st.isDirectory()) {
-      added += await promoteNewFiles(upper, shared, admit, relPath);
+      added += await promoteNewFiles(upper, shared, admit, owner, relPath);
     } else if (st.isFile()) {
       const dst = join(shared, relPath);
       if (
@@ -218,7 +259,8 @@ export async function promoteNewFiles(
       try {
         await copyFile(join(upper, relPath), tmp);
         if (!(await admit(relPath, tmp))) continue;
-        await mkdir(join(shared, rel), { recursive: true });
+        await chown(tmp, owner, owner);
+        await mkdirOwned(shared, rel, owner);
         await link(tmp, dst); // EEXIST when another build added it meanwhile: keep theirs
         added += 1;
       } catch {

@@ -32,7 +32,7 @@ export async function prepareLanguageLayer(
     await mountBuildRoot(ctx, [baseRoot]);
     return { lowers: [baseRoot], layered: false };
   }
-  const layers = new PackageLayers(config.cacheDir, entry.suite, config.arch);
+  const layers = new PackageLayers(config.cacheDir, entry.suite, config.arch, config.buildSubids);
   const key = PackageLayers.key({
     sourcesHash: sb.sourcesHash,
     listsDir,
@@ -50,6 +50,7 @@ export async function prepareLanguageLayer(
       sb.cacheMounts.archives.upper,
       sb.caches.archivesDir,
       aptAdmission(sb.caches.listsPath(listsDir)),
+      config.buildSubids.first,
     );
     await unmount(wd.merged);
     try {

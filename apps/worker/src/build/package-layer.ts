@@ -12,14 +12,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, withFileLock } from '@joblet/sandbox';
+import { run, withFileLock, type IdRange } from '@joblet/sandbox';
+import { subidTag } from './caches.js';
 import { removeTree } from '@joblet/artifact';
 
 export class PackageLayers {
   readonly root: string;
 
-  constructor(cacheDir: string, suite: string, arch: string) {
-    this.root = join(cacheDir, 'layers', `${suite}-${arch}`);
+  /**
+   * Layers are made in rootless sandboxes, so their files belong to `subids` (see
+   * base-root/shifted.ts): each range has its own layers.
+   */
+  constructor(cacheDir: string, suite: string, arch: string, subids: IdRange) {
+    this.root = join(cacheDir, 'layers', `${suite}-${arch}-${subidTag(subids)}`);
   }
 
   static key(parts: {

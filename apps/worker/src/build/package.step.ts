@@ -59,7 +59,12 @@ export async function packRuntime(
   await writeFile(join(wd.pkg, 'runtime.yml'), serializeRuntimeYml(runtimeYml), { mode: 0o644 });
   const file = join(wd.out, 'runtime.tar.zst');
   try {
-    const packed = await packTree(wd.pkg, file, { signal: ctx.signal, normalise: true });
+    const packed = await packTree(wd.pkg, file, {
+      signal: ctx.signal,
+      normalise: true,
+      // Made rootless: the range's first id is the tree's root (base-root/shifted.ts).
+      rootId: ctx.config.buildSubids.first,
+    });
     if (packed.normalised) ctx.report.system(describeNormalisation(packed.normalised));
     const walk = await walkTree(wd.pkg);
     const treeBytes = walk.entries.reduce((sum, e) => sum + e.size, 0);

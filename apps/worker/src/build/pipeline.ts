@@ -23,7 +23,7 @@ import {
   prune,
   resolvedPackages,
 } from './assemble.step.js';
-import { prepareBaseRoot } from './base-root.step.js';
+import { prepareBaseRoot, rootlessBaseRoot } from './base-root.step.js';
 import { BuildFailure } from './build-failure.js';
 import { aptAdmission, npmAdmission } from './cache-verify.js';
 import { promoteNewFiles } from './caches.js';
@@ -65,7 +65,7 @@ export async function runBuild(
     accessKey: config.storageAccessKey,
     secretKey: config.storageSecretKey,
   });
-  const wd = await createWorkDir(config.workDir, job.buildId, config.arch);
+  const wd = await createWorkDir(config.workDir, job.buildId, config.arch, config.buildSubids);
   const ctx: BuildContext = {
     ...start,
     spec: checked.spec,
@@ -85,10 +85,12 @@ export async function runBuild(
   try {
     phase('baseRoot');
     const base = await prepareBaseRoot(ctx);
+    // Rootless: what the sandbox's root may change is owned by its host id range.
+    const baseRoot = await rootlessBaseRoot(ctx, base);
 
     phase('sandbox');
     const cgroups = await CgroupManager.detect({ namespace: BUILD_CGROUP_NAMESPACE });
-    const sb = await prepareSandbox(ctx, cgroups, base.root, (cg) => (cgroup = cg));
+    const sb = await prepareSandbox(ctx, cgroups, baseRoot, (cg) => (cgroup = cg));
     // Shared lists and layers are pruned once no build can still be using them.
     const keepMs = (config.buildTimeoutS + 3600) * 1000;
 
@@ -110,7 +112,7 @@ export async function runBuild(
     }
 
     phase('languageLayer');
-    const root = await prepareLanguageLayer(ctx, sb, base.root, listsDir);
+    const root = await prepareLanguageLayer(ctx, sb, baseRoot, listsDir);
 
     phase('preInstall');
     if (ctx.spec.hooks?.pre_install) {
@@ -127,6 +129,7 @@ export async function runBuild(
         sb.cacheMounts.archives.upper,
         sb.caches.archivesDir,
         aptAdmission(lists),
+        config.buildSubids.first,
       );
     } else report.system('no other system packages');
 
@@ -138,7 +141,12 @@ export async function runBuild(
     phase('npm');
     if ((ctx.spec.npm?.length ?? 0) > 0) {
       await npmInstall(ctx, sb.sandbox);
-      await promoteNewFiles(sb.cacheMounts.npm.upper, sb.caches.npmDir, npmAdmission);
+      await promoteNewFiles(
+        sb.cacheMounts.npm.upper,
+        sb.caches.npmDir,
+        npmAdmission,
+        config.buildSubids.first,
+      );
     } else report.system('no npm packages');
 
     phase('postInstall');

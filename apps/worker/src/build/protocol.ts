@@ -35,6 +35,8 @@ export const ChildConfig = z.object({
       port: z.number().optional(),
     }),
   ),
+  /** WORKER_BUILD_SUBID_BASE: host ids of the build sandboxes (rootless). */
+  buildSubids: z.object({ first: z.number().int(), count: z.number().int() }),
   catalog: z.object({ entries: z.array(CatalogEntry) }),
   logLevel: z.string(),
 });

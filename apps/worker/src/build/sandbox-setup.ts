@@ -62,11 +62,11 @@ export async function prepareSandbox(
   });
   const sourcesHash = await writeAptSources(ctx, wd.merged);
 
-  const caches = new SharedCaches(config.cacheDir, entry.suite, config.arch);
+  const caches = new SharedCaches(config.cacheDir, entry.suite, config.arch, config.buildSubids);
   await caches.ensure();
   const cacheMounts = {} as Record<CacheName, CacheMount>;
   for (const name of Object.keys(CACHE_TARGETS) as CacheName[]) {
-    cacheMounts[name] = await mountCache(caches, name, wd.caches);
+    cacheMounts[name] = await mountCache(caches, name, wd.caches, config.buildSubids);
   }
   const binds = Object.values(cacheMounts).map((m) => ({
     source: m.merged,
@@ -75,6 +75,7 @@ export async function prepareSandbox(
   }));
   const onLine = (line: string, stream: 'stdout' | 'stderr') => ctx.report.output(line, stream);
   const net = {
+    subids: config.buildSubids,
     network: config.buildNetwork,
     label: cgroup.name,
     ...(config.buildDns ? { dns: config.buildDns } : {}),

@@ -1,15 +1,17 @@
 // The build sandbox as described to the launcher, read through the bwrap arguments it becomes
 // (the launcher's own tests prove what each argument does on a real kernel).
 import { describe, expect, it } from 'vitest';
-import { bwrapArgs } from '@joblet/sandbox';
+import { SUBID_COUNT, bwrapArgs } from '@joblet/sandbox';
 import { BUILD_CAPABILITIES, baseSandboxEnv, buildSandboxSpec } from './sandbox.js';
 
 const buildBwrapArgs = (...a: Parameters<typeof buildSandboxSpec>) =>
   bwrapArgs(buildSandboxSpec(...a));
 
+const subids = { first: 100000, count: SUBID_COUNT };
 const args = buildBwrapArgs(
   {
     root: '/w/merged',
+    subids,
     binds: [{ source: '/w/caches/pip/merged', target: '/root/.cache/pip', readonly: false }],
   },
   { ...baseSandboxEnv(), RUNTIME_NAME: 'x' },
@@ -39,7 +41,14 @@ describe('buildSandboxSpec', () => {
     expect(pairs('--hostname')).toEqual(['build']);
   });
 
-  it("drops every capability but Docker's default set (no SYS_ADMIN, NET_ADMIN, NET_RAW)", () => {
+  it('runs rootless: root of the subordinate id range, in the namespace the launcher makes', () => {
+    const spec = buildSandboxSpec({ root: '/r', subids, binds: [] }, {});
+    expect(spec).toMatchObject({ subids, uid: 0, gid: 0 });
+    // No second, single-id namespace of bwrap's own: the range's is the sandbox's.
+    expect(args).not.toContain('--unshare-user');
+  });
+
+  it('keeps only what package installation needs (no SYS_ADMIN, NET_ADMIN, NET_RAW, MKNOD)', () => {
     expect(pairs('--cap-drop')).toEqual(['ALL']);
     expect(args.indexOf('--cap-drop')).toBeLessThan(args.indexOf('--cap-add'));
     expect(pairs('--cap-add')).toEqual([...BUILD_CAPABILITIES]);
@@ -49,6 +58,9 @@ describe('buildSandboxSpec', () => {
       'CAP_NET_RAW',
       'CAP_SYS_PTRACE',
       'CAP_SYS_MODULE',
+      'CAP_MKNOD',
+      'CAP_SYS_CHROOT',
+      'CAP_SETFCAP',
     ]) {
       expect(pairs('--cap-add')).not.toContain(c);
     }
@@ -75,14 +87,14 @@ describe('buildSandboxSpec', () => {
   });
 
   it("shares the host's network and resolv.conf only with network 'host'", () => {
-    const host = buildBwrapArgs({ root: '/r', binds: [], network: 'host' }, {});
+    const host = buildBwrapArgs({ root: '/r', subids, binds: [], network: 'host' }, {});
     expect(host).not.toContain('--unshare-net');
     expect(host).not.toContain('--info-fd');
     expect(host).not.toContain('--ro-bind-data');
   });
 
   it('refuses invalid variable names', () => {
-    expect(() => buildBwrapArgs({ root: '/r', binds: [] }, { 'A=B': '1' })).toThrow(
+    expect(() => buildBwrapArgs({ root: '/r', subids, binds: [] }, { 'A=B': '1' })).toThrow(
       /invalid environment variable name/,
     );
   });

@@ -6,9 +6,13 @@
  *   `--overlay`; that arrived in 0.9).
  * - Own PID, IPC, UTS and cgroup namespaces; hostname `build`; /proc of its own PID namespace, a
  *   minimal /dev, a fresh /tmp; dies with the child (`--die-with-parent`); `setsid`.
- * - Root inside (apt and dpkg need it), but only Docker's default capabilities: no SYS_ADMIN
- *   (no mounts), no NET_ADMIN/NET_RAW, no SYS_PTRACE/SYS_MODULE/SYS_TIME... bwrap also sets
- *   no_new_privs, so setuid binaries gain nothing.
+ * - Rootless: root inside (apt and dpkg need it) is root of a user namespace whose 65536 ids are
+ *   the host range WORKER_BUILD_SUBID_BASE… (@joblet/sandbox userns.ts), i.e. host uid 100000 by
+ *   default: it owns the build's root (a shifted copy of the base root, base-root/shifted.ts,
+ *   under its own upper layer) and nothing of the host's. It keeps only what package
+ *   installation needs ({@link BUILD_CAPABILITIES}), over its namespace only: no SYS_ADMIN (no
+ *   mounts), no NET_ADMIN/NET_RAW, no MKNOD, SYS_CHROOT, SETFCAP... It cannot create nested
+ *   user namespaces (seccomp and user.max_user_namespaces=0); bwrap sets no_new_privs.
  * - Network (`WORKER_BUILD_NETWORK`): `isolated` (default) gives each command its own network
  *   namespace connected to the outside by slirp4netns without the host's loopback
  *   (@joblet/sandbox egress.ts): mirrors and registries are reachable, the farm's Redis and
@@ -18,9 +22,16 @@
  *   store credentials) reaches it.
  */
 import { existsSync } from 'node:fs';
-import type { BindMount, Cgroup, OutputStreamName, RunResult, SandboxSpec } from '@joblet/sandbox';
+import type {
+  BindMount,
+  Cgroup,
+  IdRange,
+  OutputStreamName,
+  RunResult,
+  SandboxSpec,
+} from '@joblet/sandbox';
 import {
-  DOCKER_DEFAULT_CAPABILITIES,
+  PACKAGE_CAPABILITIES,
   SandboxError,
   SandboxErrorCode,
   egressResolvConf,
@@ -29,8 +40,14 @@ import {
 import type { EgressAllow } from '@joblet/spec';
 import { BuildFailure } from './build-failure.js';
 
-/** Docker's default capability set: what package installation needs, nothing that escapes. */
-export const BUILD_CAPABILITIES = DOCKER_DEFAULT_CAPABILITIES;
+/**
+ * What apt, dpkg, pip and npm need as root, valid in the build's user namespace only: owners and
+ * modes of its own files (CHOWN, DAC_OVERRIDE, FOWNER, FSETID), apt dropping to `_apt` and
+ * maintainer scripts running as other users (SETUID, SETGID), root stopping their processes
+ * (KILL). Less than Docker's default set: no MKNOD, SYS_CHROOT, SETFCAP (file capabilities never
+ * reach a runtime), SETPCAP, NET_BIND_SERVICE or AUDIT_WRITE.
+ */
+export const BUILD_CAPABILITIES = PACKAGE_CAPABILITIES;
 
 /** PATH inside the sandbox (Debian root's default). */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -56,8 +73,10 @@ export interface SandboxBind {
 export type BuildNetwork = 'isolated' | 'host';
 
 export interface SandboxLayout {
-  /** Host path of the mounted overlay root. */
+  /** Host path of the mounted overlay root (owned by the range's root, `subids.first`). */
   root: string;
+  /** The host ids the sandbox runs as (WORKER_BUILD_SUBID_BASE): root inside is `first`. */
+  subids: IdRange;
   /** Default `isolated`. */
   network?: BuildNetwork;
   /** Names the slirp4netns of an isolated sandbox (leak checks, `ps e`): the build's cgroup. */
@@ -115,6 +134,7 @@ export function buildSandboxSpec(
     binds,
     chdir,
     env,
+    subids: layout.subids,
     uid: 0,
     gid: 0,
     capabilities: [...BUILD_CAPABILITIES],

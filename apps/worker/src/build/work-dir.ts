@@ -2,10 +2,15 @@
  * Per-build work directories: `<workDir>/b-<buildId>-<arch>-<pid>/` owned by the build child
  * with that pid. A child removes its own at the end; a worker starting up removes those whose
  * owner is dead (a crashed or SIGKILLed build), so nothing accumulates.
+ *
+ * Ownership (rootless builds): the work dir is root:<range root> 0710, so the build sandbox's
+ * bwrap, running as the range's root, can reach the mount points it binds and list nothing;
+ * the overlay upper layers the sandbox writes through are owned by the range's root (they are
+ * its `/`); the packing layer and the archive stay host root's.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { processStartTime } from '@joblet/sandbox';
+import { processStartTime, type IdRange } from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
 import type { Logger } from '@joblet/logging';
 
@@ -67,11 +72,19 @@ export function workDirLayout(root: string, buildId: string, arch: string, pid: 
   };
 }
 
-/** Creates the work dir of this process's build and records its owner (pid + start time). */
-export async function createWorkDir(root: string, buildId: string, arch: string): Promise<WorkDir> {
+/**
+ * Creates the work dir of this process's build and records its owner (pid + start time); with
+ * `subids`, enterable by and with upper layers owned by the range's root (see above).
+ */
+export async function createWorkDir(
+  root: string,
+  buildId: string,
+  arch: string,
+  subids?: IdRange,
+): Promise<WorkDir> {
   const wd = workDirLayout(root, buildId, arch, process.pid);
   await removeTree(wd.path); // a leftover of an earlier process that had our pid
-  await mkdir(wd.path, { recursive: true, mode: 0o700 });
+  await mkdir(wd.path, { recursive: true, mode: subids ? 0o710 : 0o700 });
   for (const d of [
     wd.upper,
     wd.ovlwork,
@@ -85,6 +98,10 @@ export async function createWorkDir(root: string, buildId: string, arch: string)
     wd.out,
   ]) {
     await mkdir(d, { recursive: true });
+  }
+  if (subids) {
+    await chown(wd.path, 0, subids.first);
+    for (const d of [wd.upper, wd.prepUpper]) await chown(d, subids.first, subids.first);
   }
   const start = await processStartTime(process.pid);
   await writeFile(join(wd.path, OWNER_FILE), JSON.stringify({ pid: process.pid, start }));

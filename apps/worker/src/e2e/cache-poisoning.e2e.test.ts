@@ -1,6 +1,6 @@
 /**
  * A build tries to poison the shared download caches for the builds after it: its pre_install
- * hook (root, caches writable through their overlays) plants a .deb, an npm index entry and
+ * hook (root of the build's user namespace, caches writable through their overlays) plants a .deb, an npm index entry and
  * content blob, and a pip cache file. The real worker shares what apt downloaded and the
  * signed package lists vouch for — the genuine .deb — and none of what was planted.
  */
@@ -24,7 +24,9 @@ describe.skipIf(E2E_MISSING.length > 0)(
     const marker = `joblet-planted-${process.pid}`;
 
     it("shares the genuine .deb apt fetched, not the hook's planted files", async () => {
-      const shared = (name: string) => join(fx.config.cacheDir, name, 'bookworm-amd64');
+      // The caches of the rootless builds' id range (caches.ts).
+      const range = `u${fx.config.buildSubids.first}`;
+      const shared = (name: string) => join(fx.config.cacheDir, name, `bookworm-amd64-${range}`);
       const archives = join(shared('apt'), 'archives');
       // A package no other test installs, absent from the shared cache before the build.
       for (const f of await readdir(archives).catch(() => [] as string[])) {

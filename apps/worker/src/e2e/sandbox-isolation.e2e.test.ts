@@ -1,10 +1,12 @@
 /**
- * A hook is untrusted code: it runs as root inside the build sandbox, and must not be able to
- * reach the host: its files, processes, mounts, capabilities, the worker's environment, or the
- * services on its loopback (the farm's Redis) — while it can still reach the outside world.
+ * A hook is untrusted code: it runs as root inside the build sandbox — root of a user namespace
+ * whose ids are the unprivileged host range WORKER_BUILD_SUBID_BASE… (rootless builds) — and
+ * must not be able to reach the host: its files, processes, mounts, capabilities, the worker's
+ * environment, or the services on its loopback (the farm's Redis) — while it can still reach
+ * the outside world.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -47,6 +49,9 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
 
     it('cannot: no host files, processes, mounts or environment; the host is unchanged', async () => {
       const pid = host.sleeper.pid!;
+      // The hook pauses on this sleep so that the host can look at it while it runs.
+      const marker = `5.${process.pid}`;
+      const seen = watchHook(fx.config.workDir, marker);
       const { b, events } = await fx.run(
         pySpec(
           `hooks:
@@ -62,6 +67,10 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
     if env | grep -qE 'REDIS_URL|STORAGE_'; then echo fx.config=LEAKED; else echo fx.config=clean; fi
     echo "found=$(find / -path /proc -prune -o -name 'joblet-secret-*' -print 2>/dev/null | tr '\\n' ' ')"
     echo "signing-key=$(find / -path /proc -prune -o -name 'signing.pem' -print 2>/dev/null | tr '\\n' ' ')"
+    echo "uid=$(id -u) uid_map=$(tr -s ' ' < /proc/self/uid_map | sed 's/^ //')"
+    touch /opt/owned && chown 1000:1000 /opt/owned && echo "chown=$(stat -c %u:%g /opt/owned)"
+    if unshare --user true 2>/dev/null; then echo userns=MADE; else echo userns=refused; fi
+    sleep ${marker}
     exit 3
 `,
           '1.0.3',
@@ -85,12 +94,24 @@ describe.skipIf(E2E_MISSING.length > 0)('build sandbox isolation', () => {
           'kill=refused',
           'wrote-own-root',
           'mount=refused',
-          // Docker's default set without NET_RAW: no SYS_ADMIN, NET_ADMIN, SYS_PTRACE, ...
-          'CapEff:\t00000000a80405fb',
+          // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID, over its own namespace only.
+          'CapEff:\t00000000000000fb',
+          // Root inside, the range's first id outside; chown works on its own files.
+          'uid=0 uid_map=0 100000 65536',
+          'chown=1000:1000',
+          'userns=refused',
           'env=clean',
           'fx.config=clean',
         ]),
       );
+      // Seen from the host: the hook ran as host uid 100000, and its files belong to the range.
+      const { status, owned } = await seen;
+      expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1)).toEqual([
+        '100000',
+        '100000',
+        '100000',
+      ]);
+      expect(owned).toEqual([101000, 101000]);
       // No file of the host is anywhere in the sandbox's file system.
       expect(lines).toContain('found=');
       // Nor is the publisher's signing key (WORKER_SIGNING_KEY_FILE): hooks cannot sign.
@@ -221,6 +242,36 @@ function processesIn(netns: string): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * While a hook sleeps on `sleep <marker>`: its /proc status as the host sees it, and the owner of
+ * the file /opt/owned it made in its build's upper layer (under `workDir`), before packing.
+ */
+async function watchHook(
+  workDir: string,
+  marker: string,
+): Promise<{ status: string; owned: number[] }> {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    const pid = readdirSync('/proc').find((p) => {
+      try {
+        return (
+          /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (pid) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const dir = readdirSync(workDir).find((d) => d.startsWith('b-'))!;
+      const st = statSync(join(workDir, dir, 'upper/opt/owned'));
+      return { status, owned: [st.uid, st.gid] };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no hook sleeping on ${marker}`);
 }
 
 /** A per-run token for marker file names. */

@@ -62,6 +62,7 @@ export function childConfig(deps: WorkerDeps): ChildConfig {
     buildNetwork: c.buildNetwork,
     ...(c.buildDns ? { buildDns: c.buildDns } : {}),
     buildEgressAllow: c.buildEgressAllow,
+    buildSubids: c.buildSubids,
     catalog: { entries: [...deps.catalog.entries] },
     logLevel: c.logLevel,
   };
