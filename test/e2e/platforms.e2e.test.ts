@@ -6,22 +6,16 @@
  * `--arch amd64,arm64` keeps the all-or-nothing rule (exit 1, nothing built).
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFarm, type Farm } from './farm-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { farmForSuite } from './farm-fixture.js';
 
 const OPENJDK = fileURLToPath(new URL('../../examples/openjdk-17', import.meta.url));
 
 describe('platforms the farm has no pool for', () => {
-  let farm: Farm;
-  beforeAll(async () => {
-    farm = await startFarm();
-  }, 300_000);
-  afterAll(async () => {
-    await farm?.down();
-  }, 120_000);
+  const farm = farmForSuite();
 
   it('builds the pools it has, names the platform it skipped and how to get it', async () => {
-    const r = await farm.rnx(['runtime', 'build', OPENJDK], { timeoutMs: 1_200_000 });
+    const r = await farm().rnx(['runtime', 'build', OPENJDK], { timeoutMs: 1_200_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('Building openjdk-17 1.0.0 for amd64');
     expect(r.stdout).toMatch(
@@ -31,26 +25,26 @@ describe('platforms the farm has no pool for', () => {
     expect(r.code).toBe(0);
 
     const id = /\(build ([0-9a-f-]{36})/.exec(r.stdout)![1]!;
-    const status = await farm.rnx(['build', 'status', id]);
+    const status = await farm().rnx(['build', 'status', id]);
     expect(status.stdout).toContain('amd64: succeeded');
     expect(status.stdout).toMatch(/arm64: skipped — this farm has no arm64 build pool/);
 
-    const info = await farm.rnx(['runtime', 'info', 'openjdk-17']);
+    const info = await farm().rnx(['runtime', 'info', 'openjdk-17']);
     expect(info.stdout).toContain('Architectures: amd64\n');
-    const list = await farm.rnx(['runtime', 'list']);
+    const list = await farm().rnx(['runtime', 'list']);
     expect(list.stdout).toMatch(/^openjdk-17\s+1\.0\.0\s+java 17\s+\S+ \S+\s+amd64\s/m);
 
-    const again = await farm.rnx(['runtime', 'build', OPENJDK]);
+    const again = await farm().rnx(['runtime', 'build', OPENJDK]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('openjdk-17 1.0.0 is cached');
     expect(again.stdout).toContain('! arm64 skipped: this farm has no arm64 build pool');
   }, 1_300_000);
 
   it('--arch naming an arch without a pool builds nothing and fails', async () => {
-    const r = await farm.rnx(['runtime', 'build', '--arch', 'amd64,arm64', '--force', OPENJDK]);
+    const r = await farm().rnx(['runtime', 'build', '--arch', 'amd64,arm64', '--force', OPENJDK]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('400: this farm has no build pool for arm64 (pools: amd64)');
-    const builds = await farm.rnx(['build', 'list']);
+    const builds = await farm().rnx(['build', 'list']);
     expect(builds.stdout.match(/openjdk-17/g)).toHaveLength(1);
-  });
+  }, 300_000);
 });
