@@ -9,6 +9,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import {
   buildWheel,
   makeTempDir,
@@ -143,5 +144,23 @@ export async function startFarm(
       if (process.env.E2E_KEEP === '1') process.stderr.write(`e2e farm kept in ${tmp.path}\n`);
       else await tmp.cleanup();
     },
+  };
+}
+
+/**
+ * A farm for the tests of one describe block: started before them, brought down after them.
+ * Call it in the block; the getter returns the running farm.
+ */
+export function farmForSuite(): () => Farm {
+  let farm: Farm | undefined;
+  beforeAll(async () => {
+    farm = await startFarm();
+  }, 300_000);
+  afterAll(async () => {
+    await farm?.down();
+  }, 120_000);
+  return () => {
+    if (!farm) throw new Error('the farm did not start');
+    return farm;
   };
 }

@@ -1,7 +1,13 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
 import { RedisUrlEnv, connectionsFromEnv, type RedisSettings } from '@joblet/queue';
-import { ARCHITECTURES, JobNetwork, configError, type EnvIssue } from '@joblet/spec';
+import {
+  ARCHITECTURES,
+  DEFAULT_RUNTIME_NAME,
+  JobNetwork,
+  configError,
+  type EnvIssue,
+} from '@joblet/spec';
 import { AUTH_MODES, authModeIncludes, isLoopbackHost } from './auth/auth-mode.js';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -34,6 +40,17 @@ const ApiEnv = z.object({
     .default('amd64')
     .transform((s) => s.split(',').map((a) => a.trim()))
     .pipe(z.array(z.enum(ARCHITECTURES)).min(1)),
+  /**
+   * The runtime of jobs that name none (a runtime reference). The farm's own `debian-12` is
+   * built on first need; another must be built by the operator.
+   */
+  API_DEFAULT_RUNTIME: z
+    .string()
+    .default(DEFAULT_RUNTIME_NAME)
+    .refine(
+      (r) => /^[a-z0-9][a-z0-9.:@-]{0,199}$/.test(r),
+      'a runtime reference (name, name@1.2.3, language:version)',
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   /**

@@ -57,6 +57,7 @@ const app = await (async () => {
     catalog,
     architectures: env.FARM_ARCHITECTURES,
     retention,
+    defaultRuntime: env.API_DEFAULT_RUNTIME,
     quotas: {
       jobsActive: env.API_QUOTA_JOBS_ACTIVE,
       volumes: env.API_QUOTA_VOLUMES,

@@ -78,6 +78,8 @@ export interface TestApiOptions {
   storeUrl?: string;
   /** API_DEFAULT_NETWORK; default `none`. */
   defaultNetwork?: string;
+  /** API_DEFAULT_RUNTIME; default the farm's own. */
+  defaultRuntime?: string;
 }
 
 export async function startTestApi(
@@ -100,6 +102,7 @@ export async function startTestApi(
     retention: opts.retention,
     quotas: opts.quotas,
     ...(opts.defaultNetwork !== undefined && { defaultNetwork: opts.defaultNetwork }),
+    ...(opts.defaultRuntime !== undefined && { defaultRuntime: opts.defaultRuntime }),
   };
   const app = await buildApp({ ...farm, logger: false, security });
   await app.ready();

@@ -2,7 +2,7 @@
  * A small typed client: every answer is checked against its zod schema. Requests go through
  * `http/transport.ts`, which carries the server's CA, client certificate and token.
  */
-import { ApiErrorBody, type ApiErrorCode } from '@joblet/spec';
+import { ApiErrorBody, type ApiErrorCode, type FieldIssue } from '@joblet/spec';
 import type { z } from 'zod';
 import { CliError, ServerUnavailableError } from './errors.js';
 import { EXIT } from './exit-codes.js';
@@ -16,6 +16,8 @@ export class ApiRequestError extends CliError {
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
+    /** The fields the server named. */
+    readonly details: readonly FieldIssue[] = [],
   ) {
     super(`${status}: ${message}`, status >= 500 ? EXIT.UNAVAILABLE : EXIT.FAILED);
   }
@@ -31,7 +33,10 @@ export async function errorFromResponse(res: HttpResponse): Promise<CliError> {
     json = undefined;
   }
   const parsed = ApiErrorBody.safeParse(json);
-  if (parsed.success) return new ApiRequestError(res.status, parsed.data.code, parsed.data.message);
+  if (parsed.success) {
+    const { code, message, details } = parsed.data;
+    return new ApiRequestError(res.status, code, message, details);
+  }
   return new ServerUnavailableError(`${res.url} answered ${res.status} ${res.statusText}`);
 }
 

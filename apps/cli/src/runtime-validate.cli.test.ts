@@ -56,7 +56,7 @@ describe('rnx runtime validate (offline)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`✗ ${file} is invalid: 2 errors, 0 warnings`);
     expect(r.stdout).toContain(
-      `✗ ${file}:5:13 base.language: "pyhton" is not supported (python, java, node, go, rust) — did you mean "python"?`,
+      `✗ ${file}:5:13 base.language: "pyhton" is not supported (python, java, node, go, rust, debian) — did you mean "python"?`,
     );
     expect(r.stdout).toContain(`✗ ${file}:7:1 pipp: unknown key "pipp" — did you mean "pip"?`);
   });

@@ -43,12 +43,39 @@ export function connectedNetwork(network: SandboxNetwork | undefined): boolean {
   return network === 'egress' || network === 'bridge';
 }
 
+/**
+ * A writable, throw-away root: an overlay of `lower` (never changed) and `upper` (what the sandbox
+ * writes), mounted by the launcher at `mountpoint` in a mount namespace of its own — no other
+ * mount namespace ever sees it, and it goes away with the sandbox — then bound as `/`. `upper`
+ * and `work` share one filesystem; no path may hold `,`, `:` or `\\` (overlay option syntax).
+ */
+export interface RootOverlay {
+  lower: string;
+  upper: string;
+  work: string;
+  mountpoint: string;
+}
+
+/**
+ * Root of a user namespace that maps exactly one id: uid/gid 0 inside is this unprivileged host
+ * uid/gid. Root to what runs inside (it owns the sandbox's files, may chown them to 0 and keeps
+ * the capabilities it was given, inside the namespace only), an unprivileged user to the host.
+ */
+export interface UsernsRoot {
+  hostUid: number;
+  hostGid: number;
+}
+
 /** What the sandbox looks like. Every field is optional; the defaults are the strict ones. */
 export interface SandboxSpec {
   /** Host directory bound as `/` (read-only unless `rootfsWritable`). Without it `/` is an empty tmpfs to bind into. */
   rootfs?: string;
   /** Bind `rootfs` read-write (a build's overlay root). Default false. */
   rootfsWritable?: boolean;
+  /** A writable, throw-away root (needs the launcher to run as root); excludes `rootfs`. */
+  rootOverlay?: RootOverlay;
+  /** uid/gid 0 in a user namespace whose root is an unprivileged host id; excludes `uid`/`gid`. */
+  usernsRoot?: UsernsRoot;
   /**
    * Remount `/` read-only once every mount point exists (an empty root with binds): writing
    * anywhere but writable binds and tmpfs mounts fails with EROFS. Default false.
@@ -135,6 +162,21 @@ function absolute(what: string, p: string): string {
   return p;
 }
 
+/** An absolute path that overlayfs options can carry. */
+function overlayPath(what: string, p: string): string {
+  absolute(`rootOverlay.${what}`, p);
+  if (/[,:\\]/.test(p)) throw invalid(`rootOverlay.${what} must not contain , : or \\: '${p}'`);
+  return p;
+}
+
+/** overlayfs mount options of `o` (paths checked). */
+export function overlayOptions(o: RootOverlay): string {
+  return (
+    `lowerdir=${overlayPath('lower', o.lower)},upperdir=${overlayPath('upper', o.upper)},` +
+    `workdir=${overlayPath('work', o.work)}`
+  );
+}
+
 function id(what: string, v: number): string {
   if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw invalid(`invalid ${what} ${v}`);
   return String(v);
@@ -148,8 +190,11 @@ function id(what: string, v: number): string {
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
   const a: string[] = [];
-  const uid = spec.uid ?? NOBODY;
-  const gid = spec.gid ?? uid;
+  if (spec.usernsRoot && (spec.uid !== undefined || spec.gid !== undefined))
+    throw invalid('usernsRoot excludes uid and gid (they are 0 inside)');
+  if (spec.rootOverlay && spec.rootfs !== undefined) throw invalid('rootOverlay excludes rootfs');
+  const uid = spec.usernsRoot ? 0 : (spec.uid ?? NOBODY);
+  const gid = spec.usernsRoot ? 0 : (spec.gid ?? uid);
   const un = spec.unshare ?? {};
   if (spec.dieWithParent ?? true) a.push('--die-with-parent');
   if (spec.newSession ?? true) a.push('--new-session');
@@ -162,12 +207,19 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (connectedNetwork(network)) a.push(...egressNamespaceArgs());
   else if (network === 'none') a.push('--unshare-net');
   else if (network !== 'host') throw invalid(`invalid network '${String(network)}'`);
+  if (spec.usernsRoot) {
+    if (spec.subids) throw invalid('usernsRoot excludes subids');
+    id('host uid', spec.usernsRoot.hostUid);
+    id('host gid', spec.usernsRoot.hostGid);
+    if (spec.usernsRoot.hostUid === 0 || spec.usernsRoot.hostGid === 0)
+      throw invalid('usernsRoot must map an unprivileged host uid and gid');
+  }
   if (spec.subids) {
     // The namespace exists already (launcher.ts runs bwrap as its root), and no nested one
     // may be made in it: the sandbox is that root.
     checkIdRange(spec.subids);
     if (uid !== 0 || gid !== 0) throw invalid('a sandbox with subids runs as its root (uid/gid 0)');
-  } else if (uid !== 0 || gid !== 0) {
+  } else if (uid !== 0 || gid !== 0 || spec.usernsRoot) {
     a.push('--unshare-user', '--uid', id('uid', uid), '--gid', id('gid', gid));
     if (spec.disableNestedUserns ?? true) a.push('--disable-userns');
   }
@@ -181,6 +233,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (spec.rootfs !== undefined) {
     a.push(spec.rootfsWritable ? '--bind' : '--ro-bind', absolute('rootfs', spec.rootfs), '/');
   }
+  if (spec.rootOverlay)
+    a.push('--bind', overlayPath('mountpoint', spec.rootOverlay.mountpoint), '/');
   if (spec.proc ?? true) a.push('--proc', '/proc');
   if (spec.dev ?? true) a.push('--dev', '/dev');
   for (const t of spec.tmpfs ?? []) {

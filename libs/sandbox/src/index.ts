@@ -9,6 +9,7 @@ export type { OutputStreamName, ProcessHandle, RunOptions, RunResult } from './e
 export { acquireFileLock, withFileLock, processStartTime } from './file-lock.js';
 export type { FileLock, FileLockOptions, LockOwner } from './file-lock.js';
 export { NOBODY, bwrapArgs, connectedNetwork } from './bwrap.js';
+export { PACKAGE_CAPABILITIES } from './capabilities.js';
 export {
   BRIDGE_PREFIX,
   HOST_TABLE,
@@ -23,7 +24,14 @@ export {
   vethName,
 } from './bridge-host.js';
 export type { BridgeAttachment } from './bridge-attach.js';
-export type { BindMount, SandboxNetwork, SandboxSpec, TmpfsMount } from './bwrap.js';
+export type {
+  BindMount,
+  RootOverlay,
+  SandboxNetwork,
+  SandboxSpec,
+  TmpfsMount,
+  UsernsRoot,
+} from './bwrap.js';
 export { launchSandbox, runInSandbox, sandboxSetupFailed } from './launcher.js';
 export type { LaunchOptions, SandboxProcess } from './launcher.js';
 export {

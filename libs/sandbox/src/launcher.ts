@@ -17,10 +17,17 @@
  *    then the process group; slirp4netns is stopped; `result` settles only after all of it.
  */
 import type { Readable } from 'node:stream';
-import { NOBODY, bwrapArgs, connectedNetwork, seccompFd, type SandboxSpec } from './bwrap.js';
+import {
+  NOBODY,
+  bwrapArgs,
+  connectedNetwork,
+  overlayOptions,
+  seccompFd,
+  type SandboxSpec,
+} from './bwrap.js';
 import type { Cgroup } from './cgroup-types.js';
-import { SandboxError, SandboxErrorCode } from './errors.js';
 import { EGRESS_PIPES, connectEgress, type EgressLink, type EgressOptions } from './egress.js';
+import { SandboxError, SandboxErrorCode } from './errors.js';
 import { spawnProcess, type OutputStreamName, type RunResult } from './exec.js';
 import { seccompProgram } from './seccomp.js';
 import { usernsCommand } from './userns.js';
@@ -80,34 +87,65 @@ export interface SandboxProcess {
 
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
-/** The command that starts bwrap with `argv`: dropped to the sandbox uid, inside the cgroup. */
+/**
+ * Mounts the root overlay ($1: options, $2: mountpoint), then execs the rest. Runs as root in the
+ * fresh mount namespace `unshare` made, so the mount exists there only. A fixed script: the
+ * paths come as arguments, never spliced into it.
+ */
+const OVERLAY_SCRIPT = 'mount -t overlay -o "$1" joblet-root "$2" && shift 2 && exec "$@"';
+
+/**
+ * The command that starts bwrap with `argv`: inside the cgroup, in a mount namespace holding the
+ * root overlay when there is one, dropped to the sandbox's host uid.
+ */
 function wrapped(
   spec: SandboxSpec,
   argv: string[],
   opts: LaunchOptions,
 ): { cmd: string; args: string[]; dropTo?: { uid: number; gid: number } } {
-  const uid = spec.uid ?? NOBODY;
-  const gid = spec.gid ?? uid;
+  const uid = spec.usernsRoot?.hostUid ?? spec.uid ?? NOBODY;
+  const gid = spec.usernsRoot?.hostGid ?? spec.gid ?? uid;
   const bwrap = opts.bwrapPath ?? 'bwrap';
-  if (spec.subids) {
-    if (process.getuid?.() !== 0) {
-      throw new SandboxError('a sandbox with subids needs root', SandboxErrorCode.InvalidSpec);
-    }
-    // unshare (and newuidmap) run as root inside the cgroup; then root of the namespace.
-    const inner = usernsCommand(spec.subids, bwrap, argv);
-    return opts.cgroup ? opts.cgroup.wrap(inner.cmd, inner.args) : inner;
+  const root = process.getuid?.() === 0;
+  if (spec.subids && !root) {
+    throw new SandboxError('a sandbox with subids needs root', SandboxErrorCode.InvalidSpec);
   }
-  const drop = process.getuid?.() === 0 && (uid !== 0 || gid !== 0);
-  if (!opts.cgroup) return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
-  // Joining writes root-owned cgroup.procs files, so the join runs as root and setpriv
-  // (util-linux) drops to the sandbox uid afterwards, as spawning with uid/gid would have.
-  const inner = drop
-    ? {
-        cmd: 'setpriv',
-        args: ['--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups', bwrap, ...argv],
-      }
-    : { cmd: bwrap, args: argv };
-  return opts.cgroup.wrap(inner.cmd, inner.args);
+  if (spec.rootOverlay && !root) {
+    throw new SandboxError(
+      'a root overlay needs the launcher to run as root',
+      SandboxErrorCode.InvalidSpec,
+    );
+  }
+  const drop = root && !spec.subids && (uid !== 0 || gid !== 0);
+  if (!opts.cgroup && !spec.rootOverlay && !spec.subids) {
+    return { cmd: bwrap, args: argv, ...(drop && { dropTo: { uid, gid } }) };
+  }
+  // Joining writes root-owned cgroup.procs files and mounting the overlay needs root, so both run
+  // as root; then setpriv (util-linux) drops to the sandbox uid, as spawning with uid/gid would
+  // have — or, rootless, unshare (and newuidmap) make the namespace whose root runs bwrap.
+  let sandbox: string[];
+  if (spec.subids) {
+    const inner = usernsCommand(spec.subids, bwrap, argv);
+    sandbox = [inner.cmd, ...inner.args];
+  } else {
+    const setpriv = ['setpriv', '--reuid', `${uid}`, '--regid', `${gid}`, '--clear-groups'];
+    sandbox = [...(drop ? setpriv : []), bwrap, ...argv];
+  }
+  const o = spec.rootOverlay;
+  const [cmd, ...args] = o
+    ? [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        OVERLAY_SCRIPT,
+        'sh',
+      ].concat(overlayOptions(o), o.mountpoint, sandbox)
+    : sandbox;
+  return opts.cgroup ? opts.cgroup.wrap(cmd!, args) : { cmd: cmd!, args };
 }
 
 /**

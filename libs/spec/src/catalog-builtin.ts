@@ -6,7 +6,8 @@
  * 3.14 are python-build-standalone builds pinned from uv's download-metadata.json. java 11, 17
  * and 21 are Debian's OpenJDK (bullseye, bookworm, trixie). node 18 and 20 are Debian's; node 22
  * is upstream's binary as the npm registry serves it. go 1.19/1.24 and rust 1.63/1.85 are
- * Debian's, go 1.25 and rust 1.92 upstream's official archives.
+ * Debian's, go 1.25 and rust 1.92 upstream's official archives. debian 12 and 13 are minimal
+ * Debian roots (system roots: the farm's default runtime is built from debian 12).
  */
 import { z } from 'zod';
 import { CatalogEntry, LANGUAGE_DEFAULTS, type BaseCatalog } from './catalog.js';

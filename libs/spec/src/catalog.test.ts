@@ -37,6 +37,8 @@ describe('builtinCatalog', () => {
       ['rust', '1.63', 'bookworm', 'rustc cargo'],
       ['rust', '1.85', 'trixie', 'rustc cargo'],
       ['rust', '1.92', 'rust', '/opt/rust/bin'],
+      ['debian', '12', 'bookworm', 'ca-certificates'],
+      ['debian', '13', 'trixie', 'ca-certificates'],
     ]);
   });
 

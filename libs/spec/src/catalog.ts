@@ -108,6 +108,8 @@ export const LANGUAGE_DEFAULTS: Readonly<
     env: { GOCACHE: '/tmp/go-build', GOPATH: '/tmp/go' },
   },
   rust: { binary: 'rustc', versionArgs: ['--version'], env: { CARGO_HOME: '/tmp/cargo' } },
+  // A system root: what its jobs reach for first is apt.
+  debian: { binary: 'apt-get', versionArgs: ['--version'] },
 };
 
 function entryKey(e: Pick<CatalogEntry, 'language' | 'version'>): string {

@@ -4,7 +4,11 @@
  */
 
 /** Languages a runtime can be based on (`base.language`). */
-export const LANGUAGES = ['python', 'java', 'node', 'go', 'rust'] as const;
+/**
+ * `debian` is no language: a plain Debian root (the farm's default runtime), whose jobs get the
+ * whole tree as a writable, throw-away root.
+ */
+export const LANGUAGES = ['python', 'java', 'node', 'go', 'rust', 'debian'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** CPU architectures the farm builds for, in Debian's spelling. */

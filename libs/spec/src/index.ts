@@ -117,3 +117,9 @@ export * from './contracts/health.js';
 export * from './env-secrets.js';
 export * from './env-dns.js';
 export * from './env-egress.js';
+export {
+  DEFAULT_RUNTIME_BUILDING,
+  DEFAULT_RUNTIME_NAME,
+  DEFAULT_RUNTIME_SPEC,
+  isSystemRoot,
+} from './default-runtime.js';

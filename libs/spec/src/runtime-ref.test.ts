@@ -34,7 +34,7 @@ describe('parseRuntimeRef', () => {
     ['java:17:1', 'is not a language version'],
     ['java:latest', 'is not a language version'],
     ['openjdk:21', 'did you mean "java:21"?'],
-    ['cobol:85', '"cobol" is not a language (python, java, node, go, rust)'],
+    ['cobol:85', '"cobol" is not a language (python, java, node, go, rust, debian)'],
     ['name with space', 'spaces or control characters'],
     ['name\n', 'spaces or control characters'],
     ['x'.repeat(300), 'too long'],

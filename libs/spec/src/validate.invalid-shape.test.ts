@@ -15,7 +15,8 @@ const shapeCases: InvalidCase[] = [
     name: 'misspelled language',
     yaml: replace('language: python', 'language: pyhton'),
     ...{ line: 5, column: 13, path: 'base.language', code: 'INVALID_VALUE' },
-    message: '"pyhton" is not supported (python, java, node, go, rust) — did you mean "python"?',
+    message:
+      '"pyhton" is not supported (python, java, node, go, rust, debian) — did you mean "python"?',
   },
   {
     name: 'language alias',

@@ -7,6 +7,7 @@ import type { ConvergeResult } from '../runtimes/runtime-sync.service.js';
 import type { JobNetworks } from './job-networks.js';
 import type { JobSandbox, RuntimeMounts } from './job-sandbox.js';
 import type { SharedRuntimeLeases } from './runtime-leases.js';
+import type { SystemRoots } from './system-roots.js';
 import type { VolumeManager } from './volumes.js';
 import type { WorkDisks } from './work-disks.js';
 
@@ -35,6 +36,8 @@ export interface JobContext {
   volumes: VolumeManager;
   /** Bridge and custom networks of this node's jobs. */
   networks: JobNetworks;
+  /** The shifted lower trees of system-root jobs. */
+  systemRoots: SystemRoots;
   workRoot: string;
   /** Each job's /work, sized (`--max-disk`, AGENT_JOB_DISK_MB). */
   workDisks: WorkDisks;

@@ -87,6 +87,27 @@ export async function adoptDiskSlot(slot: JobDir, root: string, jobId: string): 
 }
 
 /**
+ * The layers of a system-root job's writable root inside its directory: `upper` (what it
+ * writes, owned by the uid that is root of its namespace), overlayfs's `work` and the mountpoint.
+ * Removed with the directory.
+ */
+export async function createRootLayers(
+  d: JobDir,
+  owner: { uid: number; gid: number },
+): Promise<{ upper: string; work: string; mountpoint: string }> {
+  const layers = {
+    upper: join(d.dir, 'root-upper'),
+    work: join(d.dir, 'root-work'),
+    mountpoint: join(d.dir, 'root'),
+  };
+  await mkdir(layers.upper, { mode: 0o755 });
+  await mkdir(layers.work, { mode: 0o700 });
+  await mkdir(layers.mountpoint, { mode: 0o755 });
+  if (process.getuid?.() === 0) await chown(layers.upper, owner.uid, owner.gid);
+  return layers;
+}
+
+/**
  * Removes the directory: a sized /work is unmounted and its loop device detached first (so the
  * delete never reaches through a mount), then everything, image included, is deleted.
  */

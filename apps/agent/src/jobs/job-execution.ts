@@ -6,10 +6,10 @@
 // lease released, the job directory and the uploads key removed.
 import type { Logger } from '@joblet/logging';
 import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
-import { FINAL_JOB_STATES, type JobRecord } from '@joblet/spec';
+import { FINAL_JOB_STATES, isSystemRoot, type JobRecord } from '@joblet/spec';
 import { classifyExit, type JobOutcome } from './exit-status.js';
 import type { JobContext } from './job-context.js';
-import { removeJobDir, type JobDir } from './job-dirs.js';
+import { createRootLayers, removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
 import { JobOutput, type OutputSummary } from './job-output.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
@@ -138,6 +138,17 @@ export class JobExecution {
           );
         },
       );
+      const rootOverlay = isSystemRoot(yml.language)
+        ? {
+            lower: await this.ctx.systemRoots.lower(runtimeDir).catch((err: unknown) => {
+              throw new JobFailure(
+                `the writable root of ${record.runtime.name}@${record.runtime.version} could not be prepared: ${(err as Error).message}`,
+                'start-failed',
+              );
+            }),
+            ...(await createRootLayers(jobDir, { uid: NOBODY, gid: NOBODY })),
+          }
+        : undefined;
       const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
       volumesHeld = true;
       this.mark('workdir');
@@ -161,6 +172,7 @@ export class JobExecution {
           tmpBytes: record.limits.maxMemoryMB * MiB,
         }),
         ...(this.cgroup && { cgroup: this.cgroup }),
+        ...(rootOverlay && { rootOverlay }),
       });
     } catch (err) {
       return await this.fail(err);

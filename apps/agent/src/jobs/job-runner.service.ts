@@ -26,7 +26,7 @@ import {
   type JobHandler,
   type RedisClient,
 } from '@joblet/queue';
-import { CgroupManager, diskImagesMissing, isRoot } from '@joblet/sandbox';
+import { CgroupManager, NOBODY, isRoot } from '@joblet/sandbox';
 import { JobRecord } from '@joblet/spec';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId } from './job-errors.js';
@@ -37,6 +37,7 @@ import { JobNetworks } from './job-networks.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
+import { SystemRoots } from './system-roots.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
 import { VolumeError, VolumeManager } from './volumes.js';
 import { DEFAULT_WORK_DISKS, WorkDisks } from './work-disks.js';
@@ -65,6 +66,7 @@ export class JobRunner {
   private readonly mounts: RuntimeMounts;
   private readonly networks: JobNetworks;
   private readonly leases: SharedRuntimeLeases;
+  private readonly systemRoots: SystemRoots;
   private ctx: JobContext | undefined;
   private workDisks: WorkDisks | undefined;
   private worker: Worker | undefined;
@@ -94,6 +96,11 @@ export class JobRunner {
       ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
     });
     this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts, ...o.egress });
+    this.systemRoots = new SystemRoots({
+      dir: join(o.workDir, '.system-roots'),
+      uid: NOBODY,
+      gid: NOBODY,
+    });
   }
 
   get queueName(): string {
@@ -125,22 +132,14 @@ export class JobRunner {
     await this.networks.cleanup();
     const dirs = await cleanupJobDirs(this.o.workDir);
     if (dirs.length > 0) log.info({ jobs: dirs }, 'removed job directories of a previous run');
-    const diskMissing = diskImagesMissing();
-    const diskSettings = this.o.workDisks ?? DEFAULT_WORK_DISKS;
-    if (diskMissing && diskSettings.defaultMB > 0) {
-      log.warn(
-        { reason: diskMissing },
-        '/work is not size-limited: jobs asking --max-disk will be refused',
-      );
-    }
-    this.workDisks = new WorkDisks({
+    this.workDisks = WorkDisks.startOnNode({
       root: this.o.workDir,
       node: this.o.node,
-      settings: diskSettings,
-      ...(diskMissing !== undefined && { missing: diskMissing }),
+      settings: this.o.workDisks ?? DEFAULT_WORK_DISKS,
       log,
     });
-    this.workDisks.start();
+    const roots = await this.systemRoots.prune((n, v) => this.o.runtimes.layout.versionDir(n, v));
+    if (roots.length > 0) log.info({ roots }, 'removed system roots of runtimes no longer here');
     this.ctx = {
       node: this.o.node,
       store: this.store,
@@ -154,6 +153,7 @@ export class JobRunner {
       ...(missing !== undefined && { cgroupsMissing: missing }),
       volumes: this.volumes,
       networks: this.networks,
+      systemRoots: this.systemRoots,
       workRoot: this.o.workDir,
       workDisks: this.workDisks,
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,

@@ -18,12 +18,14 @@ import {
   type BridgeAttachment,
   type SandboxNetwork,
   type Cgroup,
+  type RootOverlay,
   type SandboxSpec,
 } from '@joblet/sandbox';
 import { networkKind, type EgressAllow, type JobNetwork, type RuntimeYml } from '@joblet/spec';
 import { loadRuntimeYml } from '../runtimes/runtime-files.js';
 import { JobFailure } from './job-errors.js';
 import { resolveMounts, runtimeSandboxSpec, type ResolvedMount } from './runtime-sandbox.js';
+import { systemRootSandboxSpec } from './system-root-sandbox.js';
 
 export interface JobSandboxRequest {
   /** `RUNTIMES_DIR/<name>/<version>` (the caller holds a lease on it). */
@@ -47,6 +49,11 @@ export interface JobSandboxRequest {
   tmpBytes?: number;
   /** Joined before bwrap starts, so nothing of the job ever runs outside it. */
   cgroup?: Pick<Cgroup, 'wrap' | 'kill'>;
+  /**
+   * A system root (system-root-sandbox.ts): the runtime's tree as a writable, throw-away `/`
+   * instead of runtime.yml's read-only mounts.
+   */
+  rootOverlay?: RootOverlay;
 }
 
 export interface JobExit {
@@ -134,23 +141,22 @@ export class BwrapJobSandbox implements JobSandbox {
 
   /** The sandbox that runs `req`, as the launcher takes it. */
   async spec(req: JobSandboxRequest): Promise<SandboxSpec> {
+    const run = {
+      runtimeDir: req.runtimeDir,
+      runtimeYml: req.runtimeYml,
+      workDir: req.workDir,
+      env: req.env,
+      network: SANDBOX_NETWORK[networkKind(req.network)],
+      ...(req.bridge && { bridge: req.bridge }),
+      hostname: req.hostname,
+      binds: req.hostsFile
+        ? [...req.binds, { source: req.hostsFile, target: '/etc/hosts', readonly: true }]
+        : req.binds,
+      ...(req.tmpBytes !== undefined && { tmpBytes: req.tmpBytes }),
+    };
+    if (req.rootOverlay) return systemRootSandboxSpec(run, req.rootOverlay);
     const { mounts } = await this.mounts.get(req.runtimeDir);
-    return runtimeSandboxSpec(
-      {
-        runtimeDir: req.runtimeDir,
-        runtimeYml: req.runtimeYml,
-        workDir: req.workDir,
-        env: req.env,
-        network: SANDBOX_NETWORK[networkKind(req.network)],
-        ...(req.bridge && { bridge: req.bridge }),
-        hostname: req.hostname,
-        binds: req.hostsFile
-          ? [...req.binds, { source: req.hostsFile, target: '/etc/hosts', readonly: true }]
-          : req.binds,
-        ...(req.tmpBytes !== undefined && { tmpBytes: req.tmpBytes }),
-      },
-      mounts,
-    );
+    return runtimeSandboxSpec(run, mounts);
   }
 
   /**

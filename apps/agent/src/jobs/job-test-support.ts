@@ -171,7 +171,7 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
         ...(scheduledFor && { scheduledFor }),
         command: req.command,
         args: req.args,
-        runtime: { ref: req.runtime, ...RUNTIME },
+        runtime: { ref: req.runtime ?? RUNTIME.name, ...RUNTIME },
         arch: 'amd64',
         network: req.network ?? 'none',
         limits: req.limits,

@@ -5,6 +5,7 @@
 // and deleted after it: nothing one job wrote is seen by another.
 import type { Logger } from '@joblet/logging';
 import type { JobLimits } from '@joblet/spec';
+import { diskImagesMissing } from '@joblet/sandbox';
 import {
   adoptDiskSlot,
   createDiskSlot,
@@ -44,6 +45,23 @@ export class WorkDisks {
   private seq = 0;
 
   constructor(private readonly o: WorkDisksOptions) {}
+
+  /**
+   * The node's work disks, their pool filling: `missing` is found out here (and logged when it
+   * matters: sized /work is on by default).
+   */
+  static startOnNode(o: Omit<WorkDisksOptions, 'missing'>): WorkDisks {
+    const missing = diskImagesMissing();
+    if (missing && o.settings.defaultMB > 0) {
+      o.log.warn(
+        { reason: missing },
+        '/work is not size-limited: jobs asking --max-disk will be refused',
+      );
+    }
+    const disks = new WorkDisks({ ...o, ...(missing !== undefined && { missing }) });
+    disks.start();
+    return disks;
+  }
 
   /** Bytes of the job's /work filesystem; undefined: a plain directory. */
   sizeFor(l: JobLimits): number | undefined {

@@ -8,7 +8,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Arch, BaseCatalog } from '@joblet/spec';
+import { DEFAULT_RUNTIME_NAME, type Arch, type BaseCatalog } from '@joblet/spec';
 import { Keys, PUBLISH_QUEUE, buildQueueName, type RedisClient } from '@joblet/queue';
 import type { ArtifactStore } from '@joblet/storage';
 import { DEFAULT_QUOTAS, type QuotaLimits } from '../services/quota-service.js';
@@ -25,6 +25,8 @@ export interface FarmOptions {
   architectures: Arch[];
   /** Retention of records and artifacts; default 7 days, 5 versions, bases 30 days. */
   retention?: FarmRetention;
+  /** The runtime of jobs that name none (API_DEFAULT_RUNTIME); default DEFAULT_RUNTIME_NAME. */
+  defaultRuntime?: string;
   /** Per-identity quotas (API_QUOTA_*); default DEFAULT_QUOTAS. */
   quotas?: QuotaLimits;
   /** The network of jobs that name none (API_DEFAULT_NETWORK); default `none`. */
@@ -39,6 +41,7 @@ export interface FarmSettings {
   retention: FarmRetention;
   quotas: QuotaLimits;
   defaultNetwork: string;
+  defaultRuntime: string;
 }
 
 declare module 'fastify' {
@@ -80,6 +83,7 @@ async function farmClients(
     retention: opts.retention ?? DEFAULT_RETENTION,
     quotas: opts.quotas ?? DEFAULT_QUOTAS,
     defaultNetwork: opts.defaultNetwork ?? 'none',
+    defaultRuntime: opts.defaultRuntime ?? DEFAULT_RUNTIME_NAME,
   });
   app.decorate('buildQueues', buildQueues);
   app.decorate('publishQueue', publishQueue);

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { BuildStore, NetworkRegistry } from '@joblet/queue';
 import { AuthKeys } from '../auth/auth-keys.js';
 import { BuildService } from '../services/build-service.js';
+import { DefaultRuntime } from '../services/default-runtime.js';
 import type { FarmState } from '../services/farm-state.js';
 import { liveFarmState } from '../services/farm-state.live.js';
 import { GcService } from '../services/gc-service.js';
@@ -45,12 +46,25 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   const runtimes = new RuntimeService(store, redis, keys, nodes);
   const quotas = new QuotaService(redis, keys, settings.quotas);
   const networks = new NetworkRegistry(redis, keys);
+  const builds = new BuildService({
+    redis,
+    keys,
+    store,
+    catalog: settings.catalog,
+    architectures: settings.architectures,
+    buildStore,
+    buildQueues,
+    publishQueue,
+    flows,
+    quotas,
+  });
   const jobs = new JobService({
     redis,
     keys,
     prefix: settings.prefix,
     jobRetentionS: retention.jobS,
     runtimes,
+    defaultRuntime: new DefaultRuntime(settings.defaultRuntime, runtimes, builds),
     nodes,
     quotas,
     networks,
@@ -61,21 +75,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   app.decorate('farmState', liveFarmState(store, buildQueues));
   app.decorate('nodes', nodes);
   app.decorate('runtimes', runtimes);
-  app.decorate(
-    'builds',
-    new BuildService({
-      redis,
-      keys,
-      store,
-      catalog: settings.catalog,
-      architectures: settings.architectures,
-      buildStore,
-      buildQueues,
-      publishQueue,
-      flows,
-      quotas,
-    }),
-  );
+  app.decorate('builds', builds);
   app.decorate('jobs', jobs);
   app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));
   app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix), Date.now, app.log));

@@ -21,6 +21,7 @@ import {
   type BuildMeta,
   type BuildRecord,
   type RuntimeSpec,
+  type SkippedArch,
 } from '@joblet/spec';
 import {
   BUILDER_VERSION,
@@ -66,7 +67,13 @@ export interface SubmitBuildInput {
 }
 
 export type SubmitBuildResult =
-  | { kind: 'cached'; name: string; version: string; index: RuntimeIndexEntry }
+  | {
+      kind: 'cached';
+      name: string;
+      version: string;
+      index: RuntimeIndexEntry;
+      skipped: SkippedArch[];
+    }
   | { kind: 'queued'; build: BuildRecord; deduplicated: boolean };
 
 export class BuildService {
@@ -88,7 +95,7 @@ export class BuildService {
       );
     }
     const spec = result.spec;
-    const arches = this.archesFor(spec, input.architectures);
+    const { arches, skipped } = this.archesFor(spec, input.architectures);
     const entry = findCatalogEntry(this.s.catalog, spec.base.language, spec.base.version);
     if (!entry) {
       // validateRuntimeSpec in server mode already refuses this; kept as a guard.
@@ -110,7 +117,23 @@ export class BuildService {
       const same = arches.every((a) => existing.arches[a]?.buildKey === archKeys[a]);
       if (same) {
         await incrementCounter(this.s.redis, this.s.keys, 'joblet_build_cache_hits_total', {});
-        return { kind: 'cached', name: spec.name, version: spec.version, index: existing };
+        return {
+          kind: 'cached',
+          name: spec.name,
+          version: spec.version,
+          index: existing,
+          skipped,
+        };
+      }
+      const have = Object.keys(existing.arches) as Arch[];
+      const adding = arches.filter((a) => !have.includes(a));
+      if (adding.length > 0 && have.every((a) => existing.arches[a]?.buildKey === archKeys[a])) {
+        throw new ApiError(
+          409,
+          'CONFLICT',
+          `${spec.name}@${spec.version} is published for ${have.join(', ')} only; to add ` +
+            `${adding.join(', ')}, rebuild it with --force (or bump the version)`,
+        );
       }
       throw new ApiError(
         409,
@@ -137,6 +160,7 @@ export class BuildService {
       version: spec.version,
       submissionKey: subKey,
       arches,
+      skipped,
       force: Boolean(input.force),
       allowPartial: Boolean(input.allowPartial),
       createdAt: new Date().toISOString(),
@@ -219,20 +243,35 @@ export class BuildService {
     return build;
   }
 
-  private archesFor(spec: RuntimeSpec, requested?: Arch[]): Arch[] {
-    const arches = requested?.length
+  /**
+   * The architectures to build. Named with `--arch` (`architectures` of the request): all of
+   * them or nothing — a pool missing is a 400. From the spec (`architectures`, `platforms`) or
+   * the farm's default: those this farm has pools for; the others are skipped, each with how to
+   * get it. None left is a 400.
+   */
+  private archesFor(
+    spec: RuntimeSpec,
+    requested?: Arch[],
+  ): { arches: Arch[]; skipped: SkippedArch[] } {
+    const explicit = Boolean(requested?.length);
+    const wanted = explicit
       ? [...new Set(requested)]
       : specArchitectures(spec, this.s.architectures);
-    const unknown = arches.filter((a) => !this.s.buildQueues.has(a));
-    if (unknown.length) {
+    const unknown = wanted.filter((a) => !this.s.buildQueues.has(a));
+    const arches = wanted.filter((a) => this.s.buildQueues.has(a));
+    if (unknown.length && (explicit || arches.length === 0)) {
       throw new ApiError(
         400,
         'BAD_REQUEST',
-        `this farm has no build pool for ${unknown.join(', ')} (pools: ${[...this.s.buildQueues.keys()].join(', ')})`,
+        `this farm has no build pool for ${unknown.join(', ')} (pools: ${[...this.s.buildQueues.keys()].join(', ')}); ${howToAddPool(unknown)}`,
         [{ field: 'architectures', message: `unsupported: ${unknown.join(', ')}` }],
       );
     }
-    return arches;
+    const skipped = unknown.map((arch) => ({
+      arch,
+      reason: `this farm has no ${arch} build pool; ${howToAddPool([arch])}`,
+    }));
+    return { arches, skipped };
   }
 
   private async readIndex(name: string, version: string): Promise<RuntimeIndexEntry | undefined> {
@@ -272,4 +311,15 @@ export class BuildService {
   private async event(buildId: string, e: BuildEvent): Promise<void> {
     await appendEvent(this.s.redis, this.s.keys.buildEvents(buildId), e);
   }
+}
+
+/** What an operator does to build for `arches`: a worker per arch, and the API told of it. */
+function howToAddPool(arches: Arch[]): string {
+  const list = arches.join(',');
+  return (
+    `to build ${arches.join(' and ')}, start a worker with WORKER_ARCH=${arches[0]}` +
+    `${arches.length > 1 ? ' (one per arch)' : ''} — on another architecture's host under QEMU ` +
+    `(qemu-user-static, WORKER_REGISTER_BINFMT=true) — and add ${list} to the API's ` +
+    `FARM_ARCHITECTURES, then rebuild with --force`
+  );
 }

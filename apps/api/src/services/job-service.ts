@@ -33,6 +33,7 @@ import {
 } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 import { routeJob } from './job-routing.js';
+import type { DefaultRuntime } from './default-runtime.js';
 import type { NodeService } from './node-service.js';
 import type { QuotaService } from './quota-service.js';
 import type { RuntimeService } from './runtime-service.js';
@@ -46,6 +47,8 @@ export interface JobServiceDeps {
   /** Seconds a finished job's record stays in Redis. */
   jobRetentionS: number;
   runtimes: Pick<RuntimeService, 'resolve'>;
+  /** The runtime of jobs that name none. */
+  defaultRuntime: Pick<DefaultRuntime, 'ref' | 'resolve'>;
   nodes: Pick<NodeService, 'list' | 'get'>;
   quotas: Pick<QuotaService, 'reserve' | 'release'>;
   networks: Pick<NetworkRegistry, 'get'>;
@@ -140,7 +143,10 @@ export class JobService {
         { field: 'uploads', message: `duplicate ${dup}` },
       ]);
 
-    const entry = await this.s.runtimes.resolve(req.runtime);
+    const ref = req.runtime ?? this.s.defaultRuntime.ref;
+    const entry = req.runtime
+      ? await this.s.runtimes.resolve(req.runtime)
+      : await this.s.defaultRuntime.resolve();
     const runtimeArches = Object.keys(entry.arches) as Arch[];
     const nodes = (await this.s.nodes.list()).filter((n) => n.online);
     const { arch, pinned } = await routeJob(
@@ -166,7 +172,7 @@ export class JobService {
       state: scheduledFor ? 'SCHEDULED' : 'QUEUED',
       command: req.command,
       args: req.args,
-      runtime: { ref: req.runtime, name: entry.name, version: entry.version },
+      runtime: { ref, name: entry.name, version: entry.version },
       arch,
       pinnedNode: pinned,
       network: req.network,

@@ -46,6 +46,7 @@ export async function buildStatus(
       const err = s?.error ? ` — ${s.error.code}: ${s.error.message}` : '';
       io.out(`  ${a}: ${s?.state ?? 'unknown'}${phase}${err}`);
     }
+    for (const s of b.skipped ?? []) io.out(`  ${s.arch}: skipped — ${s.reason}`);
   }
   return b.state === 'failed' || b.state === 'canceled' ? EXIT.FAILED : EXIT.OK;
 }

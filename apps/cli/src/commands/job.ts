@@ -15,6 +15,7 @@ import { followSse } from '../sse-client.js';
 import type { CommandDef } from '../command.js';
 import { jobPath } from './job-read.js';
 import { collect, positiveInt } from './parsers.js';
+import { shellForm, submitJob } from './job-submit.js';
 import { collectUploads } from './uploads.js';
 
 /** Exit code of `rnx job run` for a job that ended: its own, or a conventional one. */
@@ -52,7 +53,7 @@ export async function jobRun(
   opts: { detach?: boolean; json?: boolean },
   io: Io,
 ): Promise<number> {
-  const job = await client.post('/v1/jobs', req, JobRecord);
+  const job = await submitJob(client, req, io);
   if (opts.json) {
     io.out(JSON.stringify(job, null, 2));
     return EXIT.OK;
@@ -127,7 +128,7 @@ export async function jobCancel(client: ApiClient, id: string, io: Io): Promise<
 }
 
 interface JobRunFlags {
-  runtime: string;
+  runtime?: string;
   upload: string[];
   uploadDir: string[];
   maxMemory?: number;
@@ -151,7 +152,10 @@ export const commands: readonly CommandDef[] = [
     define: (cmd, { io, state, client }) =>
       cmd
         .description('run a command in a runtime; follows its output and exits with its exit code')
-        .requiredOption('--runtime <ref>', 'name, name@1.2.3, name@latest or language:version')
+        .option(
+          '--runtime <ref>',
+          "name, name@1.2.3, name@latest or language:version; default: the farm's default runtime (a writable Debian root)",
+        )
         .option('--upload <file>', 'copy a file into /work (repeatable)', collect, [])
         .option('--upload-dir <dir>', 'copy a directory into /work/<dir> (repeatable)', collect, [])
         .option('--max-memory <MB>', 'memory limit in MB', positiveInt('--max-memory'))
@@ -178,7 +182,10 @@ export const commands: readonly CommandDef[] = [
         .option('--volume <name>', 'mount a volume at /volumes/<name> (repeatable)', collect, [])
         .option('-d, --detach', 'print ID:, Command: and Status: lines and return at once')
         .option('--json', 'print the job record as JSON and return')
-        .argument('<command>', 'the command to run')
+        .argument(
+          '<command>',
+          'the command to run; a lone argument with shell syntax runs in /bin/sh -c',
+        )
         .argument('[args...]', 'its arguments (put -- before them if they start with -)')
         .passThroughOptions()
         .action(async (command: string, args: string[], o: JobRunFlags) => {
@@ -188,9 +195,8 @@ export const commands: readonly CommandDef[] = [
           state.exitCode = await jobRun(
             client(),
             {
-              command,
-              args,
-              runtime: o.runtime,
+              ...shellForm(command, args),
+              ...(o.runtime !== undefined && { runtime: o.runtime }),
               uploads: collectUploads(o.upload, o.uploadDir),
               env: parseEnv(o.env),
               limits: {

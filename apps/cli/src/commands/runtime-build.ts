@@ -12,6 +12,7 @@ import {
   validateRuntimeSpec,
   type Arch,
   type ArtifactInfo,
+  type SkippedArch,
 } from '@joblet/spec';
 import { ApiClient } from '../api-client.js';
 import type { ServerConfig } from '../config.js';
@@ -72,6 +73,7 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
     io.out(
       `${paint(io, 'green', '✓')} ${res.name} ${res.version} is cached (published ${res.index.publishedAt}); --force rebuilds it`,
     );
+    printSkipped(io, res.skipped);
     printArtifacts(
       io,
       Object.values(res.index.arches).map((a) => ({ arch: a.arch, result: 'cached', artifact: a })),
@@ -87,6 +89,7 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
       `Building ${build.name} ${build.version} for ${build.arches.join(', ')} ` +
         `${paint(io, 'dim', `(build ${build.id}${res.deduplicated ? ', joined an identical build in progress' : ''})`)}`,
     );
+    printSkipped(io, build.skipped ?? []);
   }
   if (opts.wait === false) {
     if (opts.json) io.out(JSON.stringify(res, null, 2));
@@ -184,13 +187,24 @@ export async function followBuild(
         `(--allow-partial; failed: ${failed.join(', ')})`,
     );
   } else if (final.state === 'succeeded') {
-    io.out(`${paint(io, 'green', '✓')} ${final.name} ${final.version} published`);
+    const skipped = (final.skipped ?? []).map((s) => s.arch);
+    io.out(
+      `${paint(io, 'green', '✓')} ${final.name} ${final.version} published` +
+        (skipped.length ? ` for ${final.arches.join(', ')} (skipped: ${skipped.join(', ')})` : ''),
+    );
   } else {
     const why = final.error ? `: ${final.error.message}` : '';
     io.out(`${paint(io, 'red', '✗')} ${final.name} ${final.version} ${final.state}${why}`);
   }
   printArtifacts(io, rows);
   return final.state === 'succeeded' ? EXIT.OK : EXIT.FAILED;
+}
+
+/** The spec's architectures this farm did not build, each with how to get it. */
+function printSkipped(io: Io, skipped: readonly SkippedArch[]): void {
+  for (const s of skipped) {
+    io.out(`${paint(io, 'yellow', '!')} ${s.arch} skipped: ${s.reason}`);
+  }
 }
 
 function tag(io: Io, arch: string): string {

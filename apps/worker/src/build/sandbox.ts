@@ -30,7 +30,13 @@ import type {
   RunResult,
   SandboxSpec,
 } from '@joblet/sandbox';
-import { SandboxError, SandboxErrorCode, egressResolvConf, launchSandbox } from '@joblet/sandbox';
+import {
+  PACKAGE_CAPABILITIES,
+  SandboxError,
+  SandboxErrorCode,
+  egressResolvConf,
+  launchSandbox,
+} from '@joblet/sandbox';
 import type { EgressAllow } from '@joblet/spec';
 import { BuildFailure } from './build-failure.js';
 
@@ -41,15 +47,7 @@ import { BuildFailure } from './build-failure.js';
  * (KILL). Less than Docker's default set: no MKNOD, SYS_CHROOT, SETFCAP (file capabilities never
  * reach a runtime), SETPCAP, NET_BIND_SERVICE or AUDIT_WRITE.
  */
-export const BUILD_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-] as const;
+export const BUILD_CAPABILITIES = PACKAGE_CAPABILITIES;
 
 /** PATH inside the sandbox (Debian root's default). */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -81,12 +81,21 @@ export const BUILD_STATES = [
 export const BuildState = z.enum(BUILD_STATES);
 export type BuildState = z.infer<typeof BuildState>;
 
+/**
+ * An architecture the spec's `platforms`/`architectures` list that this farm has no build pool
+ * for: not built, and why, with how to get it.
+ */
+export const SkippedArch = z.object({ arch: ArchName, reason: z.string() });
+export type SkippedArch = z.infer<typeof SkippedArch>;
+
 export const BuildMeta = z.object({
   id: z.string(),
   name: z.string(),
   version: z.string(),
   submissionKey: z.string(),
   arches: z.array(ArchName),
+  /** Listed by the spec but not built: this farm has no pool for them (absent: none). */
+  skipped: z.array(SkippedArch).optional(),
   force: z.boolean(),
   allowPartial: z.boolean().default(false),
   createdAt: z.string(),

@@ -1,6 +1,6 @@
 /** Request and response bodies of the `/v1/builds` routes, shared by the API and `rnx`. */
 import { z } from 'zod';
-import { ArchName, BuildRecord } from './build.js';
+import { ArchName, BuildRecord, SkippedArch } from './build.js';
 import { RuntimeIndexEntry } from './artifacts.js';
 
 /** `POST /v1/builds` */
@@ -32,6 +32,8 @@ export const SubmitBuildResponse = z.discriminatedUnion('result', [
     name: z.string(),
     version: z.string(),
     index: RuntimeIndexEntry,
+    /** Listed by the spec but not built: this farm has no pool for them. */
+    skipped: z.array(SkippedArch).default([]),
   }),
   z.object({
     result: z.literal('queued'),

@@ -164,7 +164,8 @@ export const JobRequest = z.object({
         });
     })
     .default([]),
-  runtime: z.string().min(1).max(200),
+  /** Absent: the farm's default runtime (API_DEFAULT_RUNTIME). */
+  runtime: z.string().min(1).max(200).optional(),
   uploads: z.array(UploadFile).max(UPLOAD_LIMITS.files).default([]),
   env: z
     .record(

@@ -33,14 +33,19 @@ const route: FastifyPluginAsync = async (app) => {
           { runtime: `${res.name}@${res.version}`, result: 'cached' },
           'build submission answered from cache',
         );
-        return reply
-          .status(200)
-          .send({ result: 'cached', name: res.name, version: res.version, index: res.index });
+        return reply.status(200).send({
+          result: 'cached',
+          name: res.name,
+          version: res.version,
+          index: res.index,
+          skipped: res.skipped,
+        });
       }
       request.log.child({ buildId: res.build.id }).info(
         {
           runtime: `${res.build.name}@${res.build.version}`,
           arches: res.build.arches,
+          skipped: (res.build.skipped ?? []).map((s) => s.arch),
           deduplicated: res.deduplicated,
         },
         'build queued',
