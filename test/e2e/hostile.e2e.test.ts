@@ -22,6 +22,8 @@ base:
   version: "3.11"
 `;
 const BUILD_WAIT_MS = 900_000;
+/** A custom network the developer creates (`rnx network create`). */
+const CUSTOM_NETWORK = 'hostile-net';
 
 let farm: Farm;
 let devToken: string;
@@ -37,6 +39,24 @@ const job = (script: string, extra: string[] = []): Promise<RnxResult> =>
 /** Prints `name=open` or `name=closed` for a TCP connect within 3 s. */
 const probe = (name: string, host: string, port: number) =>
   `if timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo ${name}=open; else echo ${name}=closed; fi`;
+
+/** A script probing Redis, the API, the store, the host's services and the metadata address. */
+function farmProbes(): string {
+  const api = new URL(farm.url);
+  const store = new URL(farm.s3.url(farm.bucket));
+  const pip = new URL(farm.pip.url);
+  return [
+    probe('redis', '127.0.0.1', 6379),
+    probe('api', '127.0.0.1', Number(api.port)),
+    probe('store', store.hostname, Number(store.port)),
+    probe('host-redis', sandboxReachableHost(), 6379),
+    probe('host-service', pip.hostname, Number(pip.port)),
+    probe('metadata', '169.254.169.254', 80),
+  ].join('\n');
+}
+const ALL_CLOSED = ['redis', 'api', 'store', 'host-redis', 'host-service', 'metadata'].map(
+  (n) => `${n}=closed`,
+);
 
 /**
  * Host processes whose command line contains `marker` (`exact`: that are `sleep <marker>`; the
@@ -66,6 +86,8 @@ beforeAll(async () => {
   const token = await farm.rnx(['token', 'create', '--role', 'developer', '--ttl', '1d', '-q']);
   if (token.code !== 0) throw new Error(`token create failed: ${token.stderr}`);
   devToken = token.stdout.trim();
+  const net = await dev(['network', 'create', CUSTOM_NETWORK, '--cidr', '10.77.0.0/24']);
+  if (net.code !== 0) throw new Error(`network create failed: ${net.stderr}`);
 }, BUILD_WAIT_MS + 120_000);
 
 afterAll(async () => {
@@ -88,32 +110,11 @@ describe('a developer attacking the farm from a job', () => {
     expect(pids).toBeLessThan(10);
   });
 
-  for (const network of ['none', 'egress', 'isolated', 'bridge']) {
+  for (const network of ['none', 'egress', 'isolated', 'bridge', CUSTOM_NETWORK]) {
     it(`reaches neither Redis, the API, the store nor the host's services with network ${network}`, async () => {
-      const api = new URL(farm.url);
-      const store = new URL(farm.s3.url(farm.bucket));
-      const host = sandboxReachableHost();
-      const pip = new URL(farm.pip.url);
-      const r = await job(
-        [
-          probe('redis', '127.0.0.1', 6379),
-          probe('api', '127.0.0.1', Number(api.port)),
-          probe('store', store.hostname, Number(store.port)),
-          probe('host-redis', host, 6379),
-          probe('host-service', pip.hostname, Number(pip.port)),
-          probe('metadata', '169.254.169.254', 80),
-        ].join('\n'),
-        ['--network', network],
-      );
+      const r = await job(farmProbes(), ['--network', network]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout.trim().split('\n')).toEqual([
-        'redis=closed',
-        'api=closed',
-        'store=closed',
-        'host-redis=closed',
-        'host-service=closed',
-        'metadata=closed',
-      ]);
+      expect(r.stdout.trim().split('\n')).toEqual(ALL_CLOSED);
     });
   }
 
@@ -229,6 +230,56 @@ describe('a developer attacking the farm from a job', () => {
     expect(hostProcesses(marker)).toEqual([]);
     const status = await dev(['job', 'status', id, '--json']);
     expect((JSON.parse(status.stdout) as { state: string }).state).toBe('STOPPED');
+  });
+});
+
+describe('a developer attacking the farm as root of the default runtime (no --runtime)', () => {
+  /** A job in the default runtime: root of a one-id user namespace over a throw-away root. */
+  const rootJob = (script: string, extra: string[] = []) =>
+    farm.rnx(['job', 'run', ...extra, 'bash', '-c', script], {
+      env: { RNX_TOKEN: devToken },
+      timeoutMs: BUILD_WAIT_MS, // the first such job waits for the default runtime's build
+    });
+
+  it('reads no host file, sees no host process, and writes only to its own throw-away root', async () => {
+    const secret = join(farm.tmp.path, 'host-secret');
+    await writeFile(secret, 'host-secret-content');
+    const r = await rootJob(
+      `id -u; cat ${secret} 2>&1; ls /proc | grep -c '^[0-9]'; echo x > /usr/bin/planted && echo wrote`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [uid, cat, pids, wrote] = r.stdout.trim().split('\n');
+    expect(uid).toBe('0');
+    expect(cat).toContain('No such file or directory');
+    expect(Number(pids)).toBeLessThan(10);
+    expect(wrote).toBe('wrote');
+    // The installed runtime on the node is untouched.
+    const planted = readdirSync(farm.runtimesDir, { recursive: true, encoding: 'utf8' }).filter(
+      (p) => p.endsWith('planted'),
+    );
+    expect(planted).toEqual([]);
+  });
+
+  it('cannot create a user namespace, mount, or load a kernel keyring, root though it is', async () => {
+    const r = await rootJob(
+      [
+        'unshare --user true 2>/dev/null; echo userns=$?',
+        'mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?',
+        'n=$([ "$(uname -m)" = x86_64 ] && echo 250 || echo 219)',
+        'perl -e \'my $r = syscall($ARGV[0], 0, 0); print "keyctl $r ", $!+0, "\\n"\' $n',
+      ].join('\n'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [userns, mount, keyctl] = r.stdout.trim().split('\n');
+    expect(userns).toBe('userns=1');
+    expect(mount).not.toBe('mount=0');
+    expect(keyctl).toBe('keyctl -1 1');
+  });
+
+  it("reaches neither Redis, the API, the store nor the host's services with network isolated", async () => {
+    const r = await rootJob(farmProbes(), ['--network', 'isolated']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(ALL_CLOSED);
   });
 });
 
