@@ -30,6 +30,7 @@ describe('rnx runtime validate (offline)', () => {
     'openjdk-17',
     'python-3.12-custom',
     'node-20',
+    'java-21',
   ])('accepts the %s example by directory, exit 0', async (name) => {
     const r = await rnx(['runtime', 'validate', join(EXAMPLES, name)]);
     expect(r.code).toBe(0);

@@ -10,6 +10,7 @@ const examples = exampleSpecs();
 describe('examples/*/runtime.yaml', () => {
   it('has the guide examples and a node runtime', () => {
     expect(examples.map((e) => e.name)).toEqual([
+      'java-21',
       'node-20',
       'openjdk-17',
       'openjdk-21',
@@ -49,8 +50,11 @@ describe('examples/*/runtime.yaml', () => {
     expect(r.spec?.environment).toEqual({ PYTHONUNBUFFERED: '1' });
   });
 
-  it.each(['node-20', 'openjdk-17', 'openjdk-21', 'python-3.11'])('%s has no warnings', (name) => {
-    const { text } = examples.find((e) => e.name === name)!;
-    expect(validateRuntimeSpec(text).warnings).toEqual([]);
-  });
+  it.each(['java-21', 'node-20', 'openjdk-17', 'openjdk-21', 'python-3.11'])(
+    '%s has no warnings',
+    (name) => {
+      const { text } = examples.find((e) => e.name === name)!;
+      expect(validateRuntimeSpec(text).warnings).toEqual([]);
+    },
+  );
 });
