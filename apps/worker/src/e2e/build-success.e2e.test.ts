@@ -24,7 +24,13 @@ import {
   type BuildEvent,
 } from '@joblet/spec';
 import { buildPointerKey, indexKey } from '@joblet/storage';
-import { enqueueBuild, logLines, waitForEvent, type Enqueued } from '../test-support/flow.js';
+import {
+  BUILD_WAIT_MS,
+  enqueueBuild,
+  logLines,
+  waitForEvent,
+  type Enqueued,
+} from '../test-support/flow.js';
 import {
   E2E_MISSING,
   doneEvent,
@@ -57,7 +63,7 @@ hooks:
         { attempts: 1 },
       ));
       dest = join(fx.tmp.path, 'extracted');
-    }, 240_000);
+    }, BUILD_WAIT_MS + 60_000);
 
     it('succeeds with every phase reported in order', async () => {
       expect(doneEvent(events)).toEqual({ type: 'done', state: 'succeeded' });
@@ -194,9 +200,11 @@ hooks:
     });
   });
 
-  it('builds a node runtime with npm packages from the registry', async () => {
-    const { b, events } = await fx.run(
-      `schema_version: "1.0"
+  it(
+    'builds a node runtime with npm packages from the registry',
+    async () => {
+      const { b, events } = await fx.run(
+        `schema_version: "1.0"
 name: node-test
 version: 1.0.0
 base:
@@ -204,16 +212,18 @@ base:
   version: "18"
 npm: [left-pad@1.3.0]
 `,
-      { attempts: 2 },
-    );
-    expect(doneEvent(events)).toEqual({ type: 'done', state: 'succeeded' });
-    const entry = RuntimeIndexEntry.parse(await fx.store.getJson(indexKey(b.name, b.version)));
-    const rt = entry.arches.amd64!.runtimeYml;
-    expect(rt.packages).toEqual(['left-pad@1.3.0']);
-    expect(rt.system_packages.some((p) => p.startsWith('nodejs='))).toBe(true);
-    expect(rt.environment.NODE_PATH).toContain('/usr/local/lib/node_modules');
-    await fx.expectNothingLeft(b.buildId);
-  }, 240_000);
+        { attempts: 2 },
+      );
+      expect(doneEvent(events)).toEqual({ type: 'done', state: 'succeeded' });
+      const entry = RuntimeIndexEntry.parse(await fx.store.getJson(indexKey(b.name, b.version)));
+      const rt = entry.arches.amd64!.runtimeYml;
+      expect(rt.packages).toEqual(['left-pad@1.3.0']);
+      expect(rt.system_packages.some((p) => p.startsWith('nodejs='))).toBe(true);
+      expect(rt.environment.NODE_PATH).toContain('/usr/local/lib/node_modules');
+      await fx.expectNothingLeft(b.buildId);
+    },
+    BUILD_WAIT_MS + 60_000,
+  );
 
   it('retries a transient failure (package index down) with backoff, then succeeds', async () => {
     fx.index.failing = true;

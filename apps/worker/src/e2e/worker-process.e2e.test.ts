@@ -26,6 +26,7 @@ import {
   type TempDir,
 } from '@joblet/testkit';
 import {
+  BUILD_WAIT_MS,
   buildEvents,
   deleteKeys,
   enqueueBuild,
@@ -143,88 +144,103 @@ ${hooks}`;
     return keys.sort();
   };
 
-  it('a SIGKILLed worker: its build is taken up by another worker and completes once', async () => {
-    prefix = uniqueName('wkill');
-    prefixes.push(prefix);
-    const a = startWorker('worker-a');
-    const b0 = await enqueueBuild(
-      redis,
-      prefix,
-      spec('py-kill', 'apt: [libyaml-0-2]\nhooks:\n  pre_install: sleep 6\n'),
-    );
-    await waitForEvent(redis, prefix, b0.buildId, isPhase('Running pre_install hook'), 120_000);
-    await new Promise((r) => setTimeout(r, 1000)); // mid-build: the sandbox is running
-    // Kill the worker and its build child (which would otherwise clean up after itself).
-    const childPids = execFileSync('pgrep', ['-P', String(a.proc.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-    a.proc.kill('SIGKILL');
-    for (const pid of childPids) process.kill(pid, 'SIGKILL');
-    await a.exited;
-    const workDir = join(tmp.path, 'work');
-    expect((await readdir(workDir)).filter((n) => n.includes(b0.buildId))).toHaveLength(1);
+  it(
+    'a SIGKILLed worker: its build is taken up by another worker and completes once',
+    async () => {
+      prefix = uniqueName('wkill');
+      prefixes.push(prefix);
+      const a = startWorker('worker-a');
+      const b0 = await enqueueBuild(
+        redis,
+        prefix,
+        spec('py-kill', 'apt: [libyaml-0-2]\nhooks:\n  pre_install: sleep 6\n'),
+      );
+      await waitForEvent(redis, prefix, b0.buildId, isPhase('Running pre_install hook'), 120_000);
+      await new Promise((r) => setTimeout(r, 1000)); // mid-build: the sandbox is running
+      // Kill the worker and its build child (which would otherwise clean up after itself).
+      const childPids = execFileSync('pgrep', ['-P', String(a.proc.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      a.proc.kill('SIGKILL');
+      for (const pid of childPids) process.kill(pid, 'SIGKILL');
+      await a.exited;
+      const workDir = join(tmp.path, 'work');
+      expect((await readdir(workDir)).filter((n) => n.includes(b0.buildId))).toHaveLength(1);
 
-    const b = startWorker('worker-b');
-    const events = await waitForEvent(redis, prefix, b0.buildId, undefined, 180_000);
-    expect(events.filter((e) => e.type === 'done')).toEqual([{ type: 'done', state: 'succeeded' }]);
-    expect(events.filter((e) => e.type === 'arch-succeeded')).toHaveLength(1);
-    const attempts = logLines(events).filter((l) => l.startsWith('attempt '));
-    expect(attempts).toEqual(['attempt 1/3 on worker worker-a', 'attempt 1/3 on worker worker-b']);
-    const farm = await readAfter(redis, new Keys(prefix).farmEvents, FarmEvent);
-    expect(farm.map((f) => f.event)).toEqual([
-      { type: 'runtime.published', name: 'py-kill', version: '1.0.0', arches: ['amd64'] },
-    ]);
-    expect(await objectsUnder(runtimePrefix('py-kill'))).toEqual([
-      'runtimes/py-kill/1.0.0/amd64/manifest.json',
-      'runtimes/py-kill/1.0.0/amd64/runtime.tar.zst',
-    ]);
-    // Worker b removed worker a's leftovers when it started.
-    expect(await leftovers({ workDir, store, buildId: b0.buildId })).toEqual(NOTHING_LEFT);
-    expect(b.output.join('')).toContain('removed work dir of a dead build');
+      const b = startWorker('worker-b');
+      const events = await waitForEvent(redis, prefix, b0.buildId, undefined, 180_000);
+      expect(events.filter((e) => e.type === 'done')).toEqual([
+        { type: 'done', state: 'succeeded' },
+      ]);
+      expect(events.filter((e) => e.type === 'arch-succeeded')).toHaveLength(1);
+      const attempts = logLines(events).filter((l) => l.startsWith('attempt '));
+      expect(attempts).toEqual([
+        'attempt 1/3 on worker worker-a',
+        'attempt 1/3 on worker worker-b',
+      ]);
+      const farm = await readAfter(redis, new Keys(prefix).farmEvents, FarmEvent);
+      expect(farm.map((f) => f.event)).toEqual([
+        { type: 'runtime.published', name: 'py-kill', version: '1.0.0', arches: ['amd64'] },
+      ]);
+      expect(await objectsUnder(runtimePrefix('py-kill'))).toEqual([
+        'runtimes/py-kill/1.0.0/amd64/manifest.json',
+        'runtimes/py-kill/1.0.0/amd64/runtime.tar.zst',
+      ]);
+      // Worker b removed worker a's leftovers when it started.
+      expect(await leftovers({ workDir, store, buildId: b0.buildId })).toEqual(NOTHING_LEFT);
+      expect(b.output.join('')).toContain('removed work dir of a dead build');
 
-    b.proc.kill('SIGTERM');
-    expect(await b.exited).toEqual({ code: 0, signal: null });
-  }, 240_000);
+      b.proc.kill('SIGTERM');
+      expect(await b.exited).toEqual({ code: 0, signal: null });
+    },
+    BUILD_WAIT_MS + 60_000,
+  );
 
-  it('a SIGTERMed worker hands a build back without counting an attempt', async () => {
-    prefix = uniqueName('wdrain');
-    prefixes.push(prefix);
-    const a = startWorker('worker-a', { WORKER_SHUTDOWN_TIMEOUT_S: '1' });
-    const b0 = await enqueueBuild(
-      redis,
-      prefix,
-      spec('py-drain', 'hooks:\n  pre_install: sleep 8\n'),
-    );
-    await waitForEvent(redis, prefix, b0.buildId, isPhase('Running pre_install hook'), 120_000);
-    a.proc.kill('SIGTERM');
-    expect(await a.exited).toEqual({ code: 0, signal: null });
+  it(
+    'a SIGTERMed worker hands a build back without counting an attempt',
+    async () => {
+      prefix = uniqueName('wdrain');
+      prefixes.push(prefix);
+      const a = startWorker('worker-a', { WORKER_SHUTDOWN_TIMEOUT_S: '1' });
+      const b0 = await enqueueBuild(
+        redis,
+        prefix,
+        spec('py-drain', 'hooks:\n  pre_install: sleep 8\n'),
+      );
+      await waitForEvent(redis, prefix, b0.buildId, isPhase('Running pre_install hook'), 120_000);
+      a.proc.kill('SIGTERM');
+      expect(await a.exited).toEqual({ code: 0, signal: null });
 
-    const queue = new Queue(buildQueueName('amd64'), { connection: redis, prefix });
-    try {
-      const job = await Job.fromId(queue, childJobId(b0.buildId, 'amd64'));
-      expect(await job?.getState()).toBe('waiting');
-      expect(job?.attemptsMade).toBe(0);
-    } finally {
-      await queue.close();
-    }
+      const queue = new Queue(buildQueueName('amd64'), { connection: redis, prefix });
+      try {
+        const job = await Job.fromId(queue, childJobId(b0.buildId, 'amd64'));
+        expect(await job?.getState()).toBe('waiting');
+        expect(job?.attemptsMade).toBe(0);
+      } finally {
+        await queue.close();
+      }
 
-    const b = startWorker('worker-b');
-    const events = await waitForEvent(redis, prefix, b0.buildId, undefined, 180_000);
-    expect(events.filter((e) => e.type === 'done')).toEqual([{ type: 'done', state: 'succeeded' }]);
-    expect(events.filter((e) => e.type === 'arch-retry')).toEqual([]);
-    const lines = logLines(events);
-    expect(lines).toContain('worker worker-a is shutting down: the build goes back to the queue');
-    expect(lines.filter((l) => l.startsWith('attempt '))).toEqual([
-      'attempt 1/3 on worker worker-a',
-      'attempt 1/3 on worker worker-b',
-    ]);
-    expect(
-      await leftovers({ workDir: join(tmp.path, 'work'), store, buildId: b0.buildId }),
-    ).toEqual(NOTHING_LEFT);
-    b.proc.kill('SIGTERM');
-    expect(await b.exited).toEqual({ code: 0, signal: null });
-  }, 240_000);
+      const b = startWorker('worker-b');
+      const events = await waitForEvent(redis, prefix, b0.buildId, undefined, 180_000);
+      expect(events.filter((e) => e.type === 'done')).toEqual([
+        { type: 'done', state: 'succeeded' },
+      ]);
+      expect(events.filter((e) => e.type === 'arch-retry')).toEqual([]);
+      const lines = logLines(events);
+      expect(lines).toContain('worker worker-a is shutting down: the build goes back to the queue');
+      expect(lines.filter((l) => l.startsWith('attempt '))).toEqual([
+        'attempt 1/3 on worker worker-a',
+        'attempt 1/3 on worker worker-b',
+      ]);
+      expect(
+        await leftovers({ workDir: join(tmp.path, 'work'), store, buildId: b0.buildId }),
+      ).toEqual(NOTHING_LEFT);
+      b.proc.kill('SIGTERM');
+      expect(await b.exited).toEqual({ code: 0, signal: null });
+    },
+    BUILD_WAIT_MS + 60_000,
+  );
   it('two workers share a backlog; stopping one mid-build loses nothing and runs nothing twice', async () => {
     prefix = uniqueName('wpool');
     prefixes.push(prefix);
@@ -267,7 +283,7 @@ ${hooks}`;
     expect(await a.exited).toEqual({ code: 0, signal: null });
 
     for (const bld of builds) {
-      const events = await waitForEvent(redis, prefix, bld.buildId, undefined, 240_000);
+      const events = await waitForEvent(redis, prefix, bld.buildId, undefined, BUILD_WAIT_MS);
       expect(
         events.filter((e) => e.type === 'done'),
         bld.buildId,

@@ -132,13 +132,19 @@ export async function buildEvents(
   }
 }
 
+/**
+ * How long a test waits for a real build: room for a cold cache on a loaded machine (a first
+ * rootless node + npm build took 440 s at load 50).
+ */
+export const BUILD_WAIT_MS = 900_000;
+
 /** Polls the build's events until `done` (or `until` matches); returns them all. */
 export async function waitForEvent(
   redis: RedisClient,
   prefix: string,
   buildId: string,
   until: (e: BuildEvent) => boolean = (e) => e.type === 'done',
-  timeoutMs = 240_000,
+  timeoutMs = BUILD_WAIT_MS,
 ): Promise<BuildEvent[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
