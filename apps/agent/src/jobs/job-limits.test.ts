@@ -128,7 +128,9 @@ describe.skipIf(missing.length > 0)(
       const rec = await waitFor(
         async () => {
           const dirs = h.cgroupDirs(id);
-          if (dirs.length) maxSeen = Math.max(maxSeen, pidsIn(dirs).length);
+          // Per hierarchy: the kernel bounds each cgroup; a union of two reads taken a moment
+          // apart can count a process that exited in one and its successor in the other.
+          for (const d of dirs) maxSeen = Math.max(maxSeen, pidsIn([d]).length);
           const r = await h.store.get(id);
           return r && ['COMPLETED', 'FAILED', 'STOPPED'].includes(r.state) ? r : undefined;
         },

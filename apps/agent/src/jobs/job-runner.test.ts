@@ -250,7 +250,11 @@ describe.skipIf(missing.length > 0)(
       expect(Date.parse(rec.startedAt!)).toBeGreaterThanOrEqual(Date.parse(rec.scheduledFor!));
       // Latency counts from the scheduled time, not from the submission.
       expect(rec.startLatencyMs).toBeLessThan(1500);
-      const states = (await h.events(id)).flatMap((e) => (e.type === 'out' ? [] : [e.state]));
+      // The final state's event follows the record's final state.
+      const states = await waitFor(async () => {
+        const all = (await h.events(id)).flatMap((e) => (e.type === 'out' ? [] : [e.state]));
+        return all.includes('COMPLETED') ? all : undefined;
+      }, 'the COMPLETED event');
       expect(states).toEqual(['SCHEDULED', 'INITIALIZING', 'RUNNING', 'COMPLETED']);
     });
 
