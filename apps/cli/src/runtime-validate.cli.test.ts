@@ -2,7 +2,7 @@
  * `rnx runtime validate` through the real binary (`bin/rnx.js` → the esbuild bundle), offline and
  * against a running API.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,14 @@ import { startTestApi, type TestApi } from '@joblet/api/testing';
 import { runRnx } from './test-support/rnx-binary.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+/** The guide's python-3.12-custom asking for python 3.8, which no catalog has. */
+function missingBaseSpec(): string {
+  const file = join(tmp.path, 'python-3.8-custom', 'runtime.yaml');
+  mkdirSync(join(tmp.path, 'python-3.8-custom'), { recursive: true });
+  const text = readFileSync(join(EXAMPLES, 'python-3.12-custom', 'runtime.yaml'), 'utf8');
+  writeFileSync(file, text.replace('version: "3.12"', 'version: "3.8"'));
+  return file;
+}
 
 function rnx(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runRnx(args, { HOME: tmp.path, ...env });
@@ -41,9 +49,10 @@ describe('rnx runtime validate (offline)', () => {
   });
 
   it('warns offline about a base the built-in catalog lacks, and still exits 0', async () => {
-    const r = await rnx(['runtime', 'validate', join(EXAMPLES, 'python-3.12-custom')]);
+    const r = await rnx(['runtime', 'validate', missingBaseSpec()]);
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /⚠ .*runtime\.yaml:9:12 base\.version: python 3\.12: no base in the built-in catalog; available: 3\.11, 3\.13/,
+      /⚠ .*runtime\.yaml:9:12 base\.version: python 3\.8: no base in the built-in catalog; available: 3\.9, 3\.10, 3\.11, 3\.12/,
     );
   });
 
@@ -118,17 +127,11 @@ describe('rnx runtime validate (with a server)', () => {
   afterAll(() => api.close());
 
   it('asks the server, whose catalog makes a missing base an error', async () => {
-    const r = await rnx([
-      '--server',
-      url,
-      'runtime',
-      'validate',
-      join(EXAMPLES, 'python-3.12-custom'),
-    ]);
+    const r = await rnx(['--server', url, 'runtime', 'validate', missingBaseSpec()]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`(checked by ${url})`);
     expect(r.stdout).toMatch(
-      /✗ .*python-3\.12-custom\/runtime\.yaml:9:12 base\.version: python 3\.12/,
+      /✗ .*python-3\.8-custom\/runtime\.yaml:9:12 base\.version: python 3\.8/,
     );
   });
 
