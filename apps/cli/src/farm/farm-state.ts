@@ -52,15 +52,27 @@ export function readFarmState(dir: string): FarmState | undefined {
   }
 }
 
+/** `scheme://user:secret@host…` → `scheme://user:***@host…` (any URL form, multi-host too). */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
+}
+
 /**
- * Written to a temp file and renamed, so a reader never sees half a file; readable by its owner
- * only (0600): it names the farm's Redis and store, whose URLs may carry credentials.
+ * Written to a temp file and renamed, so a reader never sees half a file. Readable by every local
+ * user (mode 0644): their `rnx` finds the farm's URL here, while its token stays in the owner's
+ * 0600 rnx config. So no secret is written: passwords in the Redis and store URLs are redacted
+ * (nothing reads them back; the supervisor has its own).
  */
 export function writeFarmState(dir: string, state: FarmState): void {
   const { state: file } = farmPaths(dir);
   mkdirSync(dir, { recursive: true });
   rmSync(`${file}.tmp`, { force: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  const shown = {
+    ...state,
+    redisUrl: redactUrl(state.redisUrl),
+    storageUrl: redactUrl(state.storageUrl),
+  };
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(shown, null, 2)}\n`, { mode: 0o644 });
   renameSync(`${file}.tmp`, file);
 }
 
