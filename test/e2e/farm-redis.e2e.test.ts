@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,9 @@ describe.skipIf(!hasRedisServer || process.getuid?.() !== 0)(
 
     beforeAll(async () => {
       tmp = await makeTempDir('farm-redis-e2e');
+      // Rootless build sandboxes (uid 100000) and jobs (nobody) must reach the farm dir, as
+      // they reach /var/lib/joblet-farm; the worker refuses to start otherwise.
+      await chmod(tmp.path, 0o755);
       dir = join(tmp.path, 'farm');
       apiPort = await freePort();
       redisPort = await freePort();
