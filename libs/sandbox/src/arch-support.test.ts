@@ -56,27 +56,35 @@ describe('ensureArchSupport', () => {
     expect(s.native).toBe(true);
   });
 
-  it('refuses a foreign arch without a handler, worded for the daemon that asks', async (ctx) => {
+  it('refuses a foreign arch without a usable handler, worded for the daemon that asks', async () => {
     const name = qemuBinfmtName(foreign);
-    if (binfmtHandler(name)) {
-      ctx.skip(`${BINFMT_DIR}/${name} is registered; cannot test its absence`);
-    }
+    // Where the host has the handler (binfmt-support registers it with qemu-user-static), it is
+    // disabled for this test only — never removed — and enabled again after (no other test of
+    // this package runs foreign code).
+    const wasEnabled = binfmtHandler(name)?.enabled === true;
+    if (wasEnabled) writeFileSync(join(BINFMT_DIR, name), '0');
     const err = await ensureArchSupport({
       arch: foreign,
       daemon,
       registerBinfmt: false,
       probeDir: tempDir('arch-probe'),
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      .finally(() => {
+        if (wasEnabled) writeFileSync(join(BINFMT_DIR, name), '1');
+      });
     expect(err).toBeInstanceOf(ArchUnsupportedError);
     const message = (err as Error).message;
     expect(message).toContain(
       `this agent (AGENT_ARCH=${foreign}) cannot execute ${foreign} binaries`,
     );
     expect(message).toMatch(
-      new RegExp(`binfmt_misc is not mounted|no binfmt_misc handler ${name}`),
+      new RegExp(
+        `binfmt_misc is not mounted|no binfmt_misc handler ${name}|handler ${name} is disabled`,
+      ),
     );
     expect(message).toContain(`to run ${foreign} jobs on this ${host} host`);
     expect(message).toContain('apt-get install qemu-user-static');
