@@ -10,6 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { withBinfmtHandlerDisabled } from '@joblet/sandbox/testing';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -93,16 +94,9 @@ describe.skipIf(MISSING.length > 0)('an arm64 agent on an amd64 host', () => {
   });
 
   it('refuses to start without a usable QEMU handler: exit 78, what to do, no node registered', async () => {
-    // Where the host has the handler (binfmt-support registers it with qemu-user-static), it is
-    // disabled for this test only (no other test of this package runs arm64 code meanwhile).
-    const handlerFile = join(BINFMT_DIR, HANDLER);
-    const wasEnabled = binfmtHandler(HANDLER)?.enabled === true;
-    if (wasEnabled) writeFileSync(handlerFile, '0');
-    try {
-      await refusesWithoutHandler();
-    } finally {
-      if (wasEnabled) writeFileSync(handlerFile, '1');
-    }
+    // Where the host has the handler, it is disabled for this test only (no other test of this
+    // package runs arm64 code meanwhile).
+    await withBinfmtHandlerDisabled(HANDLER, refusesWithoutHandler);
   });
 
   async function refusesWithoutHandler(): Promise<void> {

@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Arch } from '@joblet/spec';
 import { ArchUnsupportedError, ensureArchSupport } from './arch-support.js';
-import { BINFMT_DIR } from './binfmt.js';
 import { ELF_MACHINE, PROBE_EXIT_CODE, elfMachine, probeElf, readElfMachine } from './elf.js';
-import { binfmtHandler, hostDebArch, qemuBinfmtName } from './host-probe.js';
-import { cleanupTemps, tempDir } from './testing.js';
+import { hostDebArch, qemuBinfmtName } from './host-probe.js';
+import { cleanupTemps, tempDir, withBinfmtHandlerDisabled } from './testing.js';
 
 afterAll(cleanupTemps);
 
@@ -58,24 +57,19 @@ describe('ensureArchSupport', () => {
 
   it('refuses a foreign arch without a usable handler, worded for the daemon that asks', async () => {
     const name = qemuBinfmtName(foreign);
-    // Where the host has the handler (binfmt-support registers it with qemu-user-static), it is
-    // disabled for this test only — never removed — and enabled again after (no other test of
-    // this package runs foreign code).
-    const wasEnabled = binfmtHandler(name)?.enabled === true;
-    if (wasEnabled) writeFileSync(join(BINFMT_DIR, name), '0');
-    const err = await ensureArchSupport({
-      arch: foreign,
-      daemon,
-      registerBinfmt: false,
-      probeDir: tempDir('arch-probe'),
-    })
-      .then(
+    // Where the host has the handler, it is disabled for this test only (no other test of this
+    // package runs foreign code).
+    const { result: err } = await withBinfmtHandlerDisabled(name, () =>
+      ensureArchSupport({
+        arch: foreign,
+        daemon,
+        registerBinfmt: false,
+        probeDir: tempDir('arch-probe'),
+      }).then(
         () => undefined,
         (e: unknown) => e,
-      )
-      .finally(() => {
-        if (wasEnabled) writeFileSync(join(BINFMT_DIR, name), '1');
-      });
+      ),
+    );
     expect(err).toBeInstanceOf(ArchUnsupportedError);
     const message = (err as Error).message;
     expect(message).toContain(

@@ -6,7 +6,8 @@
  * A successful arm64 build — ELF headers, runtime.yml, installed by an arm64 agent, jobs printing
  * aarch64 — is test/e2e/arm64.e2e.test.ts (the run's one emulated build).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { withBinfmtHandlerDisabled } from '@joblet/sandbox/testing';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,19 +71,13 @@ describe.skipIf(MISSING.length > 0)('arm64 on an amd64 host', () => {
       });
 
     it('refuses to start for arm64 without a usable binfmt_misc handler', async () => {
-      // Where the host has the handler (binfmt-support registers it with qemu-user-static), it
-      // is disabled for this test only — never removed — and enabled again after.
-      const handlerFile = join(BINFMT_DIR, HANDLER);
-      const wasEnabled = binfmtHandler(HANDLER)?.enabled === true;
-      if (wasEnabled) writeFileSync(handlerFile, '0');
-      const err = await createWorker(env())
-        .then(
+      // Where the host has the handler, it is disabled for this test only, then enabled again.
+      const { result: err, wasEnabled } = await withBinfmtHandlerDisabled(HANDLER, () =>
+        createWorker(env()).then(
           () => undefined,
           (e: unknown) => e,
-        )
-        .finally(() => {
-          if (wasEnabled) writeFileSync(handlerFile, '1');
-        });
+        ),
+      );
       expect(err).toBeInstanceOf(ArchUnsupportedError);
       const message = (err as Error).message;
       expect(message).toContain('WORKER_ARCH=arm64');
