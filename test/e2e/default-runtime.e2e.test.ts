@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { farmForSuite } from './farm-fixture.js';
 
 describe('jobs without --runtime run in the farm’s default runtime', () => {
@@ -24,14 +24,20 @@ describe('jobs without --runtime run in the farm’s default runtime', () => {
     const second = await farm().rnx(['job', 'run', 'cat /etc/x']);
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain('/etc/x: No such file or directory');
-    // Nothing of either job is left on the node: no job dirs, no overlay mounted anywhere.
-    const jobs = (await readdir(join(farm().dir, 'jobs'))).filter((n) => !n.startsWith('.'));
-    expect(jobs).toEqual([]);
-    // No mount of the job is left (the agent's ready-made /work disks, `.disk-*`, excepted).
-    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-      .split('\n')
-      .filter((l) => l.includes(farm().dir) && !l.includes('/.disk-'));
-    expect(mounts).toEqual([]);
+    // Nothing of either job is left on the node: no job dirs, no overlay mounted anywhere. The
+    // agent records the final state first and cleans up right after, so this waits for it.
+    await vi.waitFor(
+      async () => {
+        const jobs = (await readdir(join(farm().dir, 'jobs'))).filter((n) => !n.startsWith('.'));
+        expect(jobs).toEqual([]);
+        // No mount of the job is left (the agent's ready-made /work disks, `.disk-*`, excepted).
+        const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+          .split('\n')
+          .filter((l) => l.includes(farm().dir) && !l.includes('/.disk-'));
+        expect(mounts).toEqual([]);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
   }, 1_500_000);
 
   it('runs the guide’s traditional approach verbatim with egress: apt-get update && install', async () => {
