@@ -43,6 +43,7 @@ import type { WorkerConfig } from './env.js';
 import { failArch } from './jobs/build-outcome.js';
 import { buildRuntimeJob } from './jobs/build-runtime.job.js';
 import { EventSink } from './jobs/event-sink.js';
+import { WorkerStatusReporter } from './worker-status-reporter.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
 import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
 
@@ -162,6 +163,8 @@ async function startWorker(
   const staleGroups = await cgroups.cleanupStale('build-');
   if (staleGroups.length > 0) log.info({ cgroups: staleGroups }, 'removed stale build cgroups');
   await cancels.start();
+  const status = new WorkerStatusReporter(redis, keys, config, log);
+  await status.start();
 
   const deps: WorkerDeps = {
     config,
@@ -249,6 +252,7 @@ async function startWorker(
           }
         }
         // 3. Clients last: the subscriber, the store, then the Redis connections.
+        await status.close();
         await cancels.close();
         await store.close().catch(() => undefined);
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));

@@ -19,6 +19,13 @@ import { releaseQuota } from './quotas.js';
 import { incrementCounter } from './redis-metrics.js';
 import { RetentionCache } from './retention.js';
 
+const FINAL_ARCH_STATES: ReadonlySet<string> = new Set([
+  'succeeded',
+  'failed',
+  'canceled',
+  'cached',
+]);
+
 /** How long finished builds (record and event stream) are kept. */
 export const DEFAULT_BUILD_RETENTION_S = 7 * 24 * 3600;
 /** How many builds the listing index keeps. */
@@ -129,9 +136,25 @@ export class BuildStore {
     await compactStream(this.redis, this.keys.buildEvents(buildId), ttlS);
     await this.releaseInflight(meta.submissionKey, buildId);
     await releaseQuota(this.redis, this.keys, 'builds-queued', buildId);
-    if (res?.[1]?.[1] === 1)
-      await incrementCounter(this.redis, this.keys, 'joblet_builds_total', { result: final });
+    if (res?.[1]?.[1] === 1) await this.countArches(next, final);
     return next;
+  }
+
+  /**
+   * One `joblet_builds_total` increment per architecture of the build, with that arch's own end
+   * (an arch not yet final when its build ended counts with the build's result).
+   */
+  private async countArches(meta: BuildMeta, final: BuildState): Promise<void> {
+    const raw = await this.redis.hmget(
+      this.keys.build(meta.id),
+      ...meta.arches.map((a) => `arch:${a}`),
+    );
+    for (const [i, arch] of meta.arches.entries()) {
+      const v = raw[i];
+      const state = v ? ArchStatus.parse(JSON.parse(v)).state : undefined;
+      const result = state && FINAL_ARCH_STATES.has(state) ? state : final;
+      await incrementCounter(this.redis, this.keys, 'joblet_builds_total', { arch, result });
+    }
   }
 
   /** Claims the dedup slot for a submission key; returns the build already holding it, if any. */

@@ -20,8 +20,8 @@ interface MetricDef<L extends string> {
 /** Counters: only ever incremented (`incrementCounter`). */
 export const FARM_COUNTERS = {
   joblet_builds_total: {
-    help: 'Builds that reached a final state, by result (succeeded, failed, canceled).',
-    labels: ['result'],
+    help: 'Per-architecture parts of builds that reached a final state, by arch and result (succeeded, failed, canceled, cached).',
+    labels: ['arch', 'result'],
   },
   joblet_build_cache_hits_total: {
     help: 'Build submissions answered from a published artifact without building.',

@@ -152,6 +152,10 @@ export class Keys {
   quotaOwner(kind: string, item: string): string {
     return `${this.prefix}:quota-owner:${kind}:${item}`;
   }
+  /** Hash: worker name → JSON WorkerStatus (its arch and free disk), rewritten every few seconds. */
+  get workers(): string {
+    return `${this.prefix}:workers`;
+  }
   /** String: held while a garbage collection deletes (one at a time across API replicas). */
   get gcLock(): string {
     return `${this.prefix}:gc:lock`;

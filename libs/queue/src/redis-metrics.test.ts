@@ -137,11 +137,27 @@ describe('Redis-kept farm metrics', () => {
     await new BuildStore(other, k).finish('b1', 'canceled'); // a racing finisher: already final
     await store.finish('b2', 'failed', { code: 'HOOK_FAILED', message: 'exit 1' });
     const s = samples(await renderRedisMetrics(redis, k));
-    expect(s.get('joblet_builds_total{result="succeeded"}')).toBe(1);
-    expect(s.get('joblet_builds_total{result="failed"}')).toBe(1);
-    expect(s.get('joblet_builds_total{result="canceled"}')).toBeUndefined();
+    expect(s.get('joblet_builds_total{arch="amd64",result="succeeded"}')).toBe(1);
+    expect(s.get('joblet_builds_total{arch="amd64",result="failed"}')).toBe(1);
+    expect(s.get('joblet_builds_total{arch="amd64",result="canceled"}')).toBeUndefined();
     expect(await redis.ttl(k.build('b1'))).toBeLessThanOrEqual(100);
     expect(await redis.ttl(k.build('b2'))).toBeGreaterThan(100);
+    const left = await redis.keys(`${k.prefix}:*`);
+    if (left.length) await redis.del(...left);
+  });
+
+  it('BuildStore counts a multi-arch build once per arch, with each arch’s own result', async () => {
+    const k = new Keys(`${keys.prefix}-m`);
+    const store = new BuildStore(redis, k);
+    await store.create(
+      { ...meta('m1'), arches: ['amd64', 'arm64'] },
+      { amd64: { state: 'succeeded' }, arm64: { state: 'failed' } },
+    );
+    await store.finish('m1', 'failed');
+    const s = samples(await renderRedisMetrics(redis, k));
+    expect(s.get('joblet_builds_total{arch="amd64",result="succeeded"}')).toBe(1);
+    expect(s.get('joblet_builds_total{arch="arm64",result="failed"}')).toBe(1);
+    expect(s.get('joblet_builds_total{arch="amd64",result="failed"}')).toBeUndefined();
     const left = await redis.keys(`${k.prefix}:*`);
     if (left.length) await redis.del(...left);
   });

@@ -2,7 +2,10 @@
  * Requests per client in fixed windows, counted in Redis (INCR + PEXPIRE in one round trip) so
  * that every replica shares the count and the API stays stateless. A fixed window lets a client
  * send up to twice the limit across a window boundary; that is accepted for a coarse guard
- * against floods, not a billing meter.
+ * against floods, not a billing meter. It fails open: when Redis does not answer within
+ * {@link RATE_LIMIT_TIMEOUT_MS} the request passes (as `skipOnError` does in @fastify/rate-limit),
+ * so an outage of Redis does not also take down what can still answer (liveness, `/metrics` with
+ * a client certificate).
  */
 import type { RedisClient } from '@joblet/queue';
 import type { AuthKeys } from '../auth/auth-keys.js';
@@ -12,6 +15,9 @@ export interface RateLimit {
   requests: number;
   windowS: number;
 }
+
+/** How long a request waits for the limiter's count before it passes uncounted (ms). */
+export const RATE_LIMIT_TIMEOUT_MS = 500;
 
 export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
 
@@ -33,16 +39,32 @@ export class RateLimiter {
     const now = this.now();
     const window = Math.floor(now / windowMs);
     const key = this.keys.rate(client, window);
-    const res = await this.redis
-      .multi()
-      .incr(key)
-      .pexpire(key, windowMs + 1000)
-      .exec();
-    const count = Number(res?.[0]?.[1] ?? 0);
+    const count = await this.count(key, windowMs);
+    if (count === undefined) return { ok: true };
     if (count <= this.limit.requests) return { ok: true };
     return {
       ok: false,
       retryAfterS: Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)),
     };
+  }
+
+  /** The window's count after this hit, or undefined when Redis did not answer in time. */
+  private async count(key: string, windowMs: number): Promise<number | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, RATE_LIMIT_TIMEOUT_MS);
+    });
+    const counted = this.redis
+      .multi()
+      .incr(key)
+      .pexpire(key, windowMs + 1000)
+      .exec()
+      .then((res) => Number(res?.[0]?.[1] ?? 0))
+      .catch(() => undefined);
+    try {
+      return await Promise.race([counted, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

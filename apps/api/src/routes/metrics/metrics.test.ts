@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   builtinCatalog,
   computeBuildKey,
@@ -13,7 +14,14 @@ import {
   validateRuntimeSpec,
   type JobRecord,
 } from '@joblet/spec';
-import { BUILDER_VERSION, Keys, incrementCounter, observeHistogram } from '@joblet/queue';
+import {
+  BUILDER_VERSION,
+  Keys,
+  incrementCounter,
+  observeHistogram,
+  reportWorkerStatus,
+} from '@joblet/queue';
+import { TEST_REDIS_PASSWORD, startRedisServer } from '@joblet/testkit';
 import { indexKey } from '@joblet/storage';
 import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
 
@@ -133,6 +141,20 @@ describe('/metrics', () => {
         updatedAt: new Date().toISOString(),
       }),
     );
+    // A live worker's disk report, and one of a worker gone for minutes (dropped from the hash).
+    const disk = (free: number) => ({ freeBytes: free, totalBytes: 100e9 });
+    await reportWorkerStatus(t.redis, keys, {
+      name: 'w-amd64',
+      arch: 'amd64',
+      updatedAt: new Date().toISOString(),
+      disks: { cache: disk(7e9), work: disk(9e9) },
+    });
+    await reportWorkerStatus(t.redis, keys, {
+      name: 'w-gone',
+      arch: 'arm64',
+      updatedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      disks: { cache: disk(1), work: disk(1) },
+    });
     // A request whose route has an id in its path.
     await t.app.inject({ method: 'GET', url: `/v1/builds/${b.id}` });
 
@@ -147,7 +169,7 @@ describe('/metrics', () => {
     expect(s.get('joblet_build_queue_active{arch="amd64"}')).toBe(0);
     expect(s.get('joblet_build_workers{arch="amd64"}')).toBe(0);
     expect(s.has('joblet_build_queue_oldest_waiting_seconds{arch="arm64"}')).toBe(true);
-    expect(s.get('joblet_builds_total{result="succeeded"}')).toBe(1);
+    expect(s.get('joblet_builds_total{arch="amd64",result="succeeded"}')).toBe(1);
     expect(s.get('joblet_build_cache_hits_total')).toBe(1);
     expect(
       s.get('joblet_build_phase_duration_seconds_bucket{arch="amd64",phase="aptInstall",le="10"}'),
@@ -158,11 +180,20 @@ describe('/metrics', () => {
     expect(s.get('joblet_runtime_installs{node="node-b",state="failed"}')).toBe(1);
     expect(s.get('joblet_node_up{node="node-a",arch="amd64"}')).toBe(1);
     expect(s.get('joblet_node_disk_free_bytes{node="node-a"}')).toBe(10e9);
+    expect(s.get('joblet_worker_disk_free_bytes{worker="w-amd64",arch="amd64",dir="cache"}')).toBe(
+      7e9,
+    );
+    expect(s.get('joblet_worker_disk_free_bytes{worker="w-amd64",arch="amd64",dir="work"}')).toBe(
+      9e9,
+    );
+    expect([...s.keys()].some((k) => k.includes('w-gone'))).toBe(false);
+    expect(await t.redis.hexists(keys.workers, 'w-gone')).toBe(0);
+    expect(s.get('joblet_redis_up')).toBe(1);
     expect(s.get('joblet_jobs{state="RUNNING"}')).toBe(1);
     expect(s.get('joblet_jobs{state="QUEUED"}')).toBe(1);
     expect(s.get('joblet_job_start_latency_seconds_bucket{le="0.05"}')).toBe(1);
     // Index sizes: python-3.11@3.0.0 (amd64) + node-20@1.0.0 (amd64, arm64), 41 MB each.
-    expect(s.get('joblet_artifact_bytes_stored')).toBe(3 * 41_000_000);
+    expect(s.get('joblet_artifact_stored_bytes')).toBe(3 * 41_000_000);
     // Request latency by route pattern, never by raw URL.
     expect(
       s.get(
@@ -192,4 +223,27 @@ describe('/metrics', () => {
     expect(s.get('joblet_build_queue_waiting{arch="arm64"}')).toBe(1);
     expect(s.get('joblet_build_queue_oldest_waiting_seconds{arch="arm64"}')).toBeGreaterThan(0.5);
   });
+});
+
+describe('/metrics with Redis down', () => {
+  it('still answers 200 with this process’s series and joblet_redis_up 0', async () => {
+    const server = await startRedisServer();
+    const t = await startTestApi(['amd64'], {
+      redis: { url: `redis://127.0.0.1:${server.port}`, password: TEST_REDIS_PASSWORD },
+    });
+    try {
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 1_100)); // past the one-second scrape cache
+      const down = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(down.statusCode).toBe(200);
+      const { samples: s } = parse(down.body);
+      expect(s.get('joblet_redis_up')).toBe(0);
+      expect(s.has('process_cpu_user_seconds_total')).toBe(true);
+      expect([...s.keys()].some((k) => k.startsWith('joblet_build_queue_waiting'))).toBe(false);
+    } finally {
+      // Its Redis is gone: nothing to clean there, and the API's queues cannot close cleanly.
+      await Promise.race([t.close().catch(() => undefined), delay(5_000)]);
+      t.redis.disconnect();
+    }
+  }, 60_000);
 });
