@@ -21,6 +21,8 @@ have newuidmap || need_pkgs+=(uidmap)
 have docker-compose || need_pkgs+=(docker-compose)
 have openssl || need_pkgs+=(openssl)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+# Prometheus and promtool: the alert rules' unit tests and the dashboard's queries run against them.
+have promtool || need_pkgs+=(prometheus)
 
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" != 0 ]; then
@@ -30,6 +32,10 @@ if ((${#need_pkgs[@]})); then
   echo "installing: ${need_pkgs[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  # The package starts a Prometheus service of its own on a systemd host; the tests run their own.
+  if [[ " ${need_pkgs[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # Rootless builds: root inside a build sandbox is an unprivileged host id range delegated to
