@@ -16,7 +16,7 @@
 # These images cannot be built on the project's own machines (no Docker engine there): the
 # project checks docker-compose.yml with `docker-compose config` only. Build them on a Docker host.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- every workspace manifest and the lockfile, so `npm ci` layers are reused until one changes.
 # This stage reruns on any source change, but its output (package.json files only) is then

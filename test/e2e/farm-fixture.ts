@@ -51,10 +51,11 @@ export interface RnxResult {
 
 /**
  * `env`: extra environment for `rnx farm up` (and so for the farm's processes), e.g.
- * CATALOG_FILE; `upTimeoutS`: how long `farm up` waits for the farm (default 120 s).
+ * CATALOG_FILE; `upTimeoutS`: how long `farm up` waits for the farm (default 120 s); `node`: the
+ * Node.js binary that runs `rnx` (and so every process of the farm), default this test's.
  */
 export async function startFarm(
-  o: { env?: NodeJS.ProcessEnv; upTimeoutS?: number } = {},
+  o: { env?: NodeJS.ProcessEnv; upTimeoutS?: number; node?: string } = {},
 ): Promise<Farm> {
   const tmp = await makeTempDir('e2e-farm-');
   // Sandboxes run as nobody: the runtimes dir must be reachable (as /opt/joblet/runtimes is).
@@ -79,7 +80,7 @@ export async function startFarm(
     opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
   ) => {
     try {
-      const { stdout, stderr } = await exec(process.execPath, [RNX, ...args], {
+      const { stdout, stderr } = await exec(o.node ?? process.execPath, [RNX, ...args], {
         env: {
           PATH: process.env.PATH,
           HOME: tmp.path,

@@ -51,11 +51,11 @@ const aptInstalls = (name: string) =>
     .join(' ');
 
 describe('infra/docker/app.Dockerfile', () => {
-  it('has a runtime target per app on node:20-bookworm-slim', () => {
+  it('has a runtime target per app on node:24-bookworm-slim (Node 24 LTS)', () => {
     for (const app of ['api', 'worker', 'agent', 'cli']) {
       expect(lineage(app).at(-1)!.from).toBe('${NODE_IMAGE}');
     }
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
   });
 
   it('builds only that app with turbo, from a lockfile install', () => {
