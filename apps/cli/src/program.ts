@@ -15,6 +15,7 @@ import * as jobRead from './commands/job-read.js';
 import * as runtimeBuild from './commands/runtime-build.js';
 import * as runtimeGc from './commands/runtime-gc.js';
 import * as runtimeManage from './commands/runtime-manage.js';
+import * as runtimePin from './commands/runtime-pin.js';
 import * as runtimeRead from './commands/runtime-read.js';
 import * as runtimeValidate from './commands/runtime-validate.js';
 import * as token from './commands/token.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandDef[] = [
   runtimeBuild,
   runtimeRead,
   runtimeManage,
+  runtimePin,
   runtimeGc,
   job,
   jobRead,

@@ -19,6 +19,11 @@ export const StorePrefix = {
    * failed or forced rebuild never touches a published artifact; failures delete their staging.
    */
   STAGING: 'staging/',
+  /**
+   * Retention pins: an operator's "keep this version" (`rnx runtime pin`), one small JSON object
+   * per pinned version. Kept in the store beside the index, so a pin lasts as long as the version.
+   */
+  PINS: 'pins/',
 } as const;
 
 /** File names inside an artifact directory. */
@@ -89,6 +94,18 @@ export function indexPrefix(name?: string): string {
 /** Reads `{ name, version }` back from an index key; undefined for any other key. */
 export function parseIndexKey(key: string): { name: string; version: string } | undefined {
   const match = /^index\/([^/]+)\/([^/]+)\.json$/.exec(key);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { name: match[1], version: match[2] };
+}
+
+/** `pins/<name>/<version>.json`: the retention pin of one runtime version. */
+export function pinKey(name: string, version: string): string {
+  return `${StorePrefix.PINS}${checked(name, 'runtime name')}/${checked(version, 'runtime version')}.json`;
+}
+
+/** Reads `{ name, version }` back from a pin key; undefined for any other key. */
+export function parsePinKey(key: string): { name: string; version: string } | undefined {
+  const match = /^pins\/([^/]+)\/([^/]+)\.json$/.exec(key);
   if (!match?.[1] || !match[2]) return undefined;
   return { name: match[1], version: match[2] };
 }

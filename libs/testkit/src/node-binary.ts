@@ -38,7 +38,9 @@ export async function officialNodeBinary(
       ['pack', `${pkg}@${version}`, '--json', '--pack-destination', tmp.path],
       { maxBuffer: 16 * 1024 * 1024 },
     );
-    const [{ filename }] = JSON.parse(packed) as { filename: string }[];
+    const [pack] = JSON.parse(packed) as { filename: string }[];
+    if (!pack) throw new Error(`npm pack ${pkg}@${version} packed nothing`);
+    const filename = pack.filename;
     const out = join(tmp.path, 'x');
     await mkdir(out);
     await exec('tar', ['-xzf', join(tmp.path, filename), '-C', out, '--strip-components=1']);

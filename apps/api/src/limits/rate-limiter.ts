@@ -52,7 +52,7 @@ export class RateLimiter {
   private async count(key: string, windowMs: number): Promise<number | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, RATE_LIMIT_TIMEOUT_MS);
+      timer = setTimeout(() => resolve(undefined), RATE_LIMIT_TIMEOUT_MS);
     });
     const counted = this.redis
       .multi()

@@ -5,7 +5,8 @@
  *
  * Safety rules, all of them conservative:
  * - a version is only removed when it is beyond the newest N of its runtime *and* no unfinished
- *   job or build names it; versions that are not semver are never ordered, so never removed;
+ *   job or build names it *and* no operator pinned it; versions that are not semver are never
+ *   ordered, so never removed;
  * - an object written within the grace period is never an orphan: a publisher copies artifacts to
  *   `runtimes/` and writes pointers before it writes the index entry that references them;
  * - staging of a build in flight is kept; staging of an unknown build only after the grace;
@@ -37,6 +38,8 @@ export interface GcSnapshot {
   pointers: Map<string, BuildPointer>;
   /** `name@version` of unfinished jobs and builds. */
   inUse: Set<string>;
+  /** `name@version` of pinned versions (`rnx runtime pin`): never removed. */
+  pinned: ReadonlySet<string>;
   /** Staging build ids → whether a build record exists and whether it finished. */
   stagingBuilds: Map<string, { known: boolean; final?: string }>;
 }
@@ -84,7 +87,8 @@ function oldVersions(snap: GcSnapshot, rules: GcRules): GcPlanItem[] {
     ordered.sort((a, b) => compareSemver(b.version, a.version));
     const newest = ordered[0]?.version;
     for (const e of ordered.slice(rules.keepVersions)) {
-      if (snap.inUse.has(`${e.name}@${e.version}`)) continue;
+      const ref = `${e.name}@${e.version}`;
+      if (snap.inUse.has(ref) || snap.pinned.has(ref)) continue;
       const pointers = Object.values(e.arches).map((a) => (a ? buildPointerKey(a.buildKey) : ''));
       const bytes =
         sizeUnder(snap.objects, runtimePrefix(e.name, e.version)) +

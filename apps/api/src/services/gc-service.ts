@@ -20,8 +20,8 @@ export interface GcServiceDeps {
   keys: Keys;
   store: ArtifactStore;
   buildStore: Pick<BuildStore, 'getMeta'>;
-  /** Published versions, and their removal the way `rnx runtime remove` does it. */
-  runtimes: Pick<RuntimeService, 'entries' | 'remove'>;
+  /** Published versions, their pins, and their removal the way `rnx runtime remove` does it. */
+  runtimes: Pick<RuntimeService, 'entries' | 'remove' | 'pins'>;
   retention: Pick<FarmRetention, 'keepVersions' | 'baseUnusedDays'>;
 }
 
@@ -107,6 +107,7 @@ export class GcService {
       objects,
       pointers,
       inUse: await this.inUse(),
+      pinned: new Set((await this.s.runtimes.pins()).keys()),
       stagingBuilds,
     };
   }

@@ -1,7 +1,8 @@
 /**
  * Published runtimes: the index in the object store, joined with what every node reports.
  * Removal unpublishes first (index entry), then deletes artifacts and cache pointers, then tells
- * the agents through the farm event stream.
+ * the agents through the farm event stream. Pinned versions (`runtime-pins.ts`) are shown as such
+ * and cannot be removed until unpinned.
  */
 import {
   parseRuntimeRef,
@@ -12,6 +13,7 @@ import {
   type Arch,
   type NodeView,
   type RuntimeDetail,
+  type RuntimePin,
   type RuntimeSummary,
 } from '@joblet/spec';
 import { appendEvent, type Keys, type RedisClient } from '@joblet/queue';
@@ -20,11 +22,13 @@ import {
   indexKey,
   indexPrefix,
   parseIndexKey,
+  pinKey,
   runtimePrefix,
   type ArtifactStore,
 } from '@joblet/storage';
 import { ApiError } from '../plugins/errors.js';
 import type { NodeService } from './node-service.js';
+import { RuntimePins, type PinMap } from './runtime-pins.js';
 
 /**
  * Parsed index entries are reused while the listing shows the same size and time for the object,
@@ -41,6 +45,7 @@ interface CachedEntry {
 
 export class RuntimeService {
   private readonly cache = new Map<string, CachedEntry>();
+  private readonly pinStore: RuntimePins;
 
   constructor(
     private readonly store: ArtifactStore,
@@ -48,7 +53,33 @@ export class RuntimeService {
     private readonly keys: Keys,
     private readonly nodes: NodeService,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.pinStore = new RuntimePins(store);
+  }
+
+  /** Every retention pin, by `name@version`. */
+  pins(): Promise<PinMap> {
+    return this.pinStore.all();
+  }
+
+  /** Pins the version `ref` resolves to (a name alone means its latest); returns it and the pin. */
+  async pin(
+    ref: string,
+    by: string,
+    reason?: string,
+  ): Promise<{ name: string; version: string; pin: RuntimePin }> {
+    const e = await this.resolve(ref);
+    const pin = { by, at: new Date(this.now()).toISOString(), ...(reason && { reason }) };
+    await this.pinStore.pin(e.name, e.version, pin);
+    return { name: e.name, version: e.version, pin };
+  }
+
+  /** Removes the pin of the version `ref` resolves to (none there: nothing to do). */
+  async unpin(ref: string): Promise<{ name: string; version: string }> {
+    const e = await this.resolve(ref);
+    await this.pinStore.unpin(e.name, e.version);
+    return { name: e.name, version: e.version };
+  }
 
   /** Every published version, read from `index/`. */
   async entries(name?: string): Promise<RuntimeIndexEntry[]> {
@@ -73,8 +104,12 @@ export class RuntimeService {
   }
 
   async list(): Promise<RuntimeSummary[]> {
-    const [entries, nodes] = await Promise.all([this.entries(), this.nodes.list()]);
-    return entries.map((e) => summarize(e, nodes));
+    const [entries, nodes, pins] = await Promise.all([
+      this.entries(),
+      this.nodes.list(),
+      this.pins(),
+    ]);
+    return entries.map((e) => summarize(e, nodes, pins));
   }
 
   /** The entry a reference means, or a 404 that lists similar names and how to build one. */
@@ -114,7 +149,12 @@ export class RuntimeService {
 
   async detail(ref: string): Promise<RuntimeDetail> {
     const entry = await this.resolve(ref);
-    const [nodes, siblings] = await Promise.all([this.nodes.list(), this.entries(entry.name)]);
+    const [nodes, siblings, pin] = await Promise.all([
+      this.nodes.list(),
+      this.entries(entry.name),
+      this.pinStore.get(entry.name, entry.version),
+    ]);
+    const pins: PinMap = new Map(pin ? [[`${entry.name}@${entry.version}`, pin]] : []);
     const installs = nodes.flatMap((n) =>
       n.runtimes
         .filter((r) => r.name === entry.name && r.version === entry.version)
@@ -128,7 +168,7 @@ export class RuntimeService {
       ordered.push(top);
       rest.splice(rest.indexOf(top), 1);
     }
-    return { summary: summarize(entry, nodes), index: entry, versions: ordered, installs };
+    return { summary: summarize(entry, nodes, pins), index: entry, versions: ordered, installs };
   }
 
   /** `name` removes every version; `name@1.2.3` one. Returns what was removed. */
@@ -150,12 +190,27 @@ export class RuntimeService {
     const targets =
       parsed.version === undefined ? await this.entries(parsed.name) : [await this.resolve(ref)];
     if (targets.length === 0) await this.resolve(ref); // throws the helpful 404
+    const pins = await this.pins();
+    const pinned = targets.filter((e) => pins.has(`${e.name}@${e.version}`));
+    if (pinned.length > 0) {
+      const refs = pinned.map((e) => `${e.name}@${e.version}`);
+      const why = refs.map((r) => {
+        const p = pins.get(r)!;
+        return `${r} (pinned by ${p.by} at ${p.at}${p.reason ? `: ${p.reason}` : ''})`;
+      });
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `${why.join(', ')}: unpin first with ${refs.map((r) => `rnx runtime unpin ${r}`).join(' and ')}`,
+      );
+    }
     for (const e of targets) {
       // Unpublish first: from here on no agent installs it and no build answers cached.
       await this.store.delete(indexKey(e.name, e.version));
       for (const a of Object.values(e.arches))
         if (a) await this.store.delete(buildPointerKey(a.buildKey));
       await this.store.deletePrefix(runtimePrefix(e.name, e.version));
+      await this.store.delete(pinKey(e.name, e.version)); // a pin written since the check
       await appendEvent(this.redis, this.keys.farmEvents, {
         type: 'runtime.removed',
         name: e.name,
@@ -166,7 +221,11 @@ export class RuntimeService {
   }
 }
 
-export function summarize(e: RuntimeIndexEntry, nodes: NodeView[]): RuntimeSummary {
+export function summarize(
+  e: RuntimeIndexEntry,
+  nodes: NodeView[],
+  pins: PinMap = new Map(),
+): RuntimeSummary {
   const arches = Object.keys(e.arches) as Arch[];
   const relevant = nodes.filter((n) => n.online && arches.includes(n.arch));
   const installed = relevant.filter((n) =>
@@ -190,5 +249,6 @@ export function summarize(e: RuntimeIndexEntry, nodes: NodeView[]): RuntimeSumma
     artifactBytes: Object.fromEntries(arches.map((a) => [a, e.arches[a]?.size ?? 0])),
     nodes: { installed, total: relevant.length },
     publishedAt: e.publishedAt,
+    ...(pins.has(`${e.name}@${e.version}`) && { pinned: pins.get(`${e.name}@${e.version}`) }),
   };
 }

@@ -34,7 +34,8 @@ export async function runtimeList(
     r.version,
     `${r.language}:${r.languageVersion}`,
     compactBytes(maxTree(r)),
-    r.description ?? '',
+    // Last, after the free text, so the columns before it stay where scripts read them.
+    `${r.description ?? ''}${r.pinned ? ' [pinned]' : ''}`.trim(),
   ]);
   const header = ['RUNTIME', 'VERSION', 'TYPE', 'SIZE', 'DESCRIPTION'];
   const lines = table([header, header.map((h) => '-'.repeat(h.length)), ...rows]);
@@ -66,6 +67,11 @@ export async function runtimeInfo(
   );
   io.out(`Language: ${e.language} ${e.languageVersion}`);
   if (e.description) io.out(`Description: ${e.description}`);
+  const pin = d.summary.pinned;
+  if (pin)
+    io.out(
+      `Pinned: by ${pin.by} at ${pin.at}${pin.reason ? ` (${pin.reason})` : ''}; kept by garbage collection`,
+    );
   io.out('');
   io.out('Requirements:');
   if (yml?.requirements.min_memory) io.out(`  Minimum Memory: ${yml.requirements.min_memory}`);

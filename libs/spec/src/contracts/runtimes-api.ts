@@ -5,6 +5,26 @@ import { ArchName } from './build.js';
 import { NodeRuntimeStatus, NodeView } from './nodes.js';
 
 /** One row of `rnx runtime list`. */
+/** An operator's retention pin on one version: GC keeps it, `remove` refuses it until unpinned. */
+export const RuntimePin = z.object({
+  /** The identity that pinned it (token name, certificate subject, `local`). */
+  by: z.string(),
+  at: z.string(),
+  reason: z.string().optional(),
+});
+export type RuntimePin = z.infer<typeof RuntimePin>;
+
+export const PinRuntimeRequest = z.object({ reason: z.string().max(500).optional() });
+export type PinRuntimeRequest = z.infer<typeof PinRuntimeRequest>;
+
+export const PinRuntimeResponse = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** The pin now in place; absent after an unpin. */
+  pin: RuntimePin.optional(),
+});
+export type PinRuntimeResponse = z.infer<typeof PinRuntimeResponse>;
+
 export const RuntimeSummary = z.object({
   name: z.string(),
   version: z.string(),
@@ -19,6 +39,8 @@ export const RuntimeSummary = z.object({
   /** Nodes (online, of one of its arches) that have it installed, out of all such nodes. */
   nodes: z.object({ installed: z.number(), total: z.number() }),
   publishedAt: z.string(),
+  /** Set when an operator pinned this version (`rnx runtime pin`). */
+  pinned: RuntimePin.optional(),
 });
 export type RuntimeSummary = z.infer<typeof RuntimeSummary>;
 
