@@ -126,6 +126,24 @@ describe('RNX_SERVER and --server as Joblet takes them', () => {
     expect(resolveServer(env({ RNX_SERVER: '' }))?.url).toBe('https://farm.example.com:7070');
   });
 
+  it('takes every empty variable as unset, as a fork’s pull request gets its CI secrets', () => {
+    // `RNX_TOKEN: ${{ secrets.RNX_TOKEN }}` is "" where the secret is withheld: no usage error,
+    // and no empty token sent; the config file's credentials apply.
+    const s = resolveServer(
+      env({
+        RNX_SERVER: '',
+        RNX_TOKEN: '',
+        RNX_CA: '',
+        RNX_CERT: '',
+        RNX_KEY: '',
+        RNX_CONTEXT: '',
+      }),
+    )!;
+    expect(s.url).toBe('https://farm.example.com:7070');
+    expect(s.token).toBeUndefined();
+    expect(s.cert?.pem.toString()).toBe('PEM dev.crt');
+  });
+
   it('names the variable and both accepted forms for anything else', () => {
     expect(() => resolveServer(env({ RNX_SERVER: 'farm:99999' }))).toThrow(
       /^RNX_SERVER: "farm:99999" is not a server address; use host:port .* or a URL/,

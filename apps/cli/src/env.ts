@@ -7,10 +7,9 @@ import { UsageError } from './errors.js';
 const CliEnv = z.object({
   /**
    * The API server: a URL (`https://farm.example.com:7070`) or `host:port` (see
-   * server-address.ts); overrides the config file. Empty means unset, as in a shell script's
-   * `RNX_SERVER= rnx …`.
+   * server-address.ts); overrides the config file. Empty means unset (as every variable here).
    */
-  RNX_SERVER: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  RNX_SERVER: z.string().optional(),
   /** Config file path (default `~/.rnx/rnx-config.yml`). */
   RNX_CONFIG: z.string().optional(),
   /** Named server in the config file to use instead of its `current`. */
@@ -31,7 +30,10 @@ const CliEnv = z.object({
 export type CliEnv = z.infer<typeof CliEnv> & { configPath: string };
 
 export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
-  const parsed = CliEnv.safeParse(env);
+  // An empty variable means unset, as in a shell's `RNX_TOKEN= rnx …` or a CI secret that a
+  // fork's pull request does not get (`RNX_TOKEN: ${{ secrets.RNX_TOKEN }}` is then "").
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = CliEnv.safeParse(set);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`environment variable ${String(issue?.path[0])}: ${issue?.message}`);

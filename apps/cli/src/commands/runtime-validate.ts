@@ -12,11 +12,14 @@ import type { ServerConfig } from '../config.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { countLine, renderDiagnostic, renderSummary } from '../render/diagnostics.js';
+import { githubAnnotation } from '../render/github-annotations.js';
 import { readSpecBytes, resolveSpecPath } from '../spec-file.js';
 import type { CommandDef } from '../command.js';
 
 export interface ValidateOptions {
   json?: boolean;
+  /** `github`: one workflow command per diagnostic, as GitHub Actions annotations. */
+  format?: 'text' | 'json' | 'github';
   /** Skip the server even when one is configured. */
   offline?: boolean;
   server?: ServerConfig;
@@ -86,8 +89,13 @@ export async function runtimeValidate(
   io: Io,
 ): Promise<number> {
   const report = await validateSpecFile(target, opts);
-  if (opts.json) {
+  if (opts.json || opts.format === 'json') {
     io.out(JSON.stringify(report, null, 2));
+  } else if (opts.format === 'github') {
+    for (const d of [...report.errors, ...report.warnings]) io.out(githubAnnotation(d));
+    io.out(
+      `${report.file}: ${report.valid ? 'valid' : `invalid, ${countLine(report.errors.length, report.warnings.length)}`}`,
+    );
   } else {
     printReport(io, report);
   }
@@ -126,8 +134,16 @@ export const commands: readonly CommandDef[] = [
           'a runtime.yaml, or a directory holding runtime.yaml / runtime.yml',
         )
         .option('--json', 'print the report as JSON')
+        .addOption(
+          new Option(
+            '--format <format>',
+            'text, json, or github (diagnostics as GitHub Actions annotations)',
+          )
+            .choices(['text', 'json', 'github'])
+            .default('text'),
+        )
         .addOption(new Option('--offline', 'do not ask the server even when one is configured'))
-        .action(async (target: string, opts: { json?: boolean; offline?: boolean }) => {
+        .action(async (target: string, opts: Omit<ValidateOptions, 'server'>) => {
           state.exitCode = await runtimeValidate(
             target,
             { ...opts, server: opts.offline ? undefined : server() },
