@@ -1,326 +1,156 @@
 /**
- * Jobs, through everything a user's job goes through: the API (in-process, listening on
- * 127.0.0.1), BullMQ on local Redis, an agent (in-process, `createAgent`) with a real Debian
- * runtime installed by its RuntimeSync, bubblewrap and cgroups.
+ * Jobs as users get them (issue 15): the farm started by `rnx farm up` (API with token auth,
+ * worker and agent as processes of their own, the farm's default settings), a Python runtime
+ * built by the farm from a spec, jobs submitted over the API's HTTP with the admin token.
  *
- * (a) submit → first output line, as a client of the API sees it: POST /v1/jobs, then the SSE
- *     log stream until the first `out` event (~100 sequential jobs). Targets p50 < 60 ms,
- *     p99 < 200 ms.
- * (b) sandbox overhead: `/bin/true` as a bare child process vs in the job sandbox (no queue):
- *     bwrap alone, and bwrap inside a fresh cgroup (create + join + destroy). Target < 10 ms.
- * (c) short jobs per second on one node (capacity 32): `true` jobs submitted through the API
- *     with 32 requests in flight, and the same queued directly (the node alone); with the agent
- *     in this process, and as a process of its own (`node dist/index.js` with the flags of
- *     `npm start`), as in production. Target > 100/s.
- * (d) the guide's comparison, offline: the same Python-with-packages job (import numpy and use
- *     it) done the "traditional" way — a plain Python runtime, the package's wheel uploaded with
- *     the job and `pip install`ed inside it — vs `--runtime` with numpy preinstalled. PyPI is not
- *     reachable here, so the traditional side installs from a local wheel (no download, no
- *     build): a lower bound of what it costs with a network. Uses /opt/pypi-more's numpy wheel
- *     when present, else the setuptools wheel Debian ships.
+ * (a) Job start: submit → first output line of `python3 -c 'print(1)'` (POST /v1/jobs, then
+ *     the SSE log stream until the first `out` event), n = BENCH_JOBS_N (default 200) sequential
+ *     jobs after 10 untimed ones; the floor is the same command under a bare `bwrap` with the
+ *     runtime's mounts (jobs-support.ts), sampled alternately with the jobs in the same run.
+ *     Targets: p50 ≤ 1.5× and p99 ≤ 3× the floor's.
+ * (b) Throughput: BENCH_JOBS_BURST (default 300) `echo ok` jobs submitted at once (32 requests in
+ *     flight) until every one ended, each checked COMPLETED with exit code 0 and its one output
+ *     line recorded; the floor is the same command under bare bwrap, as many at once as the node
+ *     has cores. Target ≥ 0.7× the floor's jobs/s. The agent's CPU time per job comes from
+ *     /proc/<agent pid>/stat over the burst.
  */
-
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import {
-  buildArtifact,
-  BwrapJobSandbox,
-  createAgent,
-  createJobDir,
-  DEBIAN_ROOT,
-  makeDebianTree,
-  makeWorld,
-  publish,
-  removeJobDir,
-  RuntimeMounts,
-  waitFor,
-  x,
-  type Agent,
-  type World,
-} from '@joblet/agent/testing';
-import { startTestApi, type TestApi } from '@joblet/api/testing';
-import { JobStore, Keys, RUN_JOB, createRedis, jobFor, jobQueueName } from '@joblet/queue';
-import { CgroupManager } from '@joblet/sandbox';
-import { type JobRequest } from '@joblet/spec';
+import type { JobRecord } from '@joblet/spec';
+import { farmUp, firstLine, getJob, submit, type BenchFarm } from './farm-client.js';
+import { bareBwrap, cpuMsOf, pool, type Floor } from './jobs-support.js';
 import { percentiles, round } from './stats.js';
-import {
-  CAPACITY,
-  post,
-  follow,
-  waitFinal,
-  pool,
-  spawnWait,
-  makePythonTree,
-  pickWheel,
-  runToEnd,
-  startAgentProcess,
-} from './jobs-support.js';
 
-const N = 400;
+const N = Number(process.env.BENCH_JOBS_N ?? 200);
+const BURST = Number(process.env.BENCH_JOBS_BURST ?? 300);
+const WARMUP = 10;
+const RUNTIME = { name: 'bench-py', version: '1.0.0' };
+const SPEC = `schema_version: "1.0"
+name: ${RUNTIME.name}
+version: ${RUNTIME.version}
+description: Python for the jobs benchmark
+base:
+  language: python
+  version: "3.11"
+`;
+const FINAL = new Set(['COMPLETED', 'FAILED', 'STOPPED', 'CANCELED']);
+const PRINT1 = { command: 'python3', args: ['-c', 'print(1)'] };
+const ECHO = { command: 'echo', args: ['ok'] };
 
-/**
- * `true` jobs: N through the API (CAPACITY requests in flight) until all ended, then N queued
- * directly (records + addBulk, as the API writes them): the node alone.
- */
-async function throughput(api: TestApi, store: JobStore): Promise<Record<string, unknown>> {
-  const trueJob: JobRequest = { runtime: 'bench-sh@1.0.0', command: 'true' };
-  let t0 = performance.now();
-  const viaApi: string[] = [];
-  await pool(Array.from({ length: N }), CAPACITY, async () => {
-    viaApi.push((await post(api, trueJob)).id);
-  });
-  const submittedMs = performance.now() - t0;
-  await waitFinal(store, viaApi);
-  const apiMs = performance.now() - t0;
-  const template = (await store.get(viaApi[0]!))!;
-  const queueConnection = createRedis({ url: 'redis://127.0.0.1:6379' });
-  const queue = new Queue(jobQueueName('amd64'), {
-    connection: queueConnection,
-    prefix: api.prefix,
-  });
-  const direct: string[] = [];
-  for (let i = 0; i < N; i++) {
-    const id = randomUUID();
-    direct.push(id);
-    const {
-      startedAt: _s,
-      finishedAt: _f,
-      exitCode: _e,
-      usage: _u,
-      output: _o,
-      node: _n,
-      startLatencyMs: _l,
-      ...rest
-    } = template;
-    await store.create({ ...rest, id, state: 'QUEUED', createdAt: new Date().toISOString() });
+async function waitEnded(farm: BenchFarm, id: string): Promise<JobRecord> {
+  for (;;) {
+    const r = await getJob(farm, id);
+    if (FINAL.has(r.state)) return r;
+    await new Promise((res) => setTimeout(res, 20));
   }
-  t0 = performance.now();
-  await queue.addBulk(direct.map((id) => jobFor(RUN_JOB, { jobId: id })));
-  await waitFinal(store, direct);
-  const directMs = performance.now() - t0;
-  await queue.close();
-  await queueConnection.quit();
-  const completed = (await Promise.all([...viaApi, ...direct].map((id) => store.get(id)))).filter(
-    (r) => r?.state === 'COMPLETED',
-  ).length;
+}
 
+/** (a) submit → first line through the API, alternated with the floor. */
+async function jobStart(farm: BenchFarm, floor: Floor): Promise<Record<string, unknown>> {
+  const api: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < N + WARMUP; i++) {
+    const f = await floor.firstLine(PRINT1.command, PRINT1.args);
+    const t = performance.now();
+    const job = await submit(farm, { runtime: `${RUNTIME.name}@${RUNTIME.version}`, ...PRINT1 });
+    const line = await firstLine(farm, job.id);
+    const ms = performance.now() - t;
+    if (line !== '1') throw new Error(`job ${job.id} printed ${JSON.stringify(line)}`);
+    if (i >= WARMUP) {
+      api.push(ms);
+      bare.push(f);
+    }
+  }
+  const a = percentiles(api);
+  const b = percentiles(bare);
   return {
-    jobs: N,
-    capacity: CAPACITY,
-    viaApiJobsPerSecond: round((N / apiMs) * 1000),
-    viaApiSubmitMs: round(submittedMs),
-    directQueueJobsPerSecond: round((N / directMs) * 1000),
-    completed: `${completed}/${2 * N}`,
+    what: "submit → first output line of python3 -c 'print(1)', ms",
+    api: a,
+    floorBareBwrap: b,
+    ratioP50: round(a.p50 / b.p50),
+    ratioP99: round(a.p99 / b.p99),
+    targets: { ratioP50: 1.5, ratioP99: 3 },
   };
 }
 
+/** (b) a burst of short jobs through the API, and the floor's jobs/s. */
+async function throughput(farm: BenchFarm, floor: Floor): Promise<Record<string, unknown>> {
+  const cores = availableParallelism();
+  let t = performance.now();
+  await pool(Array.from({ length: BURST }), cores, () => floor.run(ECHO.command, ECHO.args));
+  const floorPerS = (BURST / (performance.now() - t)) * 1000;
+
+  const agentPid = await farm.pidOf('agent');
+  const cpu0 = await cpuMsOf(agentPid);
+  const ids: string[] = [];
+  t = performance.now();
+  await pool(Array.from({ length: BURST }), 32, async () => {
+    const job = await submit(farm, { runtime: `${RUNTIME.name}@${RUNTIME.version}`, ...ECHO });
+    ids.push(job.id);
+  });
+  const submittedMs = performance.now() - t;
+  const records: JobRecord[] = [];
+  for (const id of ids) records.push(await waitEnded(farm, id));
+  const ms = performance.now() - t;
+  const agentCpuMs = (await cpuMsOf(agentPid)) - cpu0;
+  const ok = records.filter(
+    (r) => r.state === 'COMPLETED' && r.exitCode === 0 && r.output?.lines === 1,
+  ).length;
+  const apiPerS = (BURST / ms) * 1000;
+  return {
+    what: `${BURST} \`echo ok\` jobs submitted at once, jobs/s`,
+    jobs: BURST,
+    recordedCompletedExit0OneLine: `${ok}/${BURST}`,
+    apiJobsPerS: round(apiPerS),
+    submitMs: round(submittedMs),
+    floorBareBwrapJobsPerS: round(floorPerS),
+    floorParallelism: cores,
+    ratio: round(apiPerS / floorPerS),
+    target: { ratio: 0.7 },
+    agentCpuMsPerJob: round(agentCpuMs / BURST),
+  };
+}
+
+/**
+ * Median milliseconds of each of the agent's job phases (JobExecution's marks), from its log;
+ * only present when the farm runs with LOG_LEVEL=debug (BENCH_JOBS_LOG_LEVEL=debug).
+ */
+async function agentPhases(farm: BenchFarm): Promise<Record<string, number> | undefined> {
+  const log = await readFile(join(farm.dir, 'logs', 'agent.log'), 'utf8').catch(() => '');
+  const byPhase = new Map<string, number[]>();
+  for (const line of log.split('\n')) {
+    if (!line.includes('"phasesMs"')) continue;
+    const phases = (JSON.parse(line) as { phasesMs: Record<string, number> }).phasesMs;
+    for (const [k, v] of Object.entries(phases)) byPhase.set(k, [...(byPhase.get(k) ?? []), v]);
+  }
+  if (byPhase.size === 0) return undefined;
+  return Object.fromEntries([...byPhase].map(([k, v]) => [k, percentiles(v).p50]));
+}
+
 export async function run(): Promise<Record<string, unknown>> {
-  if (!existsSync(DEBIAN_ROOT)) return { skipped: `no cached bookworm root at ${DEBIAN_ROOT}` };
-  const api = await startTestApi(['amd64'], { listen: true });
-  const w: World = await makeWorld({ storeUrl: api.store.url });
-  const keys = new Keys(api.prefix);
-  const store = new JobStore(api.redis, keys);
-  let agent: Agent | undefined;
-  const cgroups = await CgroupManager.detect({ namespace: `bench-jobs-${process.pid}` });
+  const level = process.env.BENCH_JOBS_LOG_LEVEL;
+  const farm = await farmUp(level ? { LOG_LEVEL: level } : {});
+  let floor: Floor | undefined;
   try {
-    const wheel = pickWheel();
-    const plain = await buildArtifact(
-      w.dir('art'),
-      { name: 'py-plain', version: '1.0.0' },
-      makePythonTree,
-    );
-    const withPkg = await buildArtifact(
-      w.dir('art'),
-      { name: 'py-pkgs', version: '1.0.0' },
-      (dir, o) => {
-        const yml = makePythonTree(dir, o);
-        x('/usr/bin/python3', [
-          '-m',
-          'pip',
-          'install',
-          '--quiet',
-          '--no-index',
-          '--no-deps',
-          '--no-cache-dir',
-          '--disable-pip-version-check',
-          '--target',
-          join(dir, 'isolated/usr/lib/python3/dist-packages'),
-          wheel.file,
-        ]);
-        return yml;
-      },
-    );
-    const small = await buildArtifact(
-      w.dir('art'),
-      { name: 'bench-sh', version: '1.0.0' },
-      makeDebianTree,
-    );
-    for (const [p, name] of [
-      [small, 'bench-sh'],
-      [plain, 'py-plain'],
-      [withPkg, 'py-pkgs'],
-    ] as const) {
-      await publish(api.store, api.redis, keys, p, { name, version: '1.0.0' });
-    }
-    agent = createAgent(
-      w.config('bench-node', {
-        queuePrefix: api.prefix,
-        storageUrl: api.store.url,
-        capacity: CAPACITY,
-        heartbeatIntervalMs: 1000,
-      }),
-    );
-    await agent.start();
-    for (const name of ['bench-sh', 'py-plain', 'py-pkgs']) {
-      await waitFor(
-        async () => (await agent!.sync.layout.isInstalled(name, '1.0.0')) || undefined,
-        `${name} installed`,
-        120_000,
-      );
-    }
-
-    // (a) submit → first output line, sequential, after a short warm-up.
-    const echo: JobRequest = { runtime: 'bench-sh@1.0.0', command: 'echo', args: ['hello'] };
-    const firstLine: number[] = [];
-    const latency: number[] = [];
-    for (let i = 0; i < 110; i++) {
-      const t = performance.now();
-      const job = await post(api, echo);
-      await follow(api, job.id, (e) => e.type === 'out');
-      if (i >= 10) firstLine.push(performance.now() - t);
-      if (i >= 10) latency.push((await store.get(job.id))?.startLatencyMs ?? NaN);
-    }
-
-    // (b) sandbox overhead over a bare process.
-    const runtimeDir = agent.sync.layout.versionDir('bench-sh', '1.0.0');
-    const mounts = new RuntimeMounts();
-    const sandbox = new BwrapJobSandbox({ mounts });
-    const { yml } = await mounts.get(runtimeDir);
-    const workRoot = w.dir('sbx');
-    const bare: number[] = [];
-    const inSandbox: number[] = [];
-    const inCgroup: number[] = [];
-    for (let i = 0; i < 220; i++) {
-      let t = performance.now();
-      await spawnWait('/bin/true', []);
-      if (i >= 20) bare.push(performance.now() - t);
-      const dir = await createJobDir(workRoot, randomUUID());
-      const req = {
-        runtimeDir,
-        runtimeYml: yml,
-        workDir: dir.work,
-        command: '/bin/true',
-        args: [],
-        env: {},
-        network: 'none' as const,
-        hostname: 'job-bench',
-        binds: [],
-      };
-      t = performance.now();
-      await (
-        await sandbox.start(req)
-      ).exited;
-      if (i >= 20) inSandbox.push(performance.now() - t);
-      t = performance.now();
-      const cg = await cgroups.create(`job-${randomUUID()}`, { pidsMax: 4096 });
-      await (
-        await sandbox.start({ ...req, cgroup: cg })
-      ).exited;
-      await cg.destroy();
-      if (i >= 20) inCgroup.push(performance.now() - t);
-      await removeJobDir(dir);
-    }
-    const pb = percentiles(bare);
-    const ps = percentiles(inSandbox);
-    const pc = percentiles(inCgroup);
-
-    // (c) short jobs per second on one node: this in-process agent first (it shares the process
-    // with the API and the benchmark: each fork costs ~2 ms per 100 MB of RSS), then the agent as
-    // it runs in production, a process of its own (`npm start`).
-    const inProcess = await throughput(api, store);
-
-    // (d) traditional vs --runtime.
-    const content = readFileSync(wheel.file).toString('base64');
-    const wheelName = wheel.file.split('/').at(-1)!;
-    const traditional: number[] = [];
-    const withRuntime: number[] = [];
-    let sampleOut = '';
-    for (let i = 0; i < 3; i++) {
-      const t = await runToEnd(api, store, {
-        runtime: 'py-plain@1.0.0',
-        command: 'sh',
-        args: [
-          '-c',
-          `python3 -m pip install --quiet --no-index --no-deps --no-cache-dir --disable-pip-version-check --target /work/site /work/${wheelName} && PYTHONPATH=/work/site python3 -c '${wheel.script}'`,
-        ],
-        uploads: [{ path: wheelName, content, mode: 0o644 }],
-      });
-      traditional.push(t.ms);
-      const r = await runToEnd(api, store, {
-        runtime: 'py-pkgs@1.0.0',
-        command: 'python3',
-        args: ['-c', wheel.script],
-      });
-      withRuntime.push(r.ms);
-      sampleOut = `${t.rec.output?.lines} / ${r.rec.output?.lines} lines`;
-    }
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-    await agent.stop(10_000);
-    agent = undefined;
-    const child = startAgentProcess(w, api.prefix, api.store.url);
-    let separate: Awaited<ReturnType<typeof throughput>> | undefined;
-    try {
-      await waitFor(
-        async () => {
-          const raw = await api.redis.hget(keys.nodeRuntimes('bench-proc'), 'bench-sh@1.0.0');
-          return raw?.includes('"installed"') || undefined;
-        },
-        'bench-sh installed on the agent process',
-        120_000,
-      );
-      separate = await throughput(api, store);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-
+    const spec = join(farm.tmp.path, 'runtime.yaml');
+    await writeFile(spec, SPEC);
+    const t = performance.now();
+    await farm.rnx(['runtime', 'build', '--wait-deploy', spec], 1_200_000);
+    const buildS = (performance.now() - t) / 1000;
+    floor = await bareBwrap(join(farm.runtimesDir, RUNTIME.name, RUNTIME.version), farm.tmp.path);
+    const start = await jobStart(farm, floor);
+    const phases = await agentPhases(farm);
     return {
-      targets: {
-        firstLineP50Ms: 60,
-        firstLineP99Ms: 200,
-        sandboxOverheadMs: 10,
-        jobsPerSecond: 100,
+      setup: {
+        farm: 'rnx farm up (API token auth, worker and agent as processes, default settings)',
+        runtime: `${RUNTIME.name}@${RUNTIME.version} built by the farm in ${round(buildS)} s`,
       },
-      submitToFirstLineMs: percentiles(firstLine),
-      recordedStartLatencyMs: percentiles(latency),
-      sandboxOverhead: {
-        bareTrueMs: pb,
-        bwrapTrueMs: ps,
-        bwrapInCgroupTrueMs: pc,
-        overheadP50Ms: round(ps.p50 - pb.p50),
-        overheadWithCgroupP50Ms: round(pc.p50 - pb.p50),
-      },
-      throughput: { agentProcess: separate, agentInBenchProcess: inProcess },
-      traditionalVsRuntime: {
-        package: wheel.module,
-        wheel: wheelName,
-        wheelBytes: Buffer.byteLength(content, 'base64'),
-        traditionalMs: round(med(traditional)),
-        runtimeMs: round(med(withRuntime)),
-        ratio: round(med(traditional) / med(withRuntime)),
-        note:
-          'submit → end through the API; traditional = pip install from an uploaded local wheel ' +
-          '(no download, no compile: a lower bound), runtime = package preinstalled; ' +
-          sampleOut,
-      },
+      jobStart: { ...start, ...(phases && { agentPhasesP50Ms: phases }) },
+      throughput: await throughput(farm, floor),
     };
   } finally {
-    await agent?.stop(10_000);
-    await cgroups.removeNamespace();
-    await w.cleanup().catch(() => undefined);
-    await api.close();
+    await floor?.close();
+    await farm.down();
   }
 }

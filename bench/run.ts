@@ -3,7 +3,14 @@
  * `run(): Promise<Record<string, unknown>>`, and writes their figures to `bench/results/latest.json`
  * (plus a dated copy). Benchmarks measure; they never assert timings.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,6 +47,12 @@ for (const file of files) {
     load1: { before: loadBefore, after: round1(loadavg()[0]!) },
     ...figures,
   };
+  // Every run's figures, kept (latest.json and the dated file keep only the last of a day).
+  mkdirSync(out, { recursive: true });
+  appendFileSync(
+    join(out, 'runs.jsonl'),
+    `${JSON.stringify({ bench: name, ...(results[name] as object) })}\n`,
+  );
   process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
 }
 

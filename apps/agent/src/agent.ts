@@ -160,6 +160,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             stalledIntervalMs: config.jobLockMs,
           }),
           ...(config.jobPidsMax !== undefined && { defaultPidsMax: config.jobPidsMax }),
+          ...(config.resources && { resources: config.resources }),
           ...(config.workDisks && { workDisks: config.workDisks }),
           egress: {
             ...(config.egressDns && { egressDns: config.egressDns }),

@@ -19,7 +19,9 @@ describe('readAgentEnv', () => {
       name: 'n1',
       arch: 'amd64',
       labels: {},
-      capacity: availableParallelism(),
+      // As many jobs without limits as the cores hold: a tenth of a core each.
+      capacity: availableParallelism() * 10,
+      resources: { defaultCpuPercent: 10, defaultMemoryBytes: 64 * 1024 * 1024 },
       redisUrl: 'redis://127.0.0.1:6379',
       queuePrefix: 'joblet',
       runtimesDir: '/opt/joblet/runtimes',
@@ -31,6 +33,25 @@ describe('readAgentEnv', () => {
     expect(c.trustedKeys.map((k) => k.keyId)).toEqual([
       readTrustedKeyFile(current.publicKeyFile).keyId,
     ]);
+  });
+
+  it('reads what jobs reserve (admission) and derives the default capacity from it', () => {
+    const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS };
+    const c = readAgentEnv({
+      ...env,
+      AGENT_JOB_CPU_PERCENT: '50',
+      AGENT_JOB_MEMORY_MB: '256',
+      AGENT_MEMORY_MB: '2048',
+    });
+    expect(c.capacity).toBe(availableParallelism() * 2);
+    expect(c.resources).toEqual({
+      defaultCpuPercent: 50,
+      defaultMemoryBytes: 256 * 1024 * 1024,
+      memoryBytes: 2048 * 1024 * 1024,
+    });
+    expect(() => readAgentEnv({ ...env, AGENT_JOB_CPU_PERCENT: '0' })).toThrow(
+      /AGENT_JOB_CPU_PERCENT/,
+    );
   });
 
   it('takes AGENT_ARCH=arm64 on any host and AGENT_REGISTER_BINFMT as a flag (default off)', () => {

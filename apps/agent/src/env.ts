@@ -17,6 +17,7 @@ import {
 } from '@joblet/spec';
 import type { TrustedKey } from '@joblet/artifact';
 import type { WorkDiskSettings } from './jobs/work-disks.js';
+import { DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB } from './jobs/limits.js';
 import { readTrustedKeys } from './trusted-keys-env.js';
 
 const MiB = 1024 * 1024;
@@ -70,8 +71,23 @@ const AgentEnv = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   AGENT_LABELS: labels,
-  /** Jobs run at once; default: the number of cores. */
+  /**
+   * Most jobs taken from the queue at once; which of them run is decided by what they reserve
+   * (AGENT_JOB_CPU_PERCENT, AGENT_JOB_MEMORY_MB, AGENT_MEMORY_MB). Default: as many jobs
+   * without limits as the node's cores hold (cores × 100 / AGENT_JOB_CPU_PERCENT).
+   */
   AGENT_CAPACITY: z.coerce.number().int().min(1).max(4096).optional(),
+  /** CPU a job without `--max-cpu`/`--cpu-cores` reserves (100 = one core). */
+  AGENT_JOB_CPU_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(DEFAULT_JOB_CPU_PERCENT),
+  /** Memory a job without `--max-memory` reserves (MB). */
+  AGENT_JOB_MEMORY_MB: z.coerce.number().int().min(1).default(DEFAULT_JOB_MEMORY_MB),
+  /** Memory this node offers jobs (MB); default: what is free when the agent starts. */
+  AGENT_MEMORY_MB: z.coerce.number().int().min(1).optional(),
   /** One server, Sentinel or Cluster URL, as libs/queue/src/redis-env.ts describes. */
   REDIS_URL: RedisUrlEnv,
   /** This app's Redis ACL user and password, when REDIS_URL carries none (or a file holding it). */
@@ -188,6 +204,8 @@ export interface AgentConfig {
   jobLockMs?: number;
   /** AGENT_JOB_PIDS_MAX. */
   jobPidsMax?: number;
+  /** AGENT_JOB_CPU_PERCENT, AGENT_JOB_MEMORY_MB, AGENT_MEMORY_MB (admission, in bytes). */
+  resources?: { defaultCpuPercent?: number; defaultMemoryBytes?: number; memoryBytes?: number };
   /** AGENT_JOB_DISK_MB, AGENT_JOB_DISK_MAX_MB, AGENT_JOB_DISK_POOL. */
   workDisks?: WorkDiskSettings;
   /** AGENT_EGRESS_DNS. */
@@ -248,7 +266,9 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     arch,
     registerBinfmt: e.AGENT_REGISTER_BINFMT,
     labels: e.AGENT_LABELS,
-    capacity: e.AGENT_CAPACITY ?? availableParallelism(),
+    capacity:
+      e.AGENT_CAPACITY ??
+      Math.max(1, Math.floor((availableParallelism() * 100) / e.AGENT_JOB_CPU_PERCENT)),
     redisUrl: e.REDIS_URL,
     ...(redis.username !== undefined && { redisUsername: redis.username }),
     ...(redis.password !== undefined && { redisPassword: redis.password }),
@@ -273,6 +293,11 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     volumesDir: e.AGENT_VOLUMES_DIR,
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,
     jobPidsMax: e.AGENT_JOB_PIDS_MAX,
+    resources: {
+      defaultCpuPercent: e.AGENT_JOB_CPU_PERCENT,
+      defaultMemoryBytes: e.AGENT_JOB_MEMORY_MB * MiB,
+      ...(e.AGENT_MEMORY_MB !== undefined && { memoryBytes: e.AGENT_MEMORY_MB * MiB }),
+    },
     workDisks: {
       defaultMB: e.AGENT_JOB_DISK_MB,
       maxMB: e.AGENT_JOB_DISK_MAX_MB,

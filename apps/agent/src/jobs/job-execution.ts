@@ -79,10 +79,13 @@ export class JobExecution {
     }
   }
 
-  /** Runs the job to its end; returns the final record (undefined when it was not ours to run). */
-  async run(): Promise<JobRecord | undefined> {
+  /**
+   * Runs the job to its end; returns the final record (undefined when it was not ours to run).
+   * `loaded`: its record as the runner just read it (saves reading it again).
+   */
+  async run(loaded?: JobRecord): Promise<JobRecord | undefined> {
     const { store, node } = this.ctx;
-    const record = await store.get(this.jobId);
+    const record = loaded ?? (await store.get(this.jobId));
     if (!record) {
       this.log.warn('job record not found; nothing to run');
       return undefined;
@@ -325,6 +328,11 @@ export class JobExecution {
     await this.cgroup?.destroy().catch((err: unknown) => {
       this.log.error({ err }, 'destroying the job cgroup failed');
     });
+  }
+
+  /** The job will not run here (the runner refused it before it started): it ends with `err`. */
+  refuse(err: JobFailure): Promise<JobRecord | undefined> {
+    return this.fail(err);
   }
 
   private async fail(err: unknown): Promise<JobRecord | undefined> {

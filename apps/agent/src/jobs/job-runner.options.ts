@@ -10,8 +10,25 @@ import type { WorkDiskSettings } from './work-disks.js';
 export interface JobRunnerOptions {
   node: string;
   arch: Arch;
-  /** Jobs at once from `jobs-<arch>` (AGENT_CAPACITY). */
+  /**
+   * Most jobs taken from `jobs-<arch>` at once (AGENT_CAPACITY); which of them run is decided by
+   * what they reserve (`resources`).
+   */
   capacity: number;
+  /**
+   * What the node offers jobs and what a job without limits reserves (admission.ts). Defaults:
+   * the node's cores, the memory free at start, DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB.
+   */
+  resources?: {
+    /** 100 = one core (AGENT_CPU_PERCENT). */
+    cpuPercent?: number;
+    /** AGENT_MEMORY_MB, in bytes. */
+    memoryBytes?: number;
+    /** AGENT_JOB_CPU_PERCENT. */
+    defaultCpuPercent?: number;
+    /** AGENT_JOB_MEMORY_MB, in bytes. */
+    defaultMemoryBytes?: number;
+  };
   /**
    * Commands (records, events); not closed by stop(). The BullMQ worker and the stop-channel
    * subscriber get connections of their own, duplicated from it.

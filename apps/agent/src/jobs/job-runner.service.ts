@@ -8,6 +8,7 @@
  * records it FAILED (node lost). A job found INITIALIZING/RUNNING when taken, or recorded as
  * running on this node by a previous incarnation of this agent, is FAILED (node lost) too.
  */
+import { availableParallelism, freemem } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
@@ -28,14 +29,15 @@ import {
 } from '@joblet/queue';
 import { CgroupManager, NOBODY, isRoot } from '@joblet/sandbox';
 import { JobRecord } from '@joblet/spec';
+import { Admission, type Release } from './admission.js';
 import { cleanupJobDirs } from './job-dirs.js';
-import { isJobId } from './job-errors.js';
+import { isJobId, JobFailure } from './job-errors.js';
 import type { JobContext } from './job-context.js';
 import type { JobRunnerOptions } from './job-runner.options.js';
 import { JobExecution } from './job-execution.js';
 import { JobNetworks } from './job-networks.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
-import { DEFAULT_JOB_PIDS_MAX } from './limits.js';
+import { DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB, DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
 import { SystemRoots } from './system-roots.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
@@ -46,6 +48,7 @@ import { DEFAULT_WORK_DISKS, WorkDisks } from './work-disks.js';
 const STALLED_REASON = 'job stalled more than allowable limit';
 
 const IN_FLIGHT_STATES = new Set(['SCHEDULED', 'QUEUED', 'INITIALIZING', 'RUNNING']);
+const MiB = 1024 * 1024;
 
 export type { JobRunnerOptions } from './job-runner.options.js';
 
@@ -61,6 +64,10 @@ export class JobRunner {
   readonly volumes: VolumeManager;
   readonly store: JobStore;
   private readonly running = new Map<string, JobExecution>();
+  /** Jobs waiting for room (admission.ts): a stop request ends the wait. */
+  private readonly waits = new Map<string, AbortController>();
+  /** What jobs reserve of the node's CPU and memory while they run. */
+  readonly admission: Admission;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly sandbox: JobSandbox;
   private readonly mounts: RuntimeMounts;
@@ -96,6 +103,14 @@ export class JobRunner {
       ...(o.leaseLingerMs !== undefined && { lingerMs: o.leaseLingerMs }),
     });
     this.sandbox = o.sandbox ?? new BwrapJobSandbox({ mounts: this.mounts, ...o.egress });
+    const r = o.resources ?? {};
+    this.admission = new Admission({
+      node: o.node,
+      cpuPercent: r.cpuPercent ?? availableParallelism() * 100,
+      memoryBytes: r.memoryBytes ?? freemem(),
+      defaultCpuPercent: r.defaultCpuPercent ?? DEFAULT_JOB_CPU_PERCENT,
+      defaultMemoryBytes: r.defaultMemoryBytes ?? DEFAULT_JOB_MEMORY_MB * MiB,
+    });
     this.systemRoots = new SystemRoots({
       dir: join(o.workDir, '.system-roots'),
       uid: NOBODY,
@@ -165,7 +180,10 @@ export class JobRunner {
     await this.recoverOrphans();
     await this.subscribeStops();
     if (this.o.archQueue ?? true) await this.startWorker();
-    log.info({ queue: this.queueName, capacity: this.o.capacity }, 'job runner started');
+    log.info(
+      { queue: this.queueName, capacity: this.o.capacity, resources: this.o.resources },
+      'job runner started',
+    );
   }
 
   private async detectCgroups(): Promise<{ cgroups?: CgroupManager; missing?: string }> {
@@ -225,8 +243,17 @@ export class JobRunner {
     const log = this.o.log.child({ jobId });
     const exec = new JobExecution(this.ctx, jobId, log);
     this.running.set(jobId, exec);
+    let release: Release | undefined;
     try {
-      const rec = await exec.run();
+      const loaded = await this.store.get(jobId);
+      let rec: JobRecord | undefined;
+      try {
+        release = loaded && (await this.admit(loaded));
+        rec = await exec.run(loaded);
+      } catch (err) {
+        if (!(err instanceof JobFailure)) throw err;
+        rec = await exec.refuse(err);
+      }
       return {
         jobId,
         ...(rec && { state: rec.state }),
@@ -234,7 +261,27 @@ export class JobRunner {
         ...(rec?.exitCode !== undefined && { exitCode: rec.exitCode }),
       };
     } finally {
+      release?.();
       this.running.delete(jobId);
+    }
+  }
+
+  /**
+   * Waits until the job fits beside those running (admission.ts); undefined for a job that will
+   * not run (ended, or started before: the execution records why). A stop request ends the wait:
+   * the execution then records the job STOPPED before it starts.
+   */
+  private async admit(rec: JobRecord): Promise<Release | undefined> {
+    if (rec.state !== 'QUEUED' && rec.state !== 'SCHEDULED') return undefined;
+    const wait = new AbortController();
+    this.waits.set(rec.id, wait);
+    try {
+      return await this.admission.admit(this.admission.needOf(rec.limits), wait.signal);
+    } catch (err) {
+      if (wait.signal.aborted) return undefined;
+      throw err;
+    } finally {
+      this.waits.delete(rec.id);
     }
   }
 
@@ -299,6 +346,7 @@ export class JobRunner {
       if (!exec) return;
       this.o.log.info({ jobId }, 'stop requested');
       exec.requestStop();
+      this.waits.get(jobId)?.abort();
     });
     sub.on('error', (err) => this.o.log.warn({ err }, 'stop channel error'));
     await sub.subscribe(this.o.keys.jobStopChannel);

@@ -10,6 +10,15 @@ const MiB = 1024 * 1024;
 /** Tasks a job may have when it does not say (a fork bomb stops here). */
 export const DEFAULT_JOB_PIDS_MAX = 4096;
 
+/**
+ * What a job without a CPU limit reserves on its node (100 = one core): most jobs wait on I/O
+ * or end in milliseconds, so twenty share two cores. A job that needs a core asks for it.
+ */
+export const DEFAULT_JOB_CPU_PERCENT = 10;
+
+/** What a job without a memory limit reserves on its node, in MB. */
+export const DEFAULT_JOB_MEMORY_MB = 64;
+
 export interface CgroupLimitOptions {
   /** Tasks when the job sets no maxProcesses. */
   defaultPidsMax?: number;
