@@ -106,10 +106,11 @@ beforeAll(async () => {
     await build(spec);
 }, 6 * BUILD_WAIT_MS);
 
+// `farm down` stops five processes and a build in progress: minutes on a loaded machine.
 afterAll(async () => {
   await farm?.down();
   await index?.close();
-}, 120_000);
+}, 600_000);
 
 describe('the guide, walked top to bottom against a farm', () => {
   it(
