@@ -4,46 +4,19 @@
  * the guide's own files beside it (its runtime.yaml, the examples, the scripts it uploads) — and
  * must get past flag parsing and file reading to the server, which here answers nothing (exit 3,
  * "could not be reached"). A usage error (exit 2: an unknown flag, a missing file) fails the test.
- * Placeholders (`<runtime-name>`…) are filled in with real values. Running every line against a
- * real farm, top to bottom, is the next step (issue 14).
+ * Placeholders (`<runtime-name>`…) are filled in with real values (guide-lines.ts). Running every
+ * line against a real farm, top to bottom, is guide-walk.e2e.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
 import { RNX } from './farm-fixture.js';
+import { GUIDE, REPO, guideCommands, guideSpec } from './guide-lines.js';
 
 const exec = promisify(execFile);
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const GUIDE = readFileSync(join(REPO, 'docs/joblet-runtime-system-guide.md'), 'utf8');
-
-const PLACEHOLDERS: Record<string, string> = {
-  '<runtime-name>': 'python-3.11',
-  '<runtime>': 'python-3.11',
-  '<version>': '1.0.0',
-  '<path-to-runtime.yaml>': './runtime.yaml',
-  '<command>': 'true',
-};
-
-/** The guide's command lines: those that start with `rnx` (or `RNX_SERVER=… rnx`). */
-export function guideCommands(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /^(RNX_SERVER=\S+\s+)?rnx\s/.test(l))
-    .map((l) => l.replace(/<[a-z.-]+>/g, (p) => PLACEHOLDERS[p] ?? p));
-}
-
-/** The guide's own runtime.yaml (its first heredoc). */
-function guideSpec(text: string): string {
-  const m = /cat > runtime\.yaml << 'EOF'\n([\s\S]*?)\nEOF/.exec(text);
-  if (!m) throw new Error('the guide has no runtime.yaml heredoc');
-  return `${m[1]}\n`;
-}
 
 describe("the guide's rnx command lines", () => {
   let tmp: TempDir;

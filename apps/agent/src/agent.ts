@@ -30,6 +30,7 @@ import type { JobSandbox } from './jobs/job-sandbox.js';
 import { NodeQueueWorker } from './node/node-queue.worker.js';
 import { RuntimeSync } from './runtimes/runtime-sync.service.js';
 import { AGENT_VERSION } from './version.js';
+import { jobMirrorEnv } from './job-mirrors.js';
 
 export interface AgentDeps {
   log?: Logger;
@@ -167,6 +168,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             ...(config.egressAllow && { egressAllow: config.egressAllow }),
           },
           allowHostNetwork: config.allowHostNetwork ?? false,
+          jobEnv: jobMirrorEnv(config.jobMirrors ?? {}),
         })
       : undefined;
   // Every kind on the node queue is the job runner's: without it there is nothing to serve.

@@ -18,9 +18,15 @@ import {
 import type { TrustedKey } from '@joblet/artifact';
 import type { WorkDiskSettings } from './jobs/work-disks.js';
 import { DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB } from './jobs/limits.js';
+import type { JobMirrors } from './job-mirrors.js';
 import { readTrustedKeys } from './trusted-keys-env.js';
 
 const MiB = 1024 * 1024;
+
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+  .optional();
 
 const seconds = (def: number, max = 24 * 3600) =>
   z.coerce.number().int().min(1).max(max).default(def);
@@ -155,6 +161,13 @@ const AgentEnv = z.object({
    */
   AGENT_EGRESS_ALLOW: EgressAllowEnv,
   /**
+   * A PyPI mirror (PEP 503 "simple" index) handed to every job as PIP_INDEX_URL (job-mirrors.ts);
+   * jobs that reach out may reach it at its port although it is on the LAN.
+   */
+  AGENT_JOB_PIP_INDEX_URL: httpUrl,
+  /** An npm registry handed to every job as npm_config_registry, reachable like the pip mirror. */
+  AGENT_JOB_NPM_REGISTRY: httpUrl,
+  /**
    * Run `network: host` jobs here (the node's network, loopback included: Redis, the API). Off by
    * default: only a node set aside for them says yes. The API sends host jobs (admin only) to such
    * nodes; this agent refuses them otherwise, whatever the API decided.
@@ -214,6 +227,8 @@ export interface AgentConfig {
   egressAllow?: EgressAllow[];
   /** AGENT_ALLOW_HOST_NETWORK: run `network: host` jobs (reported in the heartbeat); default no. */
   allowHostNetwork?: boolean;
+  /** AGENT_JOB_PIP_INDEX_URL, AGENT_JOB_NPM_REGISTRY (job-mirrors.ts). */
+  jobMirrors?: JobMirrors;
 }
 
 /** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
@@ -306,5 +321,9 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     ...(e.AGENT_EGRESS_DNS ? { egressDns: e.AGENT_EGRESS_DNS } : {}),
     ...(e.AGENT_EGRESS_ALLOW?.length ? { egressAllow: e.AGENT_EGRESS_ALLOW } : {}),
     allowHostNetwork: e.AGENT_ALLOW_HOST_NETWORK,
+    jobMirrors: {
+      ...(e.AGENT_JOB_PIP_INDEX_URL && { pipIndexUrl: e.AGENT_JOB_PIP_INDEX_URL }),
+      ...(e.AGENT_JOB_NPM_REGISTRY && { npmRegistry: e.AGENT_JOB_NPM_REGISTRY }),
+    },
   };
 }

@@ -9,9 +9,17 @@ import { RedisConfigError } from '@joblet/queue';
 import { ArchUnsupportedError } from '@joblet/sandbox';
 import { createAgent } from './agent.js';
 import { readAgentEnv } from './env.js';
+import { JobMirrorError, jobMirrorAllows } from './job-mirrors.js';
 
 const config = configOrExit(readAgentEnv);
 const log = createLogger({ name: 'agent', level: config.logLevel });
+// The job package mirrors join the egress exceptions at their resolved address and port.
+try {
+  const mirrors = await jobMirrorAllows(config.jobMirrors ?? {});
+  if (mirrors.length > 0) config.egressAllow = [...(config.egressAllow ?? []), ...mirrors];
+} catch (err) {
+  exitOnStartFailure(log, err, { app: 'agent', configErrors: [JobMirrorError] });
+}
 const agent = createAgent(config, { log });
 
 // Signals are handled from before the start: a start-up reconcile can take long, and `stop()`

@@ -76,7 +76,7 @@ describe('bwrapArgs', () => {
     };
     const args = bwrapArgs({ network: 'bridge', bridge }).join(' ');
     expect(args).toContain('--unshare-net --info-fd 3 --block-fd 4');
-    expect(args).toContain('--ro-bind-data 5 /etc/resolv.conf');
+    expect(args).toContain('--perms 0644 --ro-bind-data 5 /etc/resolv.conf');
     expect(args).toContain('--seccomp 6');
   });
 

@@ -223,6 +223,19 @@ describe.skipIf(!canEgress)(
       expect(r.stdout).toMatch(/deb\.debian\.org/);
     });
 
+    it("lets every user of the sandbox read its resolv.conf (apt's _apt downloader too)", async () => {
+      // bwrap writes data files 0600, owned by the sandbox's user: any other user (apt drops to
+      // _apt to download) could not resolve a name.
+      const r = await runInSandbox(
+        { rootfs: '/', network: 'egress', env: { PATH: '/usr/bin:/bin' } },
+        '/usr/bin/stat',
+        ['-c', '%a', '/etc/resolv.conf'],
+        { timeoutMs: 30_000 },
+      );
+      expect(r.stdout.trim()).toBe('644');
+      expect(r.code).toBe(0);
+    });
+
     it('a bwrap that fails keeps its own reason; a timeout kills the sandbox; no slirp is left', async () => {
       const label = `egress-fail-${process.pid}`;
       const bad = await runInSandbox(

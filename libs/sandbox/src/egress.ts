@@ -39,9 +39,14 @@ export function egressNamespaceArgs(): string[] {
   return ['--unshare-net', '--info-fd', '3', '--block-fd', '4'];
 }
 
-/** bwrap's mount of the sandbox's resolv.conf: after the root and /etc are in place. */
+/**
+ * bwrap's mount of the sandbox's resolv.conf: after the root and /etc are in place. 0644, as
+ * resolv.conf always is: bwrap makes data files 0600 by default, and then only the sandbox's
+ * root resolves names — apt's downloader (`_apt`, as a build hook's `apt-get install` runs it)
+ * failed with "Temporary failure resolving".
+ */
 export function egressResolvConfArgs(): string[] {
-  return ['--ro-bind-data', '5', '/etc/resolv.conf'];
+  return ['--perms', '0644', '--ro-bind-data', '5', '/etc/resolv.conf'];
 }
 
 export interface EgressOptions {

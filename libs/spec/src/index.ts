@@ -117,6 +117,7 @@ export * from './contracts/health.js';
 export * from './env-secrets.js';
 export * from './env-dns.js';
 export * from './env-egress.js';
+export * from './cpu-list.js';
 export {
   DEFAULT_RUNTIME_BUILDING,
   DEFAULT_RUNTIME_NAME,

@@ -48,5 +48,7 @@ export interface JobContext {
   oomPollMs: number;
   /** AGENT_ALLOW_HOST_NETWORK: else a `network: host` job is refused here. */
   allowHostNetwork: boolean;
+  /** The operator's environment for every job (job-mirrors.ts); the job's own wins over it. */
+  jobEnv: Record<string, string>;
   log: Logger;
 }

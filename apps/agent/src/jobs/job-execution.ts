@@ -166,7 +166,7 @@ export class JobExecution {
         workDir: dir.work,
         command: record.command,
         args: record.args,
-        env: secrets.env,
+        env: { ...this.ctx.jobEnv, ...secrets.env },
         network: record.network,
         ...(net && { bridge: net.attachment, hostsFile: net.hostsFile }),
         hostname: `job-${this.jobId.slice(0, 8)}`,

@@ -62,6 +62,11 @@ export interface JobRunnerOptions {
    * naming the setting, whatever the API decided.
    */
   allowHostNetwork?: boolean;
+  /**
+   * Environment every job gets, under its own `--env` (the package mirrors of job-mirrors.ts:
+   * AGENT_JOB_PIP_INDEX_URL, AGENT_JOB_NPM_REGISTRY). Default none.
+   */
+  jobEnv?: Record<string, string>;
   /** BullMQ lock of a running job (ms): a node silent this long has its jobs failed. Default 30 000. */
   lockDurationMs?: number;
   /** How often this worker looks for stalled jobs (ms). Default 30 000. */

@@ -175,6 +175,7 @@ export class JobRunner {
       output: this.o.output ?? {},
       oomPollMs: this.o.oomPollMs ?? 250,
       allowHostNetwork: this.o.allowHostNetwork ?? false,
+      jobEnv: this.o.jobEnv ?? {},
       log,
     };
     await this.recoverOrphans();

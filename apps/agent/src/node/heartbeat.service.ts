@@ -8,6 +8,7 @@
 import type { Logger } from '@joblet/logging';
 import type { Keys, RedisClient } from '@joblet/queue';
 import type { Arch, NodeInfo } from '@joblet/spec';
+import { allowedCpus } from './cpus.js';
 import { diskUsage } from './disk.js';
 
 export interface HeartbeatOptions {
@@ -67,6 +68,7 @@ export class HeartbeatService {
   /** The record written now. */
   async record(stoppedAt?: string): Promise<NodeRecord> {
     const disk = await diskUsage(this.o.runtimesDir).catch(() => undefined);
+    const cpus = await allowedCpus().catch(() => undefined);
     return {
       name: this.o.name,
       arch: this.o.arch,
@@ -77,6 +79,7 @@ export class HeartbeatService {
       startedAt: this.startedAt,
       lastHeartbeat: new Date().toISOString(),
       allowHostNetwork: this.o.allowHostNetwork,
+      ...(cpus !== undefined && { cpus }),
       ...(disk && { disk }),
       ...(stoppedAt !== undefined && { stoppedAt }),
     };

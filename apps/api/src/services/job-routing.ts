@@ -5,8 +5,18 @@
  * A `network: host` job is always pinned to a node whose agent reports `allowHostNetwork`
  * (AGENT_ALLOW_HOST_NETWORK=true): on `jobs-<arch>` any node of the arch could take it. The agent
  * refuses such a job anyway when its setting is off; this keeps it from getting there.
+ *
+ * A job with `--cpu-cores` goes only to a node that has those CPUs (its heartbeat's `cpus`), and
+ * is refused at submit, naming the field and the nodes' CPUs, when none has: on a 2-core node
+ * `--cpu-cores 0-3` cannot be honoured, and running it on fewer cores would hide that.
  */
-import type { Arch, JobRequestParsed, NodeView } from '@joblet/spec';
+import {
+  formatCpuList,
+  parseCpuList,
+  type Arch,
+  type JobRequestParsed,
+  type NodeView,
+} from '@joblet/spec';
 import type { Keys, RedisClient } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
 
@@ -48,10 +58,12 @@ export async function routeJob(
         [{ field: 'node', message: `${HOST_SETTING} is off on ${node.name}` }],
       );
     }
+    requireCpus(req, [node], what);
     await requireVolumes(s, node.name, req.volumes);
     return { arch: node.arch, pinned: node.name };
   }
-  const eligible = online.filter((n) => runtimeArches.includes(n.arch));
+  const ofArch = online.filter((n) => runtimeArches.includes(n.arch));
+  const eligible = ofArch.length > 0 ? requireCpus(req, ofArch, what) : ofArch;
   if (eligible.length === 0) {
     throw new ApiError(
       409,
@@ -81,8 +93,9 @@ export async function routeJob(
       [{ field: 'volumes', message: 'not found on any eligible node' }],
     );
   }
-  if (host) {
-    // Spread host jobs over the nodes that allow them.
+  if (host || eligible.length < ofArch.length) {
+    // Spread host jobs over the nodes that allow them; a job's cores to the nodes that have them
+    // (on `jobs-<arch>` a node without them could take it).
     const n = candidates[Math.floor(Math.random() * candidates.length)]!;
     return { arch: n.arch, pinned: n.name };
   }
@@ -108,4 +121,32 @@ async function requireVolumes(
       [{ field: 'volumes', message: `missing on ${node}: ${missing.join(', ')}` }],
     );
   }
+}
+
+/** The CPUs a node lacks of `cores`: none when it does not report its CPUs (old agents). */
+function missingCpus(node: NodeView, cores: number[]): number[] {
+  if (node.cpus === undefined) return [];
+  const have = parseCpuList(node.cpus) ?? [];
+  return cores.filter((c) => !have.includes(c));
+}
+
+/**
+ * The nodes of `nodes` that have the job's `--cpu-cores` (all of them when it names none).
+ * @throws ApiError 400 naming `limits.cpuCores` and each node's CPUs when none has them.
+ */
+function requireCpus(req: JobRequestParsed, nodes: NodeView[], what: string): NodeView[] {
+  const list = req.limits.cpuCores;
+  if (list === undefined) return nodes;
+  const cores = parseCpuList(list) ?? [];
+  const fit = nodes.filter((n) => missingCpus(n, cores).length === 0);
+  if (fit.length > 0) return fit;
+  const have = nodes.map((n) => `${n.name} has ${n.cpus ?? '?'}`).join(', ');
+  throw new ApiError(
+    400,
+    'BAD_REQUEST',
+    `--cpu-cores ${list}: no online node that can run ${what} has CPU ${formatCpuList(
+      missingCpus(nodes[0]!, cores),
+    )} (${have}); name cores the node has, or leave --cpu-cores out`,
+    [{ field: 'limits.cpuCores', message: `CPUs ${list} not on any node (${have})` }],
+  );
 }

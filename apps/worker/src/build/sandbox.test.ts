@@ -81,7 +81,7 @@ describe('buildSandboxSpec', () => {
   it('isolates the network by default: own netns held until slirp4netns is up, its resolver', () => {
     const joined = args.join(' ');
     expect(joined).toContain('--unshare-net --info-fd 3 --block-fd 4');
-    expect(joined).toContain('--ro-bind-data 5 /etc/resolv.conf');
+    expect(joined).toContain('--perms 0644 --ro-bind-data 5 /etc/resolv.conf');
     expect(args.indexOf('--ro-bind-data')).toBeGreaterThan(args.indexOf('--bind'));
     expect(pairs('--ro-bind')).not.toContain('/etc/resolv.conf');
   });

@@ -25,6 +25,15 @@ export const NodeInfo = z.object({
    * that does not report it) means no: the API sends host jobs only to nodes that say yes.
    */
   allowHostNetwork: z.boolean().default(false),
+  /**
+   * The CPUs the agent may pin jobs to (`--cpu-cores`), as a CPU list (`0-1`): its own
+   * `Cpus_allowed_list`. The API refuses a job whose cores no node has; absent (an agent that
+   * does not report it): the node is not ruled out, and its agent refuses such a job itself.
+   */
+  cpus: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)
+    .optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
