@@ -13,3 +13,4 @@ export * from './redis-metrics.js';
 export * from './retention.js';
 export * from './quotas.js';
 export * from './network-registry.js';
+export * from './redis-retry.js';

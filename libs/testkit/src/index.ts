@@ -6,3 +6,4 @@ export * from './host-address.js';
 export * from './redis-servers.js';
 export * from './signing-keys.js';
 export * from './file-server.js';
+export * from './restartable-redis.js';
