@@ -189,7 +189,7 @@ export class JobService {
     // The slot is freed when the job ends (JobStore) or, until it is recorded, here.
     await this.s.quotas.reserve('jobs-active', who.owner, id);
     try {
-      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
+      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', secretsTtlS(scheduledFor));
       await this.jobs.create(record);
     } catch (err) {
       await this.s.quotas.release('jobs-active', id);
@@ -342,4 +342,17 @@ function findDuplicate(paths: string[]): string | undefined {
     seen.add(p);
   }
   return undefined;
+}
+
+/** How long a job's environment and uploads are kept after the time it is due to start (s). */
+export const JOB_SECRETS_GRACE_S = 7 * 24 * 3600;
+
+/**
+ * The expiry of a job's `{ env, uploads }`: the grace after its start time, so a job scheduled
+ * up to MAX_SCHEDULE_AHEAD_S (366 days) ahead still finds them when it starts. (The agent deletes
+ * them when the job ends; the expiry only catches a job that never starts.)
+ */
+export function secretsTtlS(scheduledFor: Date | undefined, now = Date.now()): number {
+  const aheadS = scheduledFor ? Math.max(0, Math.ceil((scheduledFor.getTime() - now) / 1000)) : 0;
+  return aheadS + JOB_SECRETS_GRACE_S;
 }

@@ -174,6 +174,26 @@ describe('/v1/jobs', () => {
     ).toBe(409);
   });
 
+  it('keeps the env and uploads of a job scheduled 300 days ahead until after it is due', async () => {
+    const res = await submit({
+      command: 'true',
+      runtime: 'python-3.11',
+      schedule: '300days',
+      env: { TOKEN: 'far-future' },
+      uploads: [{ path: 'a.txt', content: Buffer.from('later\n').toString('base64') }],
+    });
+    expect(res.statusCode).toBe(202);
+    const job = res.json();
+    const dueInS = (Date.parse(job.scheduledFor) - Date.now()) / 1000;
+    const ttlS = await t.redis.ttl(t.app.keys.jobUploads(job.id));
+    // Past the start (300 days), with the usual week of grace after it.
+    expect(ttlS).toBeGreaterThan(dueInS + 7 * 24 * 3600 - 60);
+    expect(JSON.parse((await t.redis.get(t.app.keys.jobUploads(job.id)))!)).toMatchObject({
+      env: { TOKEN: 'far-future' },
+    });
+    await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: MARK });
+  });
+
   it('stops a queued job before it starts', async () => {
     const job = (await submit({ command: 'true', runtime: 'python-3.11' })).json();
     const stopped = await t.app.inject({
