@@ -117,6 +117,22 @@ describe.skipIf(missing.length > 0)(
       ]);
     }, 60_000);
 
+    it('stops a job declared lost that still runs here, and records its real end', async () => {
+      const id = await h.submit({ command: 'sh', args: ['-c', 'echo begin; sleep 60'] });
+      await printed(id, 'begin');
+      await h.store.transition(id, 'FAILED', { reason: 'node-lost', message: 'lost' });
+      // What `rnx job stop` of such a job does (the API passes the stop on).
+      await h.w.redis.publish(h.w.keys.jobStopChannel, JSON.stringify({ jobId: id }));
+      const rec = await h.waitEnd(id, 20_000).then(() =>
+        waitFor(async () => {
+          const r = await h.store.get(id);
+          return r?.state === 'STOPPED' ? r : undefined;
+        }, 'the record STOPPED'),
+      );
+      expect(rec).toMatchObject({ state: 'STOPPED', reason: 'stopped' });
+      await waitFor(() => h.cgroupDirs(id).length === 0 || undefined, 'the cgroup gone');
+    }, 60_000);
+
     it('stops the process of a job whose record ended elsewhere', async () => {
       const id = await h.submit({ command: 'sh', args: ['-c', 'echo begin; sleep 60'] });
       await printed(id, 'begin');

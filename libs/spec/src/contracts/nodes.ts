@@ -25,6 +25,12 @@ export const NodeInfo = z.object({
    * that does not report it) means no: the API sends host jobs only to nodes that say yes.
    */
   allowHostNetwork: z.boolean().default(false),
+  /**
+   * Ids of the jobs the agent runs (taken, not yet recorded ended) as of `lastHeartbeat`. The API
+   * fails a RUNNING job of a live node that no longer lists it. Absent: an agent that does not
+   * report it (nothing is concluded).
+   */
+  runningJobs: z.array(z.string()).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
