@@ -84,6 +84,15 @@ describe.skipIf(missing.length > 0)(
       expect(await h.w.redis.exists(h.w.keys.jobUploads(id))).toBe(0);
     }, 90_000);
 
+    it('takes new jobs again once Redis is back from an outage', async () => {
+      // No job to take while Redis is away; the runner's queue worker waits, it does not stop.
+      await redis.restart(3000);
+      const id = await h.submit({ command: 'sh', args: ['-c', 'echo after'] });
+      const rec = await h.waitEnd(id, 30_000);
+      expect(rec).toMatchObject({ state: 'COMPLETED', exitCode: 0, node: h.node });
+      expect(await h.stdout(id)).toEqual(['after']);
+    }, 60_000);
+
     it('re-attaches a job declared lost while its process still runs here', async () => {
       const id = await h.submit({
         command: 'sh',
