@@ -141,6 +141,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     runtimesDir: config.runtimesDir,
     allowHostNetwork: config.allowHostNetwork ?? false,
     intervalMs: config.heartbeatIntervalMs,
+    // `jobs` is built below; the heartbeat reads it only once started.
+    runningJobs: () => jobs?.runningJobs() ?? [],
   });
   const jobs =
     (deps.jobs ?? true)

@@ -286,6 +286,8 @@ export interface World {
   prefix: string;
   keys: Keys;
   redis: Redis;
+  /** The Redis of this world (REDIS_URL unless the test brought its own). */
+  redisUrl: string;
   tmp: TempDir;
   storeUrl: string;
   store: ArtifactStore;
@@ -297,10 +299,13 @@ export interface World {
   cleanup(): Promise<void>;
 }
 
-export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World> {
+export async function makeWorld(
+  opts: { storeUrl?: string; redisUrl?: string } = {},
+): Promise<World> {
   const prefix = uniqueName('agent');
   const keys = new Keys(prefix);
-  const redis = createRedis({ url: REDIS_URL });
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
+  const redis = createRedis({ url: redisUrl });
   const tmp = await makeTempDir('agent-test');
   // Jobs run as uid 65534 and must traverse to their runtime and work dirs.
   chmodSync(tmp.path, 0o755);
@@ -319,6 +324,7 @@ export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World
     prefix,
     keys,
     redis,
+    redisUrl,
     tmp,
     storeUrl,
     store,
@@ -329,7 +335,7 @@ export async function makeWorld(opts: { storeUrl?: string } = {}): Promise<World
       arch: 'amd64',
       labels: { test: 'yes' },
       capacity: 2,
-      redisUrl: REDIS_URL,
+      redisUrl,
       queuePrefix: prefix,
       storageUrl: storeUrl,
       runtimesDir: join(tmp.path, `${node}-runtimes`),

@@ -14,3 +14,4 @@ export * from './retention.js';
 export * from './quotas.js';
 export * from './network-registry.js';
 export * from './worker-status.js';
+export * from './redis-retry.js';

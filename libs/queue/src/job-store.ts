@@ -30,9 +30,12 @@ else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
 return 1`;
 
 /**
- * CAS_SCRIPT plus the job metrics, atomically with the swap. KEYS: record, state counts, counters.
- * ARGV[4]/[5]: old and new state; ARGV[6]: the finished-jobs counter field when the new state is
- * final (the old one never is), else ''.
+ * CAS_SCRIPT plus the job metrics and the state event, atomically with the swap. KEYS: record,
+ * state counts, counters, event stream. ARGV[4]/[5]: old and new state; ARGV[6]: the
+ * finished-jobs counter field when the new state is final (the old one never is), else '';
+ * ARGV[7]: the state/end event (JSON), appended only when the state changes; ARGV[8]: the
+ * stream's cap. The event is in the same step as the swap so that a transition repeated after a
+ * dropped connection (see untilRedisAnswers) can neither lose the END event nor append it twice.
  */
 const TRANSITION_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -42,10 +45,28 @@ if ARGV[4] ~= ARGV[5] then
   redis.call('HINCRBY', KEYS[2], ARGV[4], -1)
   if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[6], 1)
   else redis.call('HINCRBY', KEYS[2], ARGV[5], 1) end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'e', ARGV[7])
 end
 return 1`;
 
-/** Allowed transitions: a final state never changes again. */
+/**
+ * FAILED (node lost) back to RUNNING, atomically: the record (no expiry), one RUNNING more in
+ * the state counts, the event, the stream's expiry removed. The finished-jobs counter keeps its
+ * FAILED: a Prometheus counter never goes down. KEYS: record, state counts, event stream. ARGV:
+ * old record, new record, the event, the stream's cap.
+ */
+const REATTACH_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'RUNNING', 1)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3])
+redis.call('PERSIST', KEYS[3])
+return 1`;
+
+/**
+ * Allowed transitions: a final state never changes again (except through
+ * {@link JobStore.reattach}, for a job declared lost whose node is still running it).
+ */
 const NEXT: Record<JobState, JobState[]> = {
   SCHEDULED: ['QUEUED', 'CANCELED', 'INITIALIZING', 'FAILED'],
   QUEUED: ['INITIALIZING', 'CANCELED', 'FAILED', 'STOPPED'],
@@ -147,18 +168,30 @@ export class JobStore {
       const next: JobRecord = { ...current, ...patch, state };
       const final = FINAL_JOB_STATES.includes(state);
       const ttlS = final ? (await this.retention.get()).jobS : 0;
+      const event: JobEvent = final
+        ? {
+            type: 'end',
+            state,
+            exitCode: next.exitCode,
+            reason: next.reason,
+            message: next.message,
+          }
+        : { type: 'state', state, node: next.node };
       const swapped = (await this.redis.eval(
         TRANSITION_SCRIPT,
-        3,
+        4,
         key,
         this.keys.jobStateCounts,
         this.keys.metricCounters,
+        this.keys.jobEvents(jobId),
         raw,
         JSON.stringify(next),
         String(ttlS),
         current.state,
         state,
         final ? finishedField(state) : '',
+        JSON.stringify(event),
+        String(DEFAULT_JOB_LOG_LINES),
       )) as number;
       if (swapped !== 1) continue;
       if (final) {
@@ -178,22 +211,45 @@ export class JobStore {
           next.startLatencyMs / 1000,
         );
       }
-      if (current.state !== state) {
-        await this.event(
-          jobId,
-          final
-            ? {
-                type: 'end',
-                state,
-                exitCode: next.exitCode,
-                reason: next.reason,
-                message: next.message,
-              }
-            : { type: 'state', state, node: next.node },
-        );
-        if (final) await compactStream(this.redis, this.keys.jobEvents(jobId), ttlS);
-      }
+      // Safe to repeat (a retried transition to the same final state runs it again).
+      if (final) await compactStream(this.redis, this.keys.jobEvents(jobId), ttlS);
       return next;
+    }
+    throw new Error(`job ${jobId}: too much contention updating its state`);
+  }
+
+  /**
+   * Corrects a record that says FAILED (node lost) for a job whose process is in fact running on
+   * `node`: it becomes RUNNING again (a `state` event follows the FAILED end in its stream, the
+   * metrics move back, the record and stream no longer expire), so the job's real end can be
+   * recorded and `stop` reaches it. Only a node-lost record of that node is changed; returns the
+   * corrected record, or undefined when it is anything else.
+   */
+  async reattach(jobId: string, node: string): Promise<JobRecord | undefined> {
+    const key = this.keys.job(jobId);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return undefined;
+      const current = JobRecord.parse(JSON.parse(raw));
+      if (current.state === 'RUNNING' && current.node === node) return current;
+      if (current.state !== 'FAILED' || current.reason !== 'node-lost' || current.node !== node) {
+        return undefined;
+      }
+      const { reason: _r, message: _m, finishedAt: _f, ...rest } = current;
+      const next: JobRecord = { ...rest, state: 'RUNNING' };
+      const event: JobEvent = { type: 'state', state: 'RUNNING', node };
+      const swapped = (await this.redis.eval(
+        REATTACH_SCRIPT,
+        3,
+        key,
+        this.keys.jobStateCounts,
+        this.keys.jobEvents(jobId),
+        raw,
+        JSON.stringify(next),
+        JSON.stringify(event),
+        String(DEFAULT_JOB_LOG_LINES),
+      )) as number;
+      if (swapped === 1) return next;
     }
     throw new Error(`job ${jobId}: too much contention updating its state`);
   }

@@ -7,3 +7,4 @@ export * from './redis-servers.js';
 export * from './signing-keys.js';
 export * from './file-server.js';
 export * from './node-binary.js';
+export * from './restartable-redis.js';

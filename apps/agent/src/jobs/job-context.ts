@@ -46,6 +46,11 @@ export interface JobContext {
   /** How often a job with a memory limit is checked for OOM kills where the kernel does not
    * kill the whole group (cgroup v1), in ms. */
   oomPollMs: number;
+  /**
+   * How often a running job's record is read back (ms), to re-attach it when it was declared lost
+   * or stop the process when it ended elsewhere (record-watch.ts).
+   */
+  recordCheckMs: number;
   /** AGENT_ALLOW_HOST_NETWORK: else a `network: host` job is refused here. */
   allowHostNetwork: boolean;
   /** The operator's environment for every job (job-mirrors.ts); the job's own wins over it. */

@@ -12,10 +12,12 @@ import type { JobContext } from './job-context.js';
 import { createRootLayers, removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
 import { JobOutput, type OutputSummary } from './job-output.js';
+import { JobRecorder } from './job-recorder.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
 import type { JobNetworkLease } from './job-networks.js';
 import type { JobProcess, JobSandbox } from './job-sandbox.js';
 import { describeDisk, describeMemory, workDiskFull } from './limits.js';
+import { watchRecord } from './record-watch.js';
 import { loadJobSecrets, writeUploads } from './uploads.js';
 
 const MiB = 1024 * 1024;
@@ -34,12 +36,32 @@ export class JobExecution {
   /** Milliseconds spent in each step, for the log line at the end (where start-up time goes). */
   private readonly phases: Record<string, number> = {};
   private lastMark = performance.now();
+  /** The agent's last shutdown deadline passed: stop waiting for Redis to record anything. */
+  private abandoned = false;
+  /** The record's writes that must land (retried while Redis is away). */
+  private readonly recorder: JobRecorder;
 
   constructor(
     private readonly ctx: JobContext,
     readonly jobId: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.recorder = new JobRecorder({
+      store: ctx.store,
+      jobId,
+      node: ctx.node,
+      log,
+      giveUp: () => this.abandoned,
+    });
+  }
+
+  /**
+   * The agent stops and Redis is still away after the drain deadline: give up recording (the
+   * record stays RUNNING; the next start of this agent records it lost).
+   */
+  abandon(): void {
+    this.abandoned = true;
+  }
 
   private mark(phase: string): void {
     const now = performance.now();
@@ -193,6 +215,7 @@ export class JobExecution {
       redis,
       key: keys.jobEvents(this.jobId),
       log: this.log,
+      giveUp: () => this.abandoned,
       ...this.ctx.output,
     });
     const stderrHead: string[] = [];
@@ -208,7 +231,7 @@ export class JobExecution {
     if (this.stopRequested || this.shutdown) void this.kill();
     const timers = this.watch(record);
     const since = Date.parse(record.scheduledFor ?? record.createdAt);
-    const running = await store.transition(this.jobId, 'RUNNING', {
+    const running = await this.recorder.transition('RUNNING', {
       ...(req.bridge && { ip: req.bridge.address }),
       startedAt: startedAt.toISOString(),
       startLatencyMs: Math.max(0, startedAt.getTime() - since),
@@ -221,7 +244,16 @@ export class JobExecution {
       void this.kill();
     }
     output.open();
+    const unwatch = watchRecord({
+      recorder: this.recorder,
+      read: () => store.get(this.jobId),
+      node: this.ctx.node,
+      everyMs: this.ctx.recordCheckMs,
+      log: this.log,
+      stop: () => this.requestStop(),
+    });
     const exit = await proc.exited;
+    unwatch();
     this.exited = true;
     this.mark('exit');
     for (const t of timers) clearTimeout(t);
@@ -301,7 +333,7 @@ export class JobExecution {
       cpuUsageUsec: stats.cpuUsageUsec,
       oomKills: stats.oomKills,
     };
-    const done = await this.ctx.store.transition(this.jobId, outcome.state, {
+    const done = await this.recorder.settle(outcome.state, {
       ...outcome,
       finishedAt: new Date().toISOString(),
       output: { lines: output.lines, truncated: output.truncated },
@@ -317,7 +349,7 @@ export class JobExecution {
       },
       'job ended',
     );
-    return done ?? this.ctx.store.get(this.jobId);
+    return done ?? this.recorder.get();
   }
 
   /**
@@ -347,7 +379,7 @@ export class JobExecution {
     }
     await this.releaseCgroup();
     if (this.proc && !this.exited) this.proc.kill(); // started without a cgroup
-    const done = await this.ctx.store.transition(this.jobId, failure.state, {
+    const done = await this.recorder.transition(failure.state, {
       reason: failure.reason,
       message: failure.message,
       finishedAt: new Date().toISOString(),
@@ -355,18 +387,18 @@ export class JobExecution {
     if (failure.reason !== 'stopped') {
       this.log.warn({ reason: failure.reason, message: failure.message }, 'job failed to start');
     }
-    return done ?? this.ctx.store.get(this.jobId);
+    return done ?? this.recorder.get();
   }
 
   /** A job that started on a node that died before it ended: FAILED, node lost. */
   private async markLost(record: JobRecord): Promise<JobRecord | undefined> {
     this.log.warn({ state: record.state, node: record.node }, 'job was started before; node lost');
-    const done = await this.ctx.store.transition(this.jobId, 'FAILED', {
+    const done = await this.recorder.transition('FAILED', {
       reason: 'node-lost',
       message: `node ${record.node ?? '?'} stopped while the job ran; it is not run again`,
       finishedAt: new Date().toISOString(),
     });
-    return done ?? this.ctx.store.get(this.jobId);
+    return done ?? this.recorder.get();
   }
 
   private async cleanup(

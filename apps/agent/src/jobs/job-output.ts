@@ -5,11 +5,15 @@
 // trip), so a fast writer costs a few round trips per thousand lines, not one per line.
 // The stream is capped (lines and bytes): the oldest batches are trimmed (XTRIM MINID), so the
 // tail survives. When Redis falls behind, the job's pipes are paused: its writes block, as they
-// would on a slow terminal, and the agent's memory stays bounded.
+// would on a slow terminal, and the agent's memory stays bounded (lines and characters pending).
+// When Redis is away (a restart, a failover), a batch is kept and sent again until Redis answers:
+// nothing the job printed is dropped, the job just waits on its pipes once the buffer is full.
+// Each batch is one MULTI (all of it lands or none), so a repeated batch is never half in the
+// stream.
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '@joblet/logging';
-import { DEFAULT_JOB_LOG_LINES, type RedisClient } from '@joblet/queue';
+import { DEFAULT_JOB_LOG_LINES, untilRedisAnswers, type RedisClient } from '@joblet/queue';
 import type { JobEvent } from '@joblet/spec';
 
 type StreamName = 'stdout' | 'stderr';
@@ -28,13 +32,17 @@ export interface JobOutputOptions {
   batchLines?: number;
   /** Pending lines above which the job's pipes are paused. Default 20 000. */
   highWaterLines?: number;
+  /** Pending characters above which the job's pipes are paused. Default 8 Mi. */
+  highWaterChars?: number;
+  /** True once waiting for Redis must stop (the agent's shutdown deadline passed). */
+  giveUp?: () => boolean;
   log?: Logger;
 }
 
 export interface OutputSummary {
   /** Lines the job printed (after splitting long ones). */
   lines: number;
-  /** True when older lines were trimmed from the stream (or lost to a Redis failure). */
+  /** True when older lines were trimmed from the stream (or Redis refused some of them). */
   truncated: boolean;
   bytes: number;
 }
@@ -99,7 +107,10 @@ export class JobOutput {
   private readonly maxBytes: number;
   private readonly batchLines: number;
   private readonly highWater: number;
+  private readonly highWaterChars: number;
   private pending: Pending[] = [];
+  /** Characters of the pending lines. */
+  private pendingChars = 0;
   private opened = false;
   private flushing: Promise<void> | undefined;
   /** Batches in the stream, oldest first: where each begins, its lines and bytes. */
@@ -119,6 +130,7 @@ export class JobOutput {
     this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
     this.batchLines = o.batchLines ?? 1000;
     this.highWater = o.highWaterLines ?? 20_000;
+    this.highWaterChars = o.highWaterChars ?? 8 * 1024 * 1024;
   }
 
   /** Reads `source` line by line until it ends; lines wait until {@link open}. */
@@ -167,11 +179,16 @@ export class JobOutput {
     this.total++;
     this.bytes += line.length;
     this.pending.push({ stream, line });
-    if (this.pending.length >= this.highWater && !this.paused) {
+    this.pendingChars += line.length;
+    if (this.overHighWater() && !this.paused) {
       this.paused = true;
       for (const s of this.sources) s.pause();
     }
     this.kick();
+  }
+
+  private overHighWater(): boolean {
+    return this.pending.length >= this.highWater || this.pendingChars >= this.highWaterChars;
   }
 
   private resume(): void {
@@ -197,33 +214,38 @@ export class JobOutput {
         batch = this.pending;
         this.pending = [];
       } else batch = this.pending.splice(0, this.batchLines);
+      for (const l of batch) this.pendingChars -= l.line.length;
       await this.append(batch);
-      if (this.paused && this.pending.length < this.highWater / 2) this.resume();
+      const low = this.pending.length < this.highWater / 2;
+      if (this.paused && low && this.pendingChars < this.highWaterChars / 2) this.resume();
     }
   }
 
+  /** Sends one batch, again and again while Redis is unreachable. */
   private async append(batch: Pending[]): Promise<void> {
-    const p = this.o.redis.pipeline();
-    if (this.trimTo !== undefined) {
-      p.xtrim(this.o.key, 'MINID', this.trimTo);
-      this.trimTo = undefined;
-    }
-    let bytes = 0;
-    for (const { stream, line } of batch) {
-      bytes += line.length;
-      const e: JobEvent = { type: 'out', stream, line };
-      p.xadd(this.o.key, '*', 'e', JSON.stringify(e));
-    }
+    const trimTo = this.trimTo;
+    this.trimTo = undefined;
+    const events = batch.map(({ stream, line }) =>
+      JSON.stringify({ type: 'out', stream, line } satisfies JobEvent),
+    );
+    const bytes = batch.reduce((n, l) => n + l.line.length, 0);
     let results: [Error | null, unknown][] | null;
     try {
-      results = await p.exec();
+      results = await untilRedisAnswers(() => this.send(events, trimTo), {
+        ...(this.o.giveUp && { giveUp: this.o.giveUp }),
+        onRetry: (err, attempt) => {
+          if (attempt === 1) {
+            this.o.log?.warn({ err, lines: batch.length }, 'job output waits for Redis');
+          }
+        },
+      });
     } catch (err) {
       results = null;
       this.o.log?.warn({ err, lines: batch.length }, 'appending job output failed');
     }
     const firstId = results?.find(([err, id]) => !err && typeof id === 'string')?.[1];
     if (typeof firstId !== 'string') {
-      this.truncated = true; // lost: RedisClient refused the whole batch
+      this.truncated = true; // lost: Redis refused the whole batch (not for being away)
       return;
     }
     if (results!.some(([err]) => err)) this.truncated = true;
@@ -244,6 +266,24 @@ export class JobOutput {
       this.truncated = true;
       this.trimTo = this.kept[0]!.firstId;
     }
+  }
+
+  /**
+   * One MULTI: the trim due and the batch's XADDs. Throws when Redis is unreachable, so that
+   * untilRedisAnswers sends it again; other errors come back per command.
+   */
+  private async send(
+    events: string[],
+    trimTo: string | undefined,
+  ): Promise<[Error | null, unknown][] | null> {
+    const m = this.o.redis.multi();
+    if (trimTo !== undefined) m.xtrim(this.o.key, 'MINID', trimTo);
+    for (const e of events) m.xadd(this.o.key, '*', 'e', e);
+    const results = await m.exec();
+    const down = results?.find(([err]) => err !== null)?.[0];
+    if (results === null) throw new Error('Connection is closed. (MULTI aborted)');
+    if (down && results.every(([err]) => err !== null)) throw down;
+    return trimTo === undefined ? results : results.slice(1);
   }
 
   private async trim(): Promise<void> {

@@ -76,6 +76,8 @@ export interface JobRunnerOptions {
   output?: { maxLines?: number; maxBytes?: number };
   /** Default 250. */
   oomPollMs?: number;
+  /** How often a running job's record is checked against its process (ms). Default 5000. */
+  recordCheckMs?: number;
   /** How long a runtime lease outlives the last job using it (ms). Default 2000. */
   leaseLingerMs?: number;
 }

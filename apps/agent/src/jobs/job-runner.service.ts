@@ -174,6 +174,7 @@ export class JobRunner {
       defaultPidsMax: this.o.defaultPidsMax ?? DEFAULT_JOB_PIDS_MAX,
       output: this.o.output ?? {},
       oomPollMs: this.o.oomPollMs ?? 250,
+      recordCheckMs: this.o.recordCheckMs ?? 5000,
       allowHostNetwork: this.o.allowHostNetwork ?? false,
       jobEnv: this.o.jobEnv ?? {},
       log,
@@ -414,7 +415,12 @@ export class JobRunner {
       if (!(await this.drained(deadlineMs))) {
         this.o.log.warn({ jobs: this.runningJobs() }, 'killing jobs at shutdown');
         for (const exec of this.running.values()) exec.requestShutdown();
-        await this.drained(15_000);
+        if (!(await this.drained(15_000))) {
+          // Redis is away and their ends cannot be recorded: the next start records them lost.
+          this.o.log.warn({ jobs: this.runningJobs() }, 'leaving jobs whose end waits for Redis');
+          for (const exec of this.running.values()) exec.abandon();
+          await this.drained(2_000);
+        }
       }
       await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000).unref())]);
       await this.leases.releaseAll();

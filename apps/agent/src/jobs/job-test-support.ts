@@ -26,7 +26,6 @@ import {
 import { RuntimeSync } from '../runtimes/runtime-sync.service.js';
 import {
   DEBIAN_ROOT,
-  REDIS_URL,
   buildArtifact,
   makeDebianTree,
   makeWorld,
@@ -91,10 +90,12 @@ export interface Harness {
 
 export interface HarnessOptions {
   runner?: Partial<JobRunnerOptions>;
+  /** A Redis of the test's own (default: REDIS_URL). */
+  redisUrl?: string;
 }
 
 export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
-  const w = await makeWorld();
+  const w = await makeWorld(o.redisUrl !== undefined ? { redisUrl: o.redisUrl } : {});
   const node = 'jobnode';
   const cfg = w.config(node);
   const log = silentLogger();
@@ -106,7 +107,7 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
     runtimesDir: cfg.runtimesDir,
     store: w.store,
     redis: w.redis,
-    blocking: createRedis({ url: REDIS_URL }),
+    blocking: createRedis({ url: w.redisUrl }),
     keys: w.keys,
     log,
     minFreeBytes: 0,
@@ -138,7 +139,7 @@ export async function makeHarness(o: HarnessOptions = {}): Promise<Harness> {
     ...o.runner,
   });
   await runner.start();
-  const queueConnection = createRedis({ url: REDIS_URL });
+  const queueConnection = createRedis({ url: w.redisUrl });
   const queue = new Queue(jobQueueName('amd64'), { connection: queueConnection, prefix: w.prefix });
   const store = runner.store;
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NODE_OFFLINE_AFTER_MS, NodeInfo } from '@joblet/spec';
+import { silentLogger } from '@joblet/logging';
 import { createAgent } from '../agent.js';
+import { HeartbeatService } from './heartbeat.service.js';
 import { makeWorld, waitFor, type World } from '../test-support.js';
 
 let w: World | undefined;
@@ -70,5 +72,35 @@ describe('heartbeat: host networking', () => {
       expect((await raw(name)).allowHostNetwork, name).toBe(allow ?? false);
       await a.stop();
     }
+  });
+});
+
+describe('heartbeat: running jobs', () => {
+  it('lists the jobs running on the node as of the heartbeat', async () => {
+    w = await makeWorld();
+    const world = w;
+    let running = ['job-a', 'job-b'];
+    const hb = new HeartbeatService({
+      redis: world.redis,
+      keys: world.keys,
+      log: silentLogger(),
+      name: 'jobs-node',
+      arch: 'amd64',
+      labels: {},
+      capacity: 2,
+      agentVersion: 'test',
+      runtimesDir: world.dir('runtimes'),
+      allowHostNetwork: false,
+      intervalMs: 100,
+      runningJobs: () => running,
+    });
+    await hb.start();
+    expect((await nodeInfo(world, 'jobs-node')).info.runningJobs).toEqual(['job-a', 'job-b']);
+    running = ['job-b'];
+    await waitFor(
+      async () => (await nodeInfo(world, 'jobs-node')).info.runningJobs?.length === 1 || undefined,
+      'a heartbeat without job-a',
+    );
+    await hb.stop();
   });
 });

@@ -25,6 +25,8 @@ export interface HeartbeatOptions {
   allowHostNetwork: boolean;
   /** Default 5000. */
   intervalMs?: number;
+  /** The jobs running here now (reported as `runningJobs`); absent on a node without jobs. */
+  runningJobs?: () => string[];
 }
 
 /** NodeInfo plus `stoppedAt` after a clean stop (extra keys are ignored by NodeInfo readers). */
@@ -77,6 +79,8 @@ export class HeartbeatService {
       agentVersion: this.o.agentVersion,
       runtimesDir: this.o.runtimesDir,
       startedAt: this.startedAt,
+      // Taken together: the API compares the list with jobs recorded RUNNING before this time.
+      ...(this.o.runningJobs && { runningJobs: this.o.runningJobs() }),
       lastHeartbeat: new Date().toISOString(),
       allowHostNetwork: this.o.allowHostNetwork,
       ...(cpus !== undefined && { cpus }),

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import {
   FINAL_JOB_STATES,
-  NODE_OFFLINE_AFTER_MS,
   UPLOAD_LIMITS,
   parseSchedule,
   roleSatisfies,
@@ -32,6 +31,7 @@ import {
   type RedisClient,
 } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
+import { lostJobMessage } from './job-liveness.js';
 import { routeJob } from './job-routing.js';
 import type { DefaultRuntime } from './default-runtime.js';
 import type { NodeService } from './node-service.js';
@@ -189,7 +189,7 @@ export class JobService {
     // The slot is freed when the job ends (JobStore) or, until it is recorded, here.
     await this.s.quotas.reserve('jobs-active', who.owner, id);
     try {
-      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', 7 * 24 * 3600);
+      await this.s.redis.set(this.s.keys.jobUploads(id), secrets, 'EX', secretsTtlS(scheduledFor));
       await this.jobs.create(record);
     } catch (err) {
       await this.s.quotas.release('jobs-active', id);
@@ -238,20 +238,20 @@ export class JobService {
   }
 
   /**
-   * The job `idOrPrefix` names (see resolveId). A job whose node went silent while it ran is
-   * FAILED (node lost), never RUNNING forever.
+   * The job `idOrPrefix` names (see resolveId). A job whose node went silent while it ran, or
+   * whose live node no longer runs it, is FAILED (node lost), never RUNNING forever
+   * (job-liveness.ts).
    */
   async get(idOrPrefix: string): Promise<JobRecord> {
     const id = await this.resolveId(idOrPrefix);
     const job = await this.jobs.get(id);
     if (!job) throw new ApiError(404, 'NOT_FOUND', `job not found: ${idOrPrefix}`);
     if ((job.state === 'RUNNING' || job.state === 'INITIALIZING') && job.node) {
-      const node = await this.s.nodes.get(job.node);
-      const silentMs = node ? Date.now() - Date.parse(node.lastHeartbeat) : Infinity;
-      if (silentMs > NODE_OFFLINE_AFTER_MS) {
+      const message = lostJobMessage(job, await this.s.nodes.get(job.node));
+      if (message !== undefined) {
         const failed = await this.jobs.transition(id, 'FAILED', {
           reason: 'node-lost',
-          message: `node ${job.node} stopped answering while the job ran`,
+          message,
           finishedAt: new Date().toISOString(),
         });
         if (failed) return failed;
@@ -269,6 +269,12 @@ export class JobService {
   async stop(idOrPrefix: string): Promise<JobRecord> {
     const job = await this.get(idOrPrefix);
     const id = job.id;
+    if (job.state === 'FAILED' && job.reason === 'node-lost') {
+      // Declared lost, but its node may still be running it (a Redis outage outlasted its
+      // heartbeat): the agent that has it stops it and records its real end (re-attached).
+      await this.s.redis.publish(this.s.keys.jobStopChannel, JSON.stringify({ jobId: id }));
+      return job;
+    }
     if (FINAL_JOB_STATES.includes(job.state))
       throw new ApiError(409, 'CONFLICT', `job ${id} already ended (${job.state})`);
     if (job.state === 'SCHEDULED' || job.state === 'QUEUED') {
@@ -342,4 +348,17 @@ function findDuplicate(paths: string[]): string | undefined {
     seen.add(p);
   }
   return undefined;
+}
+
+/** How long a job's environment and uploads are kept after the time it is due to start (s). */
+export const JOB_SECRETS_GRACE_S = 7 * 24 * 3600;
+
+/**
+ * The expiry of a job's `{ env, uploads }`: the grace after its start time, so a job scheduled
+ * up to MAX_SCHEDULE_AHEAD_S (366 days) ahead still finds them when it starts. (The agent deletes
+ * them when the job ends; the expiry only catches a job that never starts.)
+ */
+export function secretsTtlS(scheduledFor: Date | undefined, now = Date.now()): number {
+  const aheadS = scheduledFor ? Math.max(0, Math.ceil((scheduledFor.getTime() - now) / 1000)) : 0;
+  return aheadS + JOB_SECRETS_GRACE_S;
 }

@@ -34,6 +34,12 @@ export const NodeInfo = z.object({
     .string()
     .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)
     .optional(),
+  /**
+   * Ids of the jobs the agent runs (taken, not yet recorded ended) as of `lastHeartbeat`. The API
+   * fails a RUNNING job of a live node that no longer lists it. Absent: an agent that does not
+   * report it (nothing is concluded).
+   */
+  runningJobs: z.array(z.string()).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

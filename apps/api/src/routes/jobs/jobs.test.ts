@@ -174,6 +174,26 @@ describe('/v1/jobs', () => {
     ).toBe(409);
   });
 
+  it('keeps the env and uploads of a job scheduled 300 days ahead until after it is due', async () => {
+    const res = await submit({
+      command: 'true',
+      runtime: 'python-3.11',
+      schedule: '300days',
+      env: { TOKEN: 'far-future' },
+      uploads: [{ path: 'a.txt', content: Buffer.from('later\n').toString('base64') }],
+    });
+    expect(res.statusCode).toBe(202);
+    const job = res.json();
+    const dueInS = (Date.parse(job.scheduledFor) - Date.now()) / 1000;
+    const ttlS = await t.redis.ttl(t.app.keys.jobUploads(job.id));
+    // Past the start (300 days), with the usual week of grace after it.
+    expect(ttlS).toBeGreaterThan(dueInS + 7 * 24 * 3600 - 60);
+    expect(JSON.parse((await t.redis.get(t.app.keys.jobUploads(job.id)))!)).toMatchObject({
+      env: { TOKEN: 'far-future' },
+    });
+    await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: MARK });
+  });
+
   it('stops a queued job before it starts', async () => {
     const job = (await submit({ command: 'true', runtime: 'python-3.11' })).json();
     const stopped = await t.app.inject({
@@ -194,6 +214,51 @@ describe('/v1/jobs', () => {
     const res = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
     expect(res).toMatchObject({ state: 'FAILED', reason: 'node-lost' });
     expect(res.message).toContain('node node-gone stopped answering');
+  });
+
+  it('fails a RUNNING job that its live node no longer runs, and leaves one it runs', async () => {
+    const started = new Date(Date.now() - 10_000).toISOString();
+    const run = async (node: string) => {
+      const job = (
+        await submit({ command: 'sleep', args: ['100'], runtime: 'python-3.11' })
+      ).json();
+      await t.app.jobs.jobs.transition(job.id, 'INITIALIZING', { node });
+      await t.app.jobs.jobs.transition(job.id, 'RUNNING', { startedAt: started });
+      return job.id as string;
+    };
+    const lost = await run('node-forgot');
+    const kept = await run('node-keeps');
+    // Heartbeats taken now: one agent no longer has its job (it lost it without an end), one has.
+    await registerNode(t, 'node-forgot', 'amd64', [], 0, { runningJobs: [] });
+    await registerNode(t, 'node-keeps', 'amd64', [], 0, { runningJobs: [kept] });
+    const res = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${lost}` })).json();
+    expect(res).toMatchObject({ state: 'FAILED', reason: 'node-lost' });
+    expect(res.message).toContain('node node-forgot is up but no longer runs the job');
+    const ok = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${kept}` })).json();
+    expect(ok.state).toBe('RUNNING');
+  });
+
+  it('passes a stop on to a job declared lost (its node may still run it)', async () => {
+    const job = (await submit({ command: 'sleep', args: ['100'], runtime: 'python-3.11' })).json();
+    await t.app.jobs.jobs.transition(job.id, 'INITIALIZING', { node: 'node-a' });
+    await t.app.jobs.jobs.transition(job.id, 'RUNNING', { startedAt: new Date().toISOString() });
+    await t.app.jobs.jobs.transition(job.id, 'FAILED', { reason: 'node-lost', message: 'lost' });
+    const sub = t.redis.duplicate();
+    try {
+      const heard = new Promise<string>((resolve) =>
+        sub.on('message', (_c, m: string) => resolve(m)),
+      );
+      await sub.subscribe(t.app.keys.jobStopChannel);
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/jobs/${job.id}/stop`,
+        headers: MARK,
+      });
+      expect(res.statusCode).toBeLessThan(300);
+      expect(JSON.parse(await heard)).toEqual({ jobId: job.id });
+    } finally {
+      sub.disconnect();
+    }
   });
 
   it('streams a job’s output over SSE in order, and a client resuming with Last-Event-ID misses nothing and sees nothing twice', async () => {
