@@ -3,7 +3,14 @@
  * `run(): Promise<Record<string, unknown>>`, and writes their figures to `bench/results/latest.json`
  * (plus a dated copy). Benchmarks measure; they never assert timings.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +48,12 @@ for (const file of files) {
     ...figures,
   };
   process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
+  // Every run's figures, one JSON line each, never overwritten (latest.json keeps only the last).
+  mkdirSync(out, { recursive: true });
+  appendFileSync(
+    join(out, 'history.jsonl'),
+    `${JSON.stringify({ bench: name, node: process.version, ...(results[name] as object) })}\n`,
+  );
 }
 
 const report = {
