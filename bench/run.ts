@@ -54,6 +54,12 @@ for (const file of files) {
     `${JSON.stringify({ bench: name, ...(results[name] as object) })}\n`,
   );
   process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
+  // Every run's figures, one JSON line each, never overwritten (latest.json keeps only the last).
+  mkdirSync(out, { recursive: true });
+  appendFileSync(
+    join(out, 'history.jsonl'),
+    `${JSON.stringify({ bench: name, node: process.version, ...(results[name] as object) })}\n`,
+  );
 }
 
 const report = {

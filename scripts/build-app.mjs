@@ -4,7 +4,7 @@
 // package external, so node_modules stays the single source of those (bullmq, pino, fastify...).
 // Type checking is `tsc --noEmit` (the `typecheck` task).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const external = new Set();
@@ -19,6 +19,16 @@ const collect = (deps) => {
 collect(pkg.dependencies);
 
 const entries = pkg.buildEntries ?? ['src/index.ts'];
+// `buildSplitting` (the CLI): each dynamic `import()` becomes a chunk of its own, loaded only when
+// reached, so a command loads only what it needs. Chunks sit next to the entry (dist/), where
+// `import.meta.url`-relative paths in them resolve as from the entry. dist/ is emptied first, or
+// chunks of earlier builds (their names carry a content hash) would pile up.
+const splitting = pkg.buildSplitting === true;
+// `buildBundleDependencies` (the CLI): third-party packages are bundled too. Node 20's ESM loader
+// resolves and reads each file of a package on its own (zod alone is dozens), and for a CLI whose
+// start-up is on the user's critical path that costs more than the code itself.
+const bundleDependencies = pkg.buildBundleDependencies === true;
+if (splitting) rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: entries,
   outdir: 'dist',
@@ -26,8 +36,10 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  splitting,
+  chunkNames: '[name]-[hash]',
   sourcemap: true,
-  external: [...external].flatMap((n) => [n, `${n}/*`]),
+  external: bundleDependencies ? [] : [...external].flatMap((n) => [n, `${n}/*`]),
   logLevel: 'warning',
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

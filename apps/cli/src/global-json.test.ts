@@ -1,9 +1,9 @@
 /** `rnx --json <command>` as Joblet takes it: the flag lands after the command's words. */
 import { describe, expect, it } from 'vitest';
 import { moveLeadingJson } from './global-json.js';
-import { COMMANDS } from './program.js';
+import { COMMAND_PATHS } from './command-table.js';
 
-const move = (line: string) => moveLeadingJson(line.split(' '), COMMANDS).join(' ');
+const move = (line: string) => moveLeadingJson(line.split(' '), COMMAND_PATHS).join(' ');
 
 describe('a leading --json', () => {
   it.each([

@@ -4,15 +4,10 @@
  * command's words — never to the end, where `job run` would hand it to the job as an argument.
  * A command without JSON output then says so as for any unknown option.
  */
-import type { CommandDef } from './command.js';
+import { VALUE_OPTIONS } from './command-select.js';
 
-/** Leading program options that take a value (`--server URL`). */
-const VALUE_OPTIONS = new Set(['--server']);
-
-export function moveLeadingJson(
-  argv: readonly string[],
-  commands: readonly CommandDef[],
-): string[] {
+/** `argv` with a leading `--json` moved after the words of the command in `paths` it names. */
+export function moveLeadingJson(argv: readonly string[], paths: readonly string[]): string[] {
   const out = [...argv];
   let i = 0;
   let json = false;
@@ -23,9 +18,8 @@ export function moveLeadingJson(
     } else i += VALUE_OPTIONS.has(out[i]!) ? 2 : 1;
   }
   if (!json) return out;
-  const words = (def: CommandDef) => def.path.split(' ');
-  const matches = commands
-    .map(words)
+  const matches = paths
+    .map((p) => p.split(' '))
     .filter((w) => w.every((word, k) => out[i + k] === word))
     .sort((a, b) => b.length - a.length);
   const at = i + (matches[0]?.length ?? 0);

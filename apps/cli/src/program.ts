@@ -1,53 +1,17 @@
 /**
  * The `rnx` command tree. Each command defines itself in `commands/` (its flags, help and action,
- * next to its testable function); this file only lists them, in the order help shows them, and
- * gives the groups they sit in a description.
+ * next to its testable function); command-table.ts lists them in the order help shows them. This
+ * file makes the groups they sit in (all of them, from the table's paths, so the top-level help
+ * needs no command module) and adds the commands that were loaded for this command line.
  */
 import { Command } from 'commander';
-import { ApiClient } from './api-client.js';
-import type { CliContext, CommandDef, RunState } from './command.js';
-import * as adminCerts from './commands/admin-certs.js';
-import * as adminSigningKey from './commands/admin-signing-key.js';
-import * as buildRead from './commands/build-read.js';
-import * as farm from './commands/farm.js';
-import * as job from './commands/job.js';
-import * as jobRead from './commands/job-read.js';
-import * as runtimeBuild from './commands/runtime-build.js';
-import * as runtimeGc from './commands/runtime-gc.js';
-import * as runtimeManage from './commands/runtime-manage.js';
-import * as runtimePin from './commands/runtime-pin.js';
-import * as runtimeRead from './commands/runtime-read.js';
-import * as runtimeValidate from './commands/runtime-validate.js';
-import * as token from './commands/token.js';
-import * as volume from './commands/volume.js';
-import * as network from './commands/network.js';
-import { resolveServer, resolveServerOrLocal } from './config.js';
-import type { CliEnv } from './env.js';
-import { readFarmState } from './farm/farm-state.js';
+import type { CliContext, CommandDef } from './command.js';
+import { COMMAND_PATHS } from './command-table.js';
 import type { Io } from './io.js';
 
 export type { RunState } from './command.js';
 
 export const CLI_VERSION = '0.1.0';
-
-/** Every command, in help order (`node list` comes with the runtime read commands). */
-export const COMMANDS: readonly CommandDef[] = [
-  runtimeValidate,
-  runtimeBuild,
-  runtimeRead,
-  runtimeManage,
-  runtimePin,
-  runtimeGc,
-  job,
-  jobRead,
-  volume,
-  network,
-  buildRead,
-  token,
-  adminCerts,
-  adminSigningKey,
-  farm,
-].flatMap((m) => m.commands);
 
 /** What `rnx <group> --help` says about each group of commands. */
 const GROUPS: Record<string, string> = {
@@ -64,7 +28,14 @@ const GROUPS: Record<string, string> = {
   farm: 'run the whole farm on this machine',
 };
 
-export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
+/** The commands loaded for this run and how to make their context. */
+export interface LoadedCommands {
+  defs: readonly CommandDef[];
+  /** Called once, with a reader of the parsed `--server`. */
+  context: (serverFlag: () => string | undefined) => CliContext;
+}
+
+export function buildProgram(io: Io, loaded?: LoadedCommands): Command {
   const program = new Command('rnx')
     .description('Joblet Runtime Farm: build runtimes for every architecture and run jobs in them')
     .version(CLI_VERSION)
@@ -79,26 +50,24 @@ export function buildProgram(env: CliEnv, io: Io, state: RunState): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  const flag = () => program.opts<{ server?: string }>().server;
-  const ctx: CliContext = {
-    env,
-    io,
-    state,
-    server: () => resolveServer(env, flag()),
-    client: () =>
-      new ApiClient(resolveServerOrLocal(env, flag(), readFarmState(env.JOBLET_FARM_DIR)?.apiUrl)),
-    interactive: Boolean(process.stdin.isTTY),
-  };
-  for (const def of COMMANDS) {
-    // `admin certs init`: the groups `admin` and `admin certs` are made by the first command in them.
-    const words = def.path.split(' ');
+  // `admin certs init`: the groups `admin` and `admin certs` are made in the order of the table.
+  const groupOf = (path: string): Command => {
+    const words = path.split(' ');
     let parent = program;
     for (const [i, name] of words.slice(0, -1).entries()) {
       parent =
         parent.commands.find((c) => c.name() === name) ??
         parent.command(name).description(GROUPS[words.slice(0, i + 1).join(' ')] ?? '');
     }
-    def.define(parent.command(words.at(-1)!, { hidden: def.hidden }), ctx);
+    return parent;
+  };
+  for (const path of COMMAND_PATHS) groupOf(path);
+  if (!loaded) return program;
+
+  const ctx = loaded.context(() => program.opts<{ server?: string }>().server);
+  for (const def of loaded.defs) {
+    const name = def.path.split(' ').at(-1)!;
+    def.define(groupOf(def.path).command(name, { hidden: def.hidden }), ctx);
   }
   return program;
 }

@@ -64,6 +64,8 @@ export interface PackResult {
   treeHash: string;
   /** Number of members in the archive (files, directories and symlinks). */
   files: number;
+  /** Sum of the members' sizes as walked (what the tree holds, before compression). */
+  treeBytes: number;
   /** Device nodes, FIFOs and sockets that were left out, as `path (kind)`. */
   skipped: string[];
   /** What normalisation changed (with `normalise`). */
@@ -194,6 +196,7 @@ export async function packTree(
     bytes,
     treeHash: treeRes.value,
     files: entries.length,
+    treeBytes: entries.reduce((sum, e) => sum + e.size, 0),
     skipped: skipped.map((s) => `${s.rel.toString('utf8')} (${s.kind satisfies SpecialEntryKind})`),
     ...(report && { normalised: report }),
   };

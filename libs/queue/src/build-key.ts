@@ -9,7 +9,8 @@ import { canonicalJson, type Arch } from '@joblet/spec';
  * Version of the build pipeline. Bump it whenever the steps change what ends up in an artifact,
  * so old cache entries stop matching.
  */
-export const BUILDER_VERSION = '1';
+// 2: translations, docs and manual pages are left out of runtimes (spec `prune`).
+export const BUILDER_VERSION = '2';
 
 /** Identifies a submission: its per-arch build keys and whether it was forced. */
 export function submissionKey(archKeys: Partial<Record<Arch, string>>, force: boolean): string {

@@ -67,6 +67,9 @@ export const LIMITS = {
   hookChars: 64 * 1024,
   libraryEntries: 256,
   libraryChars: 128,
+  /** `prune.keep`: entries and characters per path (Linux's PATH_MAX is 4096 bytes). */
+  keepEntries: 256,
+  pathChars: 1024,
 } as const;
 
 /** Hook timeout applied when `hooks.timeout` is absent, in seconds (20 minutes, as Joblet). */

@@ -31,7 +31,15 @@ export {
   type Severity,
 } from './diagnostic.js';
 export { SpecError, SpecErrorCodes, type SpecErrorCode } from './spec-error.js';
-export { BaseSpec, HooksSpec, RequirementsSpec, RuntimeSpec, SPEC_KEYS } from './runtime-spec.js';
+export {
+  BaseSpec,
+  HooksSpec,
+  PruneSpec,
+  RequirementsSpec,
+  RuntimeSpec,
+  SPEC_KEYS,
+} from './runtime-spec.js';
+export { checkKeepPath, isPacked, PRUNED_DIRS } from './prune.js';
 export { validateRuntimeSpec, type ValidateOptions, type ValidationResult } from './validate.js';
 export { archFromUname, platformToArch, specArchitectures } from './arch.js';
 export {

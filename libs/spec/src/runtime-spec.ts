@@ -25,6 +25,7 @@ import {
 import { checkNpmSpec } from './checks/npm-spec.js';
 import { checkPipRequirement } from './checks/pep508.js';
 import { checkPipOption } from './checks/pip-options.js';
+import { checkKeepPath } from './prune.js';
 import type { IssueParams } from './zod-diagnostics.js';
 
 /**
@@ -113,6 +114,18 @@ export const HooksSpec = z.strictObject({
 });
 export type HooksSpec = z.infer<typeof HooksSpec>;
 
+/**
+ * `prune`: translations, docs and manual pages are left out of the artifact (see prune.ts)
+ * unless `enabled: false`; `keep` names paths below them to pack all the same.
+ */
+export const PruneSpec = z.strictObject({
+  enabled: z.boolean().optional(),
+  keep: uniqueList(checked(LIMITS.pathChars, DiagnosticCodes.INVALID_PATH, checkKeepPath))
+    .max(LIMITS.keepEntries)
+    .optional(),
+});
+export type PruneSpec = z.infer<typeof PruneSpec>;
+
 const pkg = (code: DiagnosticCode, check: Check) =>
   z.array(checked(LIMITS.packageSpecChars, code, check)).max(LIMITS.listEntries);
 
@@ -155,6 +168,7 @@ export const RuntimeSpec = z.strictObject({
   platforms: uniqueList(z.enum(PLATFORMS)).optional(),
   architectures: uniqueList(z.enum(ARCHITECTURES)).min(1).optional(),
   hooks: HooksSpec.optional(),
+  prune: PruneSpec.optional(),
 });
 export type RuntimeSpec = z.infer<typeof RuntimeSpec>;
 

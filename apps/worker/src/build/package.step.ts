@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { BUILDER_VERSION } from '@joblet/queue';
 import {
   packTree,
-  walkTree,
   type ArtifactManifest,
   type NormaliseFinding,
   type NormaliseReport,
@@ -26,6 +25,7 @@ import {
 import { BuildFailure } from './build-failure.js';
 import type { BuildContext } from './context.js';
 import { mountOverlay } from './mounts.js';
+import { pruneFilter } from './prune.js';
 
 export interface Packed {
   file: string;
@@ -58,18 +58,20 @@ export async function packRuntime(
   });
   await writeFile(join(wd.pkg, 'runtime.yml'), serializeRuntimeYml(runtimeYml), { mode: 0o644 });
   const file = join(wd.out, 'runtime.tar.zst');
+  const filter = pruneFilter(ctx.spec.prune);
   try {
     const packed = await packTree(wd.pkg, file, {
       signal: ctx.signal,
       normalise: true,
+      ...(filter && { filter }),
       // Made rootless: the range's first id is the tree's root (base-root/shifted.ts).
       rootId: ctx.config.buildSubids.first,
     });
     if (packed.normalised) ctx.report.system(describeNormalisation(packed.normalised));
-    const walk = await walkTree(wd.pkg);
-    const treeBytes = walk.entries.reduce((sum, e) => sum + e.size, 0);
+    const { treeBytes } = packed;
     ctx.report.system(
       `packed ${packed.files} entries, ${treeBytes} bytes into ${packed.bytes} bytes ` +
+        (filter ? '(translations, docs and manual pages left out) ' : '') +
         `(sha256 ${packed.sha256})` +
         (packed.skipped.length > 0 ? `; left out ${packed.skipped.length} special files` : ''),
     );
