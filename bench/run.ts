@@ -51,15 +51,9 @@ for (const file of files) {
   mkdirSync(out, { recursive: true });
   appendFileSync(
     join(out, 'runs.jsonl'),
-    `${JSON.stringify({ bench: name, ...(results[name] as object) })}\n`,
-  );
-  process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
-  // Every run's figures, one JSON line each, never overwritten (latest.json keeps only the last).
-  mkdirSync(out, { recursive: true });
-  appendFileSync(
-    join(out, 'history.jsonl'),
     `${JSON.stringify({ bench: name, node: process.version, ...(results[name] as object) })}\n`,
   );
+  process.stdout.write(`${JSON.stringify(results[name], null, 2)}\n(${Date.now() - started} ms)\n`);
 }
 
 const report = {
