@@ -25,6 +25,11 @@ export const NodeInfo = z.object({
    * that does not report it) means no: the API sends host jobs only to nodes that say yes.
    */
   allowHostNetwork: z.boolean().default(false),
+  /**
+   * When its agent stopped cleanly (its final heartbeat): the node is offline from then on, not
+   * only once its heartbeat is stale. A restarted agent's record has none.
+   */
+  stoppedAt: z.string().optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
