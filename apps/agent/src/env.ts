@@ -4,6 +4,7 @@
  */
 import { availableParallelism, hostname, machine } from 'node:os';
 import { z } from 'zod';
+import { checkStoreUrl } from '@joblet/storage';
 import { RedisUrlEnv, connectionsFromEnv } from '@joblet/queue';
 import {
   ARCHITECTURES,
@@ -102,7 +103,7 @@ const AgentEnv = z.object({
   REDIS_PASSWORD_FILE: z.string().optional(),
   /** BullMQ key prefix and the prefix of the farm's own Redis keys. */
   QUEUE_PREFIX: z.string().min(1).default('joblet'),
-  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
+  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store').superRefine(checkStoreUrl),
   STORAGE_ACCESS_KEY: z.string().optional(),
   STORAGE_SECRET_KEY: z.string().optional(),
   /** Files holding the store's keys, instead of STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY. */

@@ -1,5 +1,6 @@
 /** The API's configuration: the only file that reads `process.env`, parsed once at start-up. */
 import { z } from 'zod';
+import { checkStoreUrl } from '@joblet/storage';
 import { RedisUrlEnv, connectionsFromEnv, type RedisSettings } from '@joblet/queue';
 import {
   ARCHITECTURES,
@@ -26,7 +27,7 @@ const ApiEnv = z.object({
   REDIS_PASSWORD: z.string().optional(),
   REDIS_PASSWORD_FILE: z.string().optional(),
   /** `file:///var/lib/joblet-farm/store` or `s3://bucket?endpoint=http://host:9000`. */
-  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store'),
+  STORAGE_URL: z.string().default('file:///var/lib/joblet-farm/store').superRefine(checkStoreUrl),
   STORAGE_ACCESS_KEY: z.string().optional(),
   STORAGE_SECRET_KEY: z.string().optional(),
   /** Files holding the store's keys, instead of STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY. */

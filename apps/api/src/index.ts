@@ -1,7 +1,8 @@
 /**
  * The API process: configuration, logger, clients, listen, and the one shutdown path (the shared
  * lifecycle of `@joblet/logging`). Everything else is in `buildApp()`. A bad variable, an
- * unreadable TLS or catalog file, or wrong Redis credentials exit 78 (EX_CONFIG) naming it.
+ * unreadable TLS or catalog file, an address it cannot listen on, or wrong Redis credentials exit
+ * 78 (EX_CONFIG) naming it.
  */
 import { configOrExit, exitOnStartFailure, onShutdown } from '@joblet/logging';
 import {
@@ -18,6 +19,7 @@ import { buildApp } from './app.js';
 import { runTokenCommand } from './auth/bootstrap-token.js';
 import { securityFromEnv } from './auth/security.js';
 import { readApiEnv } from './env.js';
+import { ListenConfigError, listenError } from './listen-error.js';
 import { createApiLogger, redactUrl } from './logger.js';
 import { scheduleGc } from './services/gc-schedule.js';
 import { retentionFromEnv } from './services/retention.js';
@@ -39,7 +41,10 @@ const retention = retentionFromEnv(env);
 // Wrong Redis credentials or an ACL without the farm's keys are configuration (exit 78); any other
 // failure to start is a crash (exit 1).
 const failStart = (err: unknown) =>
-  exitOnStartFailure(logger, err, { app: 'api', configErrors: [RedisConfigError] });
+  exitOnStartFailure(logger, err, {
+    app: 'api',
+    configErrors: [RedisConfigError, ListenConfigError],
+  });
 
 const redisConfig = { ...env.redis, prefix: env.QUEUE_PREFIX };
 const redis = await (async () => {
@@ -67,7 +72,9 @@ const app = await (async () => {
     logger,
     security,
   });
-  await built.listen({ host: env.API_HOST, port: env.API_PORT });
+  await built.listen({ host: env.API_HOST, port: env.API_PORT }).catch((err: unknown) => {
+    throw listenError(err, env.API_HOST, env.API_PORT);
+  });
   return built;
 })().catch(failStart);
 const stopGc = scheduleGc(app.gc, env.GC_INTERVAL_S, logger);

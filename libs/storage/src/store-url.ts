@@ -108,3 +108,20 @@ function parseS3Url(
 function optional<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
 }
+
+/**
+ * An app's env schema checks STORAGE_URL with this (`z.string().superRefine(checkStoreUrl)`), so a
+ * bad URL stops the start as a configuration error naming the variable, before any client exists.
+ */
+export function checkStoreUrl(
+  url: string,
+  ctx: { addIssue(issue: { code: 'custom'; message: string }): void },
+): void {
+  try {
+    // The keys may come from STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY instead: their pairing is
+    // checked where both are known (createArtifactStore), not here.
+    parseStoreUrl(url, { accessKey: 'set', secretKey: 'set' });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+}

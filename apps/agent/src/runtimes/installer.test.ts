@@ -82,6 +82,8 @@ describe('Installer refuses', () => {
     );
     expect(r.status?.error).toContain(packed.sha256);
     expect(r.nameDir).toEqual([]);
+    // Not even an empty `tamper/`, which would outlive the runtime's removal.
+    expect(r.left).toEqual([]);
   });
 
   it('the same way when extracting in the agent process (no extraction child)', async () => {

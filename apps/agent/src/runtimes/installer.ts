@@ -160,6 +160,8 @@ export class Installer {
       return { kind: 'failed', failure };
     } finally {
       if (incoming !== undefined) await removeTree(incoming).catch(() => undefined);
+      // A first install that failed leaves no empty `<name>/` (it made it for its staging).
+      await this.o.layout.removeNameDirIfEmpty(name);
       await lock.release();
     }
   }

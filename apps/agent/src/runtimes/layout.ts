@@ -13,7 +13,7 @@
  *   <name>/.<version>.trash-<pid>-<hex>      a tree renamed away, being deleted
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSemver } from '@joblet/spec';
 import { AgentError, AgentErrorCode } from '../errors.js';
@@ -108,6 +108,14 @@ export class RuntimeLayout {
     const dir = this.nameDir(name);
     await mkdirMode(dir, 0o755);
     return dir;
+  }
+
+  /**
+   * Removes `<name>/` when nothing is left in it (no version, no other install's staging): a
+   * failed install or the removal of the last version leaves no empty name behind.
+   */
+  async removeNameDirIfEmpty(name: string): Promise<void> {
+    await rmdir(this.nameDir(name)).catch(() => undefined);
   }
 
   /** Names of runtime name dirs (not the agent's dot-dirs). */

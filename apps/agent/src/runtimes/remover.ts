@@ -4,7 +4,7 @@
  * The tree disappears atomically: renamed to a trash sibling under the gate, then deleted. The
  * `<name>/` dir goes with its last version.
  */
-import { rename, rmdir } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import type { Logger } from '@joblet/logging';
 import { acquireFileLock } from '@joblet/sandbox';
 import { removeTree } from '@joblet/artifact';
@@ -32,6 +32,8 @@ export class Remover {
     const place = layout.versionDir(name, version);
     if (!(await exists(place))) {
       await this.forget(name, version);
+      // An empty `<name>/` an older agent's failed install left goes with the runtime.
+      await layout.removeNameDirIfEmpty(name);
       return { kind: 'absent' };
     }
     const lock = await acquireFileLock(layout.lockFile(name, version), { signal });
@@ -61,7 +63,7 @@ export class Remover {
         case 'removed':
           await removeTree(step.trash);
           // Only when empty: another version, or another agent's install, may be in there.
-          await rmdir(layout.nameDir(name)).catch(() => undefined);
+          await layout.removeNameDirIfEmpty(name);
           await status.clear(name, version);
           log.info('runtime removed');
           return { kind: 'removed' };

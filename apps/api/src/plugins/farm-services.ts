@@ -13,6 +13,7 @@ import type { FarmState } from '../services/farm-state.js';
 import { liveFarmState } from '../services/farm-state.live.js';
 import { GcService } from '../services/gc-service.js';
 import { JobService } from '../services/job-service.js';
+import { NodeCalls } from '../services/node-calls.js';
 import { NodeService } from '../services/node-service.js';
 import { QuotaService } from '../services/quota-service.js';
 import { RuntimeService } from '../services/runtime-service.js';
@@ -27,6 +28,8 @@ declare module 'fastify' {
     /** Published runtimes and worker pools, for the server-side checks of `validate`. */
     farmState: FarmState;
     nodes: NodeService;
+    /** Calls to one node's agent through its queue (runtime tests, volumes), answered on close. */
+    nodeCalls: NodeCalls;
     runtimes: RuntimeService;
     builds: BuildService;
     jobs: JobService;
@@ -80,6 +83,11 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));
   app.decorate('tokens', new TokenService(redis, new AuthKeys(settings.prefix), Date.now, app.log));
   app.decorate('quotas', quotas);
+  const nodeCalls = new NodeCalls({ redis, prefix: settings.prefix });
+  app.decorate('nodeCalls', nodeCalls);
+  // Before the server cuts its connections: node calls still waiting answer 503 (retry) and take
+  // their requests back from the nodes' queues, rather than vanish with the socket.
+  app.addHook('preClose', () => nodeCalls.close());
   // The `jobs-<arch>` and `node-<name>` queues the job service opened on demand.
   app.addHook('onClose', () => jobs.close());
 }

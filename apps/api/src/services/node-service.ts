@@ -1,4 +1,8 @@
-/** Execution nodes as their agents report them in Redis; online = a recent heartbeat. */
+/**
+ * Execution nodes as their agents report them in Redis; online = a recent heartbeat from an agent
+ * that has not stopped (a clean stop is offline at once: pinned jobs are refused, not queued for a
+ * node that may never come back).
+ */
 import { NODE_OFFLINE_AFTER_MS, NodeInfo, NodeRuntimeStatus, type NodeView } from '@joblet/spec';
 import type { Keys, RedisClient } from '@joblet/queue';
 
@@ -33,7 +37,9 @@ export class NodeService {
       .sort((a, b) => `${a.name}@${a.version}`.localeCompare(`${b.name}@${b.version}`));
     return {
       ...info.data,
-      online: this.now() - Date.parse(info.data.lastHeartbeat) < NODE_OFFLINE_AFTER_MS,
+      online:
+        info.data.stoppedAt === undefined &&
+        this.now() - Date.parse(info.data.lastHeartbeat) < NODE_OFFLINE_AFTER_MS,
       runtimes: statuses,
     };
   }

@@ -6,14 +6,20 @@ import { z } from 'zod';
 import type { Arch, RuntimeTestResponse } from '@joblet/spec';
 import { RUNTIME_TEST_CALL_TIMEOUT_MS, RUNTIME_TEST_JOB } from '@joblet/queue';
 import { ApiError } from '../plugins/errors.js';
-import { callNode, type NodeQueueConnection } from './node-call.js';
 import type { NodeService } from './node-service.js';
 import type { RuntimeService } from './runtime-service.js';
 
-/** What a runtime test uses: the runtime's entry, the nodes that have it, and their queues. */
-export interface RuntimeTestDeps extends NodeQueueConnection {
+/** What a runtime test uses: the runtime's entry, the nodes that have it, and a node call. */
+export interface RuntimeTestDeps {
   runtimes: Pick<RuntimeService, 'resolve'>;
   nodes: Pick<NodeService, 'list'>;
+  /** The request's call to the chosen node (NodeCalls.call, bound to its response). */
+  callNode: (
+    node: string,
+    kind: typeof RUNTIME_TEST_JOB,
+    data: { name: string; version: string },
+    timeoutMs: number,
+  ) => Promise<unknown>;
 }
 
 const AgentTestResult = z.object({
@@ -52,8 +58,7 @@ export async function testRuntime(
       `${entry.name}@${entry.version} is not installed on ${where} yet; see rnx node list`,
     );
   }
-  const raw = await callNode(
-    s,
+  const raw = await s.callNode(
     node.name,
     RUNTIME_TEST_JOB,
     { name: entry.name, version: entry.version },

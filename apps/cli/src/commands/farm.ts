@@ -18,6 +18,7 @@ import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
 import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
 import { ensureFarmToken } from '../farm/farm-credential.js';
+import { checkFarmDirTraversable } from '../farm/farm-dir-check.js';
 import { FARM_AUTH_MODES, supervise, type FarmAuth } from '../farm/supervisor.js';
 import { port } from './parsers.js';
 
@@ -102,6 +103,7 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     await credentials(opts, running, existing, io);
     return EXIT.OK;
   }
+  checkFarmDirTraversable(opts.dir);
   const t0 = Date.now();
   const paths = farmPaths(opts.dir);
   mkdirSync(paths.logs, { recursive: true });

@@ -1,6 +1,11 @@
 /** `rnx runtime remove <name>[@version]`, `rnx runtime test <ref>`, and waiting for deployment. */
 import { createInterface } from 'node:readline/promises';
-import { RemoveRuntimeResponse, RuntimeDetail, RuntimeTestResponse } from '@joblet/spec';
+import {
+  ListNodesResponse,
+  RemoveRuntimeResponse,
+  RuntimeDetail,
+  RuntimeTestResponse,
+} from '@joblet/spec';
 import type { ApiClient } from '../api-client.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -94,6 +99,13 @@ export async function waitDeploy(
     }
     const { installed, total } = d.summary.nodes;
     if (total > 0 && installed === total) {
+      // The summary counts online nodes only: a node that is down is not deployed to either.
+      const lacking = await offlineNodesLacking(client, d);
+      if (lacking.length > 0) {
+        throw new CliError(
+          `deploy of ${ref} incomplete: installed on ${installed} online node(s), but ${lacking.join(', ')} ${lacking.length > 1 ? 'are' : 'is'} offline without it`,
+        );
+      }
       io.out(`${paint(io, 'green', '✓')} deployed to ${installed}/${total} nodes`);
       return EXIT.OK;
     }
@@ -104,6 +116,21 @@ export async function waitDeploy(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Offline nodes of the runtime's architectures that do not report this version installed. */
+async function offlineNodesLacking(client: ApiClient, d: RuntimeDetail): Promise<string[]> {
+  const { nodes } = await client.get('/v1/nodes', ListNodesResponse);
+  const { name, version, arches } = d.summary;
+  return nodes
+    .filter((n) => !n.online && arches.includes(n.arch))
+    .filter(
+      (n) =>
+        !n.runtimes.some(
+          (r) => r.name === name && r.version === version && r.state === 'installed',
+        ),
+    )
+    .map((n) => n.name);
 }
 
 export const commands: readonly CommandDef[] = [

@@ -136,14 +136,18 @@ export async function nodeList(
     io.out(JSON.stringify(nodes, null, 2));
     return EXIT.OK;
   }
-  const rows = nodes.map((n) => [
-    n.name,
-    n.arch,
-    n.online ? 'online' : 'offline',
-    n.lastHeartbeat,
-    `${n.runtimes.filter((r) => r.state === 'installed').length}/${n.runtimes.length}`,
-    n.disk ? formatBytes(n.disk.freeBytes) : '-',
-  ]);
+  const rows = nodes.map((n) => {
+    const counts = `${n.runtimes.filter((r) => r.state === 'installed').length}/${n.runtimes.length}`;
+    return [
+      n.name,
+      n.arch,
+      n.online ? 'online' : n.stoppedAt ? 'stopped' : 'offline',
+      n.lastHeartbeat,
+      // An offline node's counts are what it last reported, not what it has now.
+      n.online ? counts : `${counts} (last seen)`,
+      n.disk ? formatBytes(n.disk.freeBytes) : '-',
+    ];
+  });
   for (const l of table([
     ['NODE', 'ARCH', 'STATE', 'LAST HEARTBEAT', 'RUNTIMES', 'FREE DISK'],
     ...rows,

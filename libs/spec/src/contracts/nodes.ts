@@ -40,6 +40,11 @@ export const NodeInfo = z.object({
    * report it (nothing is concluded).
    */
   runningJobs: z.array(z.string()).optional(),
+  /**
+   * When its agent stopped cleanly (its final heartbeat): the node is offline from then on, not
+   * only once its heartbeat is stale. A restarted agent's record has none.
+   */
+  stoppedAt: z.string().optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

@@ -72,6 +72,19 @@ describe('/v1/jobs', () => {
     const gone = await submit({ command: 'true', runtime: 'multi', node: 'node-gone' });
     expect(gone.statusCode).toBe(400);
     expect(gone.json().details[0].field).toBe('node');
+    // A node whose agent stopped cleanly a moment ago (fresh heartbeat, `stoppedAt` set) is
+    // offline at once: its pinned job is refused, never queued for a node that may not return.
+    await registerNode(t, 'node-stopped', 'amd64', ['multi@1.0.0'], 0, {
+      stoppedAt: new Date().toISOString(),
+    });
+    const stopped = await submit({ command: 'true', runtime: 'multi', node: 'node-stopped' });
+    expect(stopped.statusCode).toBe(400);
+    expect(stopped.json().message).toBe('node node-stopped is not online');
+    expect(await queue(nodeQueueName('node-stopped')).count()).toBe(0);
+    const listed = (await t.app.inject({ method: 'GET', url: '/v1/nodes' })).json();
+    expect(listed.nodes.find((n: { name: string }) => n.name === 'node-stopped').online).toBe(
+      false,
+    );
     const noArm = await submit({ command: 'true', runtime: 'armonly' });
     expect(noArm.statusCode).toBe(409);
     expect(noArm.json().message).toContain(

@@ -69,9 +69,14 @@ const route: FastifyPluginAsync = async (app) => {
         response: { 200: RuntimeTestResponse },
       },
     },
-    async (request) =>
+    async (request, reply) =>
       testRuntime(
-        { runtimes: app.runtimes, nodes: app.nodes, redis: app.redis, prefix: app.settings.prefix },
+        {
+          runtimes: app.runtimes,
+          nodes: app.nodes,
+          callNode: (node, kind, data, timeoutMs) =>
+            app.nodeCalls.call(reply.raw, node, kind, data, timeoutMs),
+        },
         request.params.ref,
         request.body ?? {},
       ),

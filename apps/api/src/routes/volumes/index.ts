@@ -20,7 +20,6 @@ import {
   volumeQuotaItem,
 } from '@joblet/queue';
 import { ApiError } from '../../plugins/errors.js';
-import { callNode } from '../../services/node-call.js';
 import type { NodeService } from '../../services/node-service.js';
 import { quotaOwner } from '../../services/quota-service.js';
 
@@ -55,7 +54,6 @@ function describeSize(bytes: number | undefined): string {
 // eslint-disable-next-line @typescript-eslint/require-await
 const route: FastifyPluginAsync = async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const nodeQueues = { redis: app.redis, prefix: app.settings.prefix };
   r.post(
     '/v1/volumes',
     {
@@ -81,8 +79,8 @@ const route: FastifyPluginAsync = async (app) => {
       }
       await app.quotas.reserve('volumes', quotaOwner(request.identity), item);
       try {
-        await callNode(
-          nodeQueues,
+        await app.nodeCalls.call(
+          reply.raw,
           node,
           VOLUME_CREATE_JOB,
           { name, ...(size !== undefined && { sizeBytes: size }) },
@@ -124,13 +122,13 @@ const route: FastifyPluginAsync = async (app) => {
       config: { role: 'developer' },
       schema: { params: VolumeParams, querystring: VolumeQuery, response: { 200: VolumeView } },
     },
-    async (request) => {
+    async (request, reply) => {
       const node = await pickNode(app.nodes, request.query.node);
       if (!(await app.redis.sismember(app.keys.volumes(node), request.params.name))) {
         throw new ApiError(404, 'NOT_FOUND', `volume not found: ${request.params.name} on ${node}`);
       }
-      await callNode(
-        nodeQueues,
+      await app.nodeCalls.call(
+        reply.raw,
         node,
         VOLUME_REMOVE_JOB,
         { name: request.params.name },
