@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packTree, walkTree } from '@joblet/artifact';
 import { makeTempDir } from '@joblet/testkit';
-import { makePythonTree } from './jobs-support.js';
+import { makePythonTree } from './python-tree.js';
 import { percentiles, round } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_PACK_RUNS ?? 15);

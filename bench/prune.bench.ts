@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { packTree } from '@joblet/artifact';
 import { makeTempDir } from '@joblet/testkit';
 import { pruneFilter } from '@joblet/worker/testing';
-import { makePythonTree } from './jobs-support.js';
+import { makePythonTree } from './python-tree.js';
 
 export async function run(): Promise<Record<string, unknown>> {
   const tmp = await makeTempDir('bench-prune-');
