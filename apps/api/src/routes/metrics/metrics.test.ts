@@ -4,7 +4,7 @@
  * installs in several states — checked by metric name, labels and value, as Prometheus would
  * read them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -21,7 +21,7 @@ import {
   observeHistogram,
   reportWorkerStatus,
 } from '@joblet/queue';
-import { TEST_REDIS_PASSWORD, startRedisServer } from '@joblet/testkit';
+import { TEST_REDIS_PASSWORD, startRestartableRedis } from '@joblet/testkit';
 import { indexKey } from '@joblet/storage';
 import { publishFakeRuntime, registerNode, startTestApi, type TestApi } from '../../testing.js';
 
@@ -226,24 +226,33 @@ describe('/metrics', () => {
 });
 
 describe('/metrics with Redis down', () => {
-  it('still answers 200 with this process’s series and joblet_redis_up 0', async () => {
-    const server = await startRedisServer();
+  it('still answers 200 with this process’s series and joblet_redis_up 0; 1 once it is back', async () => {
+    const server = await startRestartableRedis();
     const t = await startTestApi(['amd64'], {
       redis: { url: `redis://127.0.0.1:${server.port}`, password: TEST_REDIS_PASSWORD },
     });
     try {
-      await server.stop();
-      await new Promise((r) => setTimeout(r, 1_100)); // past the one-second scrape cache
+      await server.kill();
+      await delay(1_100); // past the one-second scrape cache
       const down = await t.app.inject({ method: 'GET', url: '/metrics' });
       expect(down.statusCode).toBe(200);
       const { samples: s } = parse(down.body);
       expect(s.get('joblet_redis_up')).toBe(0);
       expect(s.has('process_cpu_user_seconds_total')).toBe(true);
       expect([...s.keys()].some((k) => k.startsWith('joblet_build_queue_waiting'))).toBe(false);
+      // Back on the same port: the farm's series return with the next scrape.
+      await server.start();
+      await vi.waitFor(
+        async () => {
+          const up = parse((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+          expect(up.samples.get('joblet_redis_up')).toBe(1);
+          expect(up.samples.has('joblet_build_queue_waiting{arch="amd64"}')).toBe(true);
+        },
+        { timeout: 30_000, interval: 500 },
+      );
     } finally {
-      // Its Redis is gone: nothing to clean there, and the API's queues cannot close cleanly.
-      await Promise.race([t.close().catch(() => undefined), delay(5_000)]);
-      t.redis.disconnect();
+      await t.close();
+      await server.stop();
     }
   }, 60_000);
 });
