@@ -5,48 +5,16 @@
  * (WORKER_SHUTDOWN_TIMEOUT_S + 90 s, AGENT_SHUTDOWN_TIMEOUT_S + 30 s). The API's own SIGTERM test,
  * with streams open and node calls in flight, is apps/api/src/api.process.test.ts.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, deleteKeys, queuePrefix } from '@joblet/queue';
 import { makeTempDir, uniqueName, writeTestKeyPair, type TempDir } from '@joblet/testkit';
+import { startApp, type AppRun } from './app-process.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-interface Run {
-  exited: Promise<number | null>;
-  output: () => string;
-  kill: (signal: NodeJS.Signals) => void;
-}
-
-/** Starts `apps/<app>/dist/index.js` with `env` (what ships: the bundle). */
-function startApp(app: string, env: Record<string, string>): Run {
-  const appDir = join(REPO, 'apps', app);
-  if (!existsSync(join(appDir, 'dist/index.js'))) {
-    execFileSync(process.execPath, ['../../scripts/build-app.mjs'], { cwd: appDir });
-  }
-  const child = spawn(process.execPath, [join(appDir, 'dist/index.js')], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      r(c);
-    }),
-  );
-  return { exited, output: () => output, kill: (s) => child.kill(s) };
-}
-
-async function waitForOutput(run: Run, text: string): Promise<void> {
+async function waitForOutput(run: AppRun, text: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!run.output().includes(text)) {
     if (Date.now() > deadline) throw new Error(`no "${text}" in:\n${run.output()}`);

@@ -5,8 +5,7 @@
  * to the farm's prefix; a wrong password stops each real app process at start-up with a message
  * naming REDIS_URL and no password anywhere in its output.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import {
 } from '@joblet/testkit';
 import { readAgentEnv } from '@joblet/agent/testing';
 import { runHealthcheck } from '../../infra/docker/healthcheck.js';
+import { startApp } from './app-process.js';
 import { exerciseFarm, startRedisFarm, type RedisFarm } from './redis-farm.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -147,23 +147,10 @@ describe.skipIf(!hasRedisServer)('the farm on Redis with one ACL user per app', 
     );
   });
 
-  /** Starts `apps/<app>/dist/index.js` with `env`; resolves with its exit code and output. */
+  /** Starts an app with `env`; resolves with its exit code and output. */
   async function runApp(app: string, env: Record<string, string>) {
-    const appDir = join(REPO, 'apps', app);
-    if (!existsSync(join(appDir, 'dist/index.js'))) {
-      execFileSync(process.execPath, ['../../scripts/build-app.mjs'], { cwd: appDir });
-    }
-    const child = spawn(process.execPath, [join(appDir, 'dist/index.js')], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    clearTimeout(timer);
-    return { code, output };
+    const run = startApp(app, env, 60_000);
+    return { code: await run.exited, output: run.output() };
   }
 
   it('stops each app at start-up on a wrong password: exit 78, REDIS_URL named, no password shown', async () => {
