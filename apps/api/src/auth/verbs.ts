@@ -17,6 +17,8 @@ export const ROUTE_VERBS: Readonly<Record<string, string>> = {
   'GET /v1/runtimes/:ref': 'read runtimes',
   'DELETE /v1/runtimes/:ref': 'remove runtimes',
   'POST /v1/runtimes/:ref/test': 'test runtimes',
+  'PUT /v1/runtimes/:ref/pin': 'pin runtime versions',
+  'DELETE /v1/runtimes/:ref/pin': 'unpin runtime versions',
   'GET /v1/nodes': 'list nodes',
   'POST /v1/jobs': 'run jobs',
   'GET /v1/jobs': 'list jobs',
