@@ -7,7 +7,7 @@ app="$1"
 npx turbo run build --filter="@joblet/${app}"
 if [ "$app" != cli ]; then
   npx esbuild infra/docker/healthcheck.ts --bundle --platform=node --target=node20 --format=esm \
-    --external:bullmq --external:ioredis --external:zod --external:yaml --external:pino \
+    --external:bullmq --external:ioredis --external:zod --external:yaml --external:pino --external:minio \
     --log-level=warning --outfile="apps/${app}/dist/healthcheck.js"
 fi
 test -f "apps/${app}/dist/index.js"
