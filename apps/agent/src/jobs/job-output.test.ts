@@ -54,6 +54,38 @@ describe('JobOutput', () => {
     expect(got.at(-1)).toBe('tail-without-newline');
   });
 
+  it('writes a batch once when Redis applied it but its reply was lost', async () => {
+    const key = keys.jobEvents('lost-reply');
+    // A client whose first MULTI reaches Redis and is applied, then "loses the connection"
+    // before the reply: what a Redis killed right after EXEC looks like to the agent.
+    let failed = false;
+    const flaky = new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop !== 'multi') return Reflect.get(target, prop, receiver) as unknown;
+        return () => {
+          const m = target.multi();
+          const exec = m.exec.bind(m);
+          m.exec = async () => {
+            const r = await exec();
+            if (failed) return r;
+            failed = true;
+            throw new Error('Connection is closed.');
+          };
+          return m;
+        };
+      },
+    });
+    const out = new JobOutput({ redis: flaky, key, batchLines: 100 });
+    const src = new PassThrough();
+    out.attach(src, 'stdout');
+    out.open();
+    src.end('one\ntwo\nthree\n');
+    const s = await out.finish();
+    expect(failed).toBe(true);
+    expect(await lines(key)).toEqual(['one', 'two', 'three']);
+    expect(s).toMatchObject({ lines: 3, truncated: false });
+  });
+
   it('keeps the tail under the line and byte caps', async () => {
     const key = keys.jobEvents('cap');
     const out = new JobOutput({ redis, key, maxLines: 1000, batchLines: 100 });

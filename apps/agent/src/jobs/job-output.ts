@@ -10,6 +10,7 @@
 // nothing the job printed is dropped, the job just waits on its pipes once the buffer is full.
 // Each batch is one MULTI (all of it lands or none), so a repeated batch is never half in the
 // stream.
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '@joblet/logging';
@@ -230,8 +231,12 @@ export class JobOutput {
     );
     const bytes = batch.reduce((n, l) => n + l.line.length, 0);
     let results: [Error | null, unknown][] | null;
+    // The batch's mark, on its first entry: a resend after a lost reply finds it and does not
+    // write the batch twice (readers take only the `e` field of an entry).
+    const mark = randomUUID();
+    let attempts = 0;
     try {
-      results = await untilRedisAnswers(() => this.send(events, trimTo), {
+      results = await untilRedisAnswers(() => this.send(events, trimTo, mark, attempts++ > 0), {
         ...(this.o.giveUp && { giveUp: this.o.giveUp }),
         onRetry: (err, attempt) => {
           if (attempt === 1) {
@@ -275,15 +280,39 @@ export class JobOutput {
   private async send(
     events: string[],
     trimTo: string | undefined,
+    mark: string,
+    resend: boolean,
   ): Promise<[Error | null, unknown][] | null> {
+    if (resend) {
+      const landed = await this.landed(mark, events.length);
+      if (landed) return landed;
+    }
     const m = this.o.redis.multi();
     if (trimTo !== undefined) m.xtrim(this.o.key, 'MINID', trimTo);
-    for (const e of events) m.xadd(this.o.key, '*', 'e', e);
+    events.forEach((e, i) =>
+      i === 0 ? m.xadd(this.o.key, '*', 'e', e, 'b', mark) : m.xadd(this.o.key, '*', 'e', e),
+    );
     const results = await m.exec();
     const down = results?.find(([err]) => err !== null)?.[0];
     if (results === null) throw new Error('Connection is closed. (MULTI aborted)');
     if (down && results.every(([err]) => err !== null)) throw down;
     return trimTo === undefined ? results : results.slice(1);
+  }
+
+  /**
+   * The ids of a batch that an earlier attempt wrote although its reply was lost (Redis applied
+   * the MULTI, then the connection dropped), found by its mark among the newest entries.
+   */
+  private async landed(mark: string, n: number): Promise<[Error | null, unknown][] | undefined> {
+    const recent = await this.o.redis.xrevrange(this.o.key, '+', '-', 'COUNT', n + 200);
+    const at = recent.findIndex(
+      ([, fields]) => fields[fields.indexOf('b') + 1] === mark && fields.includes('b'),
+    );
+    if (at < 0) return undefined;
+    return recent
+      .slice(Math.max(0, at - n + 1), at + 1)
+      .reverse()
+      .map(([id]) => [null, id]);
   }
 
   private async trim(): Promise<void> {
