@@ -1,6 +1,7 @@
 // How a job ended, from what the runner saw: the final state, the reason, the exit code and the
 // message `rnx job status` shows. Pure, so every combination is unit-tested.
 import { constants } from 'node:os';
+import type { CgroupStats } from '@joblet/sandbox';
 import type { JobEndReason, JobState } from '@joblet/spec';
 
 /** What the runner observed when the sandbox's process was gone. */
@@ -141,5 +142,18 @@ export function classifyExit(o: ExitObservation): JobOutcome {
     reason: 'exited',
     exitCode: o.code,
     message: `exited with code ${o.code}`,
+  };
+}
+
+/** What the job's cgroup says it used, as the record keeps it. */
+export function usageOf(stats: CgroupStats): {
+  peakMemoryBytes?: number;
+  cpuUsageUsec: number;
+  oomKills: number;
+} {
+  return {
+    ...(stats.memoryPeakBytes !== undefined && { peakMemoryBytes: stats.memoryPeakBytes }),
+    cpuUsageUsec: stats.cpuUsageUsec,
+    oomKills: stats.oomKills,
   };
 }

@@ -7,7 +7,7 @@
 import type { Logger } from '@joblet/logging';
 import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, isSystemRoot, type JobRecord } from '@joblet/spec';
-import { classifyExit, type JobOutcome } from './exit-status.js';
+import { classifyExit, usageOf, type JobOutcome } from './exit-status.js';
 import type { JobContext } from './job-context.js';
 import { createRootLayers, removeJobDir, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
@@ -17,6 +17,7 @@ import { createJobCgroup, leaseRuntime } from './job-prepare.js';
 import type { JobNetworkLease } from './job-networks.js';
 import type { JobProcess, JobSandbox } from './job-sandbox.js';
 import { describeDisk, describeMemory, workDiskFull } from './limits.js';
+import { watchJob } from './job-watch.js';
 import { watchRecord } from './record-watch.js';
 import { loadJobSecrets, writeUploads } from './uploads.js';
 
@@ -229,7 +230,16 @@ export class JobExecution {
     const startedAt = new Date();
     // A stop that came while the sandbox was being started.
     if (this.stopRequested || this.shutdown) void this.kill();
-    const timers = this.watch(record);
+    const timers = watchJob(record, {
+      cgroup: this.cgroup,
+      oomGroup: this.ctx.cgroups?.supports().oomGroup ?? false,
+      oomPollMs: this.ctx.oomPollMs,
+      onTimeout: () => {
+        this.timedOut = true;
+        void this.kill();
+      },
+      onOom: () => void this.kill(),
+    });
     const since = Date.parse(record.scheduledFor ?? record.createdAt);
     const running = await this.recorder.transition('RUNNING', {
       ...(req.bridge && { ip: req.bridge.address }),
@@ -292,47 +302,12 @@ export class JobExecution {
     return this.finish(outcome, summary, stats);
   }
 
-  /** The timeout and, where the kernel does not kill the whole group on OOM, an OOM watch. */
-  private watch(record: JobRecord): NodeJS.Timeout[] {
-    const timers: NodeJS.Timeout[] = [];
-    const { timeoutS, maxMemoryMB } = record.limits;
-    if (timeoutS !== undefined) {
-      timers.push(
-        setTimeout(() => {
-          this.timedOut = true;
-          void this.kill();
-        }, timeoutS * 1000),
-      );
-    }
-    const cg = this.cgroup;
-    if (cg && maxMemoryMB !== undefined && !this.ctx.cgroups?.supports().oomGroup) {
-      // cgroup v1 kills only the largest process: finish the rest, as v2's memory.oom.group does.
-      const poll = setInterval(() => {
-        void cg.stats().then(
-          (s) => {
-            if (s.oomKills > 0) {
-              clearInterval(poll);
-              void this.kill();
-            }
-          },
-          () => undefined,
-        );
-      }, this.ctx.oomPollMs);
-      timers.push(poll);
-    }
-    return timers;
-  }
-
   private async finish(
     outcome: JobOutcome,
     output: OutputSummary,
     stats: CgroupStats | undefined,
   ): Promise<JobRecord | undefined> {
-    const usage = stats && {
-      ...(stats.memoryPeakBytes !== undefined && { peakMemoryBytes: stats.memoryPeakBytes }),
-      cpuUsageUsec: stats.cpuUsageUsec,
-      oomKills: stats.oomKills,
-    };
+    const usage = stats && usageOf(stats);
     const done = await this.recorder.settle(outcome.state, {
       ...outcome,
       finishedAt: new Date().toISOString(),
@@ -362,12 +337,8 @@ export class JobExecution {
     });
   }
 
-  /** The job will not run here (the runner refused it before it started): it ends with `err`. */
-  refuse(err: JobFailure): Promise<JobRecord | undefined> {
-    return this.fail(err);
-  }
-
-  private async fail(err: unknown): Promise<JobRecord | undefined> {
+  /** The job ends with `err` before it ran (also when the runner refused it: admission). */
+  async fail(err: unknown): Promise<JobRecord | undefined> {
     let failure: JobFailure;
     if (err instanceof JobFailure) failure = err;
     else {

@@ -10,7 +10,8 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import { join } from 'node:path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { RunJobData } from '@joblet/queue';
 import {
   JOB_QUEUE_JOBS,
   JobRegistry,
@@ -18,7 +19,6 @@ import {
   NetworkRegistry,
   RUN_JOB,
   RUNTIME_TEST_JOB,
-  RunJobData,
   VOLUME_CREATE_JOB,
   VOLUME_REMOVE_JOB,
   defineHandler,
@@ -28,7 +28,6 @@ import {
   type RedisClient,
 } from '@joblet/queue';
 import { CgroupManager, NOBODY, isRoot } from '@joblet/sandbox';
-import { JobRecord } from '@joblet/spec';
 import { Admission, type Release } from './admission.js';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId, JobFailure } from './job-errors.js';
@@ -38,16 +37,18 @@ import { JobExecution } from './job-execution.js';
 import { JobNetworks } from './job-networks.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB, DEFAULT_JOB_PIDS_MAX } from './limits.js';
+import type { JobRecord } from '@joblet/spec';
+import { markStalledJob, recoverOrphanJobs, type LostJobDeps } from './lost-jobs.js';
 import { SharedRuntimeLeases } from './runtime-leases.js';
+import { subscribeStops } from './stop-channel.js';
 import { SystemRoots } from './system-roots.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
-import { VolumeError, VolumeManager } from './volumes.js';
+import { VolumeManager, volumeQueueOp } from './volumes.js';
 import { DEFAULT_WORK_DISKS, WorkDisks } from './work-disks.js';
 
 /** BullMQ's reason for a job whose worker stopped renewing its lock (maxStalledCount exceeded). */
 const STALLED_REASON = 'job stalled more than allowable limit';
 
-const IN_FLIGHT_STATES = new Set(['SCHEDULED', 'QUEUED', 'INITIALIZING', 'RUNNING']);
 const MiB = 1024 * 1024;
 
 export type { JobRunnerOptions } from './job-runner.options.js';
@@ -179,8 +180,13 @@ export class JobRunner {
       jobEnv: this.o.jobEnv ?? {},
       log,
     };
-    await this.recoverOrphans();
-    await this.subscribeStops();
+    await recoverOrphanJobs(this.lostJobDeps());
+    this.subscriber = await subscribeStops(
+      this.o.redis,
+      this.o.keys.jobStopChannel,
+      this.o.log,
+      (jobId) => this.stopRequested(jobId),
+    );
     if (this.o.archQueue ?? true) await this.startWorker();
     log.info(
       { queue: this.queueName, capacity: this.o.capacity, resources: this.o.resources },
@@ -218,7 +224,7 @@ export class JobRunner {
     w.on('error', (err) => this.o.log.error({ err, queue: this.queueName }, 'job queue error'));
     w.on('failed', (job, err) => {
       if (job && (err.message === STALLED_REASON || job.failedReason === STALLED_REASON)) {
-        void this.markStalled(job);
+        void markStalledJob(this.lostJobDeps(), job);
       }
     });
     this.worker = w;
@@ -254,7 +260,7 @@ export class JobRunner {
         rec = await exec.run(loaded);
       } catch (err) {
         if (!(err instanceof JobFailure)) throw err;
-        rec = await exec.refuse(err);
+        rec = await exec.fail(err);
       }
       return {
         jobId,
@@ -296,10 +302,10 @@ export class JobRunner {
       this.runJobHandler(),
       defineHandler(RUNTIME_TEST_JOB, (_job, d) => this.processRuntimeTest(d.name, d.version)),
       defineHandler(VOLUME_CREATE_JOB, (job, d) =>
-        this.volumeOp(job, d.name, () => this.volumes.create(d.name, d.sizeBytes)),
+        volumeQueueOp(this.o.log, job.name, d.name, () => this.volumes.create(d.name, d.sizeBytes)),
       ),
       defineHandler(VOLUME_REMOVE_JOB, (job, d) =>
-        this.volumeOp(job, d.name, () => this.volumes.remove(d.name)),
+        volumeQueueOp(this.o.log, job.name, d.name, () => this.volumes.remove(d.name)),
       ),
     ];
   }
@@ -322,83 +328,17 @@ export class JobRunner {
     return p.finally(() => this.inflight.delete(p));
   }
 
-  private async volumeOp(job: Job, name: string, op: () => Promise<unknown>): Promise<unknown> {
-    try {
-      const r = await op();
-      this.o.log.info({ volume: name, op: job.name }, 'volume changed');
-      return r;
-    } catch (err) {
-      if (err instanceof VolumeError) throw new UnrecoverableError(err.message);
-      throw err;
-    }
+  private stopRequested(jobId: string): void {
+    const exec = this.running.get(jobId);
+    if (!exec) return;
+    this.o.log.info({ jobId }, 'stop requested');
+    exec.requestStop();
+    this.waits.get(jobId)?.abort();
   }
 
-  private async subscribeStops(): Promise<void> {
-    const sub = this.o.redis.duplicate();
-    this.subscriber = sub;
-    sub.on('message', (_channel: string, message: string) => {
-      let jobId: unknown;
-      try {
-        jobId = (JSON.parse(message) as { jobId?: unknown }).jobId;
-      } catch {
-        return;
-      }
-      if (typeof jobId !== 'string') return;
-      const exec = this.running.get(jobId);
-      if (!exec) return;
-      this.o.log.info({ jobId }, 'stop requested');
-      exec.requestStop();
-      this.waits.get(jobId)?.abort();
-    });
-    sub.on('error', (err) => this.o.log.warn({ err }, 'stop channel error'));
-    await sub.subscribe(this.o.keys.jobStopChannel);
-  }
-
-  /** A job BullMQ failed as stalled: the node that took it died (or lost Redis) meanwhile. */
-  private async markStalled(job: Job): Promise<void> {
-    const data = RunJobData.safeParse(job.data);
-    const jobId = data.success ? data.data.jobId : job.id;
-    if (!jobId || this.running.has(jobId)) return;
-    try {
-      const rec = await this.store.get(jobId);
-      if (!rec || !IN_FLIGHT_STATES.has(rec.state)) return;
-      const started = rec.state === 'INITIALIZING' || rec.state === 'RUNNING';
-      const done = await this.store.transition(jobId, 'FAILED', {
-        reason: 'node-lost',
-        message: started
-          ? `node ${rec.node ?? '?'} stopped answering while the job ran; it is not run again`
-          : 'the node that took the job stopped before starting it; submit it again',
-        finishedAt: new Date().toISOString(),
-      });
-      if (done) this.o.log.warn({ jobId, node: rec.node }, 'job lost with its node');
-    } catch (err) {
-      this.o.log.error({ err, jobId }, 'recording a lost job failed');
-    }
-  }
-
-  /** Jobs a previous run of this agent was running (it crashed or was killed): FAILED, lost. */
-  private async recoverOrphans(): Promise<void> {
-    const ids = await this.o.redis.zrange(this.o.keys.jobs, 0, -1);
-    let lost = 0;
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const raws = await this.o.redis.mget(chunk.map((id) => this.o.keys.job(id)));
-      for (const raw of raws) {
-        if (!raw) continue;
-        const rec = JobRecord.safeParse(JSON.parse(raw));
-        if (!rec.success) continue;
-        const { id, node, state } = rec.data;
-        if (node !== this.o.node || (state !== 'INITIALIZING' && state !== 'RUNNING')) continue;
-        if (this.running.has(id)) continue;
-        const done = await this.store.transition(id, 'FAILED', {
-          reason: 'node-lost',
-          message: `the agent on node ${node} restarted while the job ran; it is not run again`,
-          finishedAt: new Date().toISOString(),
-        });
-        if (done) lost++;
-      }
-    }
-    if (lost > 0) this.o.log.warn({ jobs: lost }, 'jobs of a previous run recorded as lost');
+  private lostJobDeps(): LostJobDeps {
+    const { redis, keys, node, log } = this.o;
+    return { store: this.store, redis, keys, node, log, running: (id) => this.running.has(id) };
   }
 
   /**

@@ -17,7 +17,9 @@ import {
   releaseDiskImage,
   type BindMount,
 } from '@joblet/sandbox';
+import { UnrecoverableError } from 'bullmq';
 import { removeTree } from '@joblet/artifact';
+import type { Logger } from '@joblet/logging';
 import { VolumeName } from '@joblet/spec';
 import { JobFailure } from './job-errors.js';
 
@@ -185,5 +187,25 @@ export class VolumeManager {
       set?.delete(jobId);
       if (set?.size === 0) this.users.delete(n);
     }
+  }
+}
+
+/**
+ * A volume change asked through the node queue: logged when done; a refusal (VolumeError: bad
+ * name, in use, exists) fails the queue job at once instead of being retried.
+ */
+export async function volumeQueueOp(
+  log: Logger,
+  op: string,
+  name: string,
+  run: () => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    const r = await run();
+    log.info({ volume: name, op }, 'volume changed');
+    return r;
+  } catch (err) {
+    if (err instanceof VolumeError) throw new UnrecoverableError(err.message);
+    throw err;
   }
 }
