@@ -44,7 +44,14 @@ export async function redisAnswers(redis: RedisClient): Promise<boolean> {
   }
 }
 
-export function registerFarmGauges(registry: Registry, s: FarmGaugeSources): void {
+/**
+ * Registers the gauges; returns the scrape's Redis check (one PING per second at most), which
+ * the route shares so that a scrape asks Redis once.
+ */
+export function registerFarmGauges(
+  registry: Registry,
+  s: FarmGaugeSources,
+): () => Promise<boolean> {
   const redisUp = cached(1_000, () => redisAnswers(s.redis));
   // Every read below goes through Redis: with Redis down, the gauge is left empty.
   const whenUp =
@@ -157,4 +164,5 @@ export function registerFarmGauges(registry: Registry, s: FarmGaugeSources): voi
       for (const n of await nodes()) if (n.disk) this.set({ node: n.name }, n.disk.freeBytes);
     },
   });
+  return redisUp;
 }

@@ -6,16 +6,16 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { renderRedisMetrics } from '@joblet/queue';
-import { redisAnswers, registerFarmGauges } from '../../metrics/farm-gauges.js';
+import { registerFarmGauges } from '../../metrics/farm-gauges.js';
 
 // eslint-disable-next-line @typescript-eslint/require-await
 const route: FastifyPluginAsync = async (app) => {
-  registerFarmGauges(app.metrics, app);
+  const redisUp = registerFarmGauges(app.metrics, app);
   app.get('/metrics', { config: { role: 'reader' } }, async (_request, reply) => {
     // With Redis down the scrape still answers: this process's series and joblet_redis_up 0.
     const [local, farm] = await Promise.all([
       app.metrics.metrics(),
-      redisAnswers(app.redis).then((up) => (up ? renderRedisMetrics(app.redis, app.keys) : '')),
+      redisUp().then((up) => (up ? renderRedisMetrics(app.redis, app.keys) : '')),
     ]);
     return reply.type(app.metrics.contentType).send(`${local.trimEnd()}\n${farm}`);
   });
