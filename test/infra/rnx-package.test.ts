@@ -44,7 +44,9 @@ describe('the rnx package (npm pack + npm install -g)', () => {
   it('holds the shim and the bundle only, and declares no dependencies and a Node engine', () => {
     expect(pkg.files).toContain('bin/rnx.js');
     expect(pkg.files).toContain('dist/index.js');
-    const extra = pkg.files.filter((f) => !/^(bin\/rnx\.js|package\.json|README\.md|dist\/.*)$/.test(f));
+    const extra = pkg.files.filter(
+      (f) => !/^(bin\/rnx\.js|package\.json|README\.md|dist\/.*)$/.test(f),
+    );
     expect(extra).toEqual([]);
     expect(pkg.files.some((f) => /\.ts$/.test(f))).toBe(false);
     const installed = JSON.parse(

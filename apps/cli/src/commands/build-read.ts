@@ -4,27 +4,36 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import { followBuild } from './runtime-build.js';
 import type { CommandDef } from '../command.js';
 
 export async function buildList(
   client: ApiClient,
-  opts: { json?: boolean; limit?: number },
+  opts: ListOutput & { limit?: number },
   io: Io,
 ): Promise<number> {
   const { builds } = await client.get(`/v1/builds?limit=${opts.limit ?? 20}`, ListBuildsResponse);
-  if (opts.json) {
-    io.out(JSON.stringify(builds, null, 2));
-    return EXIT.OK;
-  }
+  if (printData(io, opts, builds)) return EXIT.OK;
+  // -o wide: when it ended, the architectures skipped, and why it failed (free text, last).
+  const wide = isWide(opts);
   const rows = builds.map((b) => [
     b.id,
     `${b.name}@${b.version}`,
     b.arches.map((a) => `${a}:${b.archStatus[a]?.state ?? '?'}`).join(' '),
     b.state,
     b.createdAt,
+    ...(wide
+      ? [
+          b.finishedAt ?? '-',
+          (b.skipped ?? []).map((s) => s.arch).join(',') || '-',
+          b.error ? `${b.error.code}: ${b.error.message}` : '-',
+        ]
+      : []),
   ]);
-  for (const l of table([['BUILD', 'RUNTIME', 'ARCHES', 'STATE', 'SUBMITTED'], ...rows])) io.out(l);
+  const header = ['BUILD', 'RUNTIME', 'ARCHES', 'STATE', 'SUBMITTED'];
+  if (wide) header.push('FINISHED', 'SKIPPED', 'ERROR');
+  for (const l of table([header, ...rows])) io.out(l);
   io.out(`Total builds: ${builds.length}`);
   return EXIT.OK;
 }
@@ -78,8 +87,9 @@ export const commands: readonly CommandDef[] = [
       cmd
         .description('recent builds, newest first')
         .option('--json', 'print JSON')
+        .addOption(outputOption())
         .option('--limit <n>', 'how many', (v) => Number(v), 20)
-        .action(async (o: { json?: boolean; limit: number }) => {
+        .action(async (o: ListOutput & { limit: number }) => {
           state.exitCode = await buildList(client(), o, io);
         }),
   },

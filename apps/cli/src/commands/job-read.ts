@@ -9,6 +9,7 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { formatBytes, formatDuration, table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import type { CommandDef } from '../command.js';
 import { positiveInt } from './parsers.js';
 
@@ -26,24 +27,31 @@ const COMMAND_COLUMN_CHARS = 80;
 
 export async function jobList(
   client: ApiClient,
-  opts: { json?: boolean; limit: number },
+  opts: ListOutput & { limit: number },
   io: Io,
 ): Promise<number> {
   const { jobs } = await client.get(`/v1/jobs?limit=${opts.limit}`, ListJobsResponse);
-  if (opts.json) {
-    io.out(JSON.stringify(jobs, null, 2));
-    return EXIT.OK;
-  }
+  if (printData(io, opts, jobs)) return EXIT.OK;
   if (jobs.length === 0) {
     io.out('No jobs found');
     return EXIT.OK;
   }
-  const header = ['ID', 'NAME', 'NODE ID', 'STATUS', 'START TIME', 'COMMAND'];
+  // -o wide: the runtime, arch, network and exit code, before the command (which stays last).
+  const wide = isWide(opts);
+  const header = ['ID', 'NAME', 'NODE ID', 'STATUS', 'START TIME'];
+  if (wide) header.push('RUNTIME', 'ARCH', 'NETWORK', 'EXIT CODE');
+  header.push('COMMAND');
   const rows = jobs.map((j) => {
     const cut = j.commandLine.length > COMMAND_COLUMN_CHARS || j.commandLineTruncated;
     const command = cut ? `${j.commandLine.slice(0, COMMAND_COLUMN_CHARS - 3)}...` : j.commandLine;
+    const more = [
+      `${j.runtime.name}@${j.runtime.version}`,
+      j.arch,
+      j.network,
+      j.exitCode === undefined ? '-' : String(j.exitCode),
+    ];
     // Jobs have no names here; Joblet shows "-" for a job without one.
-    return [j.id, '-', j.node ?? '-', j.state, startTime(j), command];
+    return [j.id, '-', j.node ?? '-', j.state, startTime(j), ...(wide ? more : []), command];
   });
   for (const l of table([header, header.map((h) => '-'.repeat(h.length)), ...rows])) io.out(l);
   return EXIT.OK;
@@ -102,8 +110,9 @@ export const commands: readonly CommandDef[] = [
       cmd
         .description('recent jobs, newest first: ID, NAME, NODE ID, STATUS, START TIME, COMMAND')
         .option('--json', 'print JSON')
+        .addOption(outputOption())
         .option('--limit <n>', 'how many', positiveInt('--limit'), 20)
-        .action(async (o: { json?: boolean; limit: number }) => {
+        .action(async (o: ListOutput & { limit: number }) => {
           state.exitCode = await jobList(client(), o, io);
         }),
   },

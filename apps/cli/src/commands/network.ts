@@ -9,6 +9,7 @@ import type { CommandDef } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 
 export async function networkCreate(
   client: ApiClient,
@@ -21,17 +22,19 @@ export async function networkCreate(
   return EXIT.OK;
 }
 
-export async function networkList(
-  client: ApiClient,
-  opts: { json?: boolean },
-  io: Io,
-): Promise<number> {
+export async function networkList(client: ApiClient, opts: ListOutput, io: Io): Promise<number> {
   const { networks } = await client.get('/v1/networks', ListNetworksResponse);
-  if (opts.json) io.out(JSON.stringify(networks, null, 2));
-  else {
-    const rows = networks.map((n) => [n.name, n.cidr ?? '-', n.builtin ? 'built-in' : 'custom']);
-    for (const l of table([['NAME', 'CIDR', 'TYPE'], ...rows])) io.out(l);
-  }
+  if (printData(io, opts, networks)) return EXIT.OK;
+  // -o wide: when a custom network was created.
+  const wide = isWide(opts);
+  const header = ['NAME', 'CIDR', 'TYPE', ...(wide ? ['CREATED'] : [])];
+  const rows = networks.map((n) => [
+    n.name,
+    n.cidr ?? '-',
+    n.builtin ? 'built-in' : 'custom',
+    ...(wide ? [n.createdAt ?? '-'] : []),
+  ]);
+  for (const l of table([header, ...rows])) io.out(l);
   return EXIT.OK;
 }
 
@@ -61,9 +64,12 @@ export const commands: readonly CommandDef[] = [
   {
     path: 'network list',
     define: (cmd, { io, state, client }) =>
-      cmd.option('--json', 'print JSON').action(async (o: { json?: boolean }) => {
-        state.exitCode = await networkList(client(), o, io);
-      }),
+      cmd
+        .option('--json', 'print JSON')
+        .addOption(outputOption())
+        .action(async (o: ListOutput) => {
+          state.exitCode = await networkList(client(), o, io);
+        }),
   },
   {
     path: 'network remove',

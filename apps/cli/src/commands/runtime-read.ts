@@ -10,34 +10,38 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { compactBytes, formatBytes, table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import type { CommandDef } from '../command.js';
 
 function maxTree(r: RuntimeSummary): number {
   return Math.max(0, ...Object.values(r.treeBytes).map((n) => n ?? 0));
 }
 
-export async function runtimeList(
-  client: ApiClient,
-  opts: { json?: boolean },
-  io: Io,
-): Promise<number> {
+export async function runtimeList(client: ApiClient, opts: ListOutput, io: Io): Promise<number> {
   const { runtimes } = await client.get('/v1/runtimes', ListRuntimesResponse);
-  if (opts.json) {
-    io.out(JSON.stringify(runtimes, null, 2));
-    return EXIT.OK;
-  }
+  if (printData(io, opts, runtimes)) return EXIT.OK;
+  const wide = isWide(opts);
   // The guide's columns, each one word so `awk '{print $2}'` finds the version; TYPE is the
   // language:version the runtime answers to (`--runtime=java:17`). Architectures and nodes are in
   // `runtime info` and --json. The total is for people: a script would read it as a runtime.
+  // -o wide: architectures, the nodes that have it and when it was published, before the free text.
   const rows = runtimes.map((r) => [
     r.name,
     r.version,
     `${r.language}:${r.languageVersion}`,
     compactBytes(maxTree(r)),
+    ...(wide ? [r.arches.join(','), `${r.nodes.installed}/${r.nodes.total}`, r.publishedAt] : []),
     // Last, after the free text, so the columns before it stay where scripts read them.
     `${r.description ?? ''}${r.pinned ? ' [pinned]' : ''}`.trim(),
   ]);
-  const header = ['RUNTIME', 'VERSION', 'TYPE', 'SIZE', 'DESCRIPTION'];
+  const header = [
+    'RUNTIME',
+    'VERSION',
+    'TYPE',
+    'SIZE',
+    ...(wide ? ['ARCHES', 'NODES', 'PUBLISHED'] : []),
+    'DESCRIPTION',
+  ];
   const lines = table([header, header.map((h) => '-'.repeat(h.length)), ...rows]);
   for (const l of lines) io.out(l);
   if (io.tty) {
@@ -126,16 +130,15 @@ function failureDetails(d: InstallFailureData['details']): string[] {
   ];
 }
 
-export async function nodeList(
-  client: ApiClient,
-  opts: { json?: boolean },
-  io: Io,
-): Promise<number> {
+export async function nodeList(client: ApiClient, opts: ListOutput, io: Io): Promise<number> {
   const { nodes } = await client.get('/v1/nodes', ListNodesResponse);
-  if (opts.json) {
-    io.out(JSON.stringify(nodes, null, 2));
-    return EXIT.OK;
-  }
+  if (printData(io, opts, nodes)) return EXIT.OK;
+  // -o wide: job slots, the agent's version and the node's labels (free text, last).
+  const wide = isWide(opts);
+  const labels = (l: Record<string, string>) =>
+    Object.entries(l)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-';
   const rows = nodes.map((n) => {
     const counts = `${n.runtimes.filter((r) => r.state === 'installed').length}/${n.runtimes.length}`;
     return [
@@ -146,13 +149,12 @@ export async function nodeList(
       // An offline node's counts are what it last reported, not what it has now.
       n.online ? counts : `${counts} (last seen)`,
       n.disk ? formatBytes(n.disk.freeBytes) : '-',
+      ...(wide ? [String(n.capacity), n.agentVersion, labels(n.labels)] : []),
     ];
   });
-  for (const l of table([
-    ['NODE', 'ARCH', 'STATE', 'LAST HEARTBEAT', 'RUNTIMES', 'FREE DISK'],
-    ...rows,
-  ]))
-    io.out(l);
+  const header = ['NODE', 'ARCH', 'STATE', 'LAST HEARTBEAT', 'RUNTIMES', 'FREE DISK'];
+  if (wide) header.push('CAPACITY', 'AGENT', 'LABELS');
+  for (const l of table([header, ...rows])) io.out(l);
   if (io.tty) io.out(`Total nodes: ${nodes.length}`);
   return EXIT.OK;
 }
@@ -164,7 +166,8 @@ export const commands: readonly CommandDef[] = [
       cmd
         .description('published runtimes, with architectures and the nodes that have them')
         .option('--json', 'print JSON')
-        .action(async (o: { json?: boolean }) => {
+        .addOption(outputOption())
+        .action(async (o: ListOutput) => {
           state.exitCode = await runtimeList(client(), o, io);
         }),
   },
@@ -187,7 +190,8 @@ export const commands: readonly CommandDef[] = [
       cmd
         .description('nodes, their architecture, state, heartbeat, runtimes and free disk')
         .option('--json', 'print JSON')
-        .action(async (o: { json?: boolean }) => {
+        .addOption(outputOption())
+        .action(async (o: ListOutput) => {
           state.exitCode = await nodeList(client(), o, io);
         }),
   },

@@ -12,6 +12,7 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, type Io } from '../io.js';
 import { table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import type { CommandDef } from '../command.js';
 
 export interface TokenCreateOptions {
@@ -52,15 +53,23 @@ export async function tokenCreate(
   return EXIT.OK;
 }
 
-export async function tokenList(client: ApiClient, o: { json?: boolean }, io: Io): Promise<number> {
+export async function tokenList(client: ApiClient, o: ListOutput, io: Io): Promise<number> {
   const { tokens } = await client.get('/v1/tokens', ListTokensResponse);
-  if (o.json) {
-    io.out(JSON.stringify(tokens, null, 2));
-    return EXIT.OK;
-  }
-  const rows = tokens.map((t) => [t.id, t.name, t.role, t.state, t.expiresAt, t.createdBy]);
-  for (const l of table([['ID', 'NAME', 'ROLE', 'STATE', 'EXPIRES', 'CREATED BY'], ...rows]))
-    io.out(l);
+  if (printData(io, o, tokens)) return EXIT.OK;
+  // -o wide: when it was created and revoked.
+  const wide = isWide(o);
+  const rows = tokens.map((t) => [
+    t.id,
+    t.name,
+    t.role,
+    t.state,
+    t.expiresAt,
+    t.createdBy,
+    ...(wide ? [t.createdAt, t.revokedAt ?? '-'] : []),
+  ]);
+  const header = ['ID', 'NAME', 'ROLE', 'STATE', 'EXPIRES', 'CREATED BY'];
+  if (wide) header.push('CREATED', 'REVOKED');
+  for (const l of table([header, ...rows])) io.out(l);
   io.out(`Total tokens: ${tokens.length}`);
   return EXIT.OK;
 }
@@ -113,7 +122,8 @@ export const commands: readonly CommandDef[] = [
       cmd
         .description('tokens: id, name, role, state, expiry (never the secret)')
         .option('--json', 'print JSON')
-        .action(async (o: { json?: boolean }) => {
+        .addOption(outputOption())
+        .action(async (o: ListOutput) => {
           state.exitCode = await tokenList(client(), o, io);
         }),
   },

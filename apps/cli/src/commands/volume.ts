@@ -8,6 +8,7 @@ import type { ApiClient } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { formatBytes, table } from '../render/format.js';
+import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import type { CommandDef } from '../command.js';
 
 /** `--size`: checked here for a usage error (exit 2) naming the flag; sent as typed. */
@@ -35,23 +36,20 @@ export async function volumeCreate(
   return EXIT.OK;
 }
 
-export async function volumeList(
-  client: ApiClient,
-  opts: { json?: boolean },
-  io: Io,
-): Promise<number> {
+export async function volumeList(client: ApiClient, opts: ListOutput, io: Io): Promise<number> {
   const { volumes } = await client.get('/v1/volumes', ListVolumesResponse);
-  if (opts.json) io.out(JSON.stringify(volumes, null, 2));
-  else
-    for (const l of table([
-      ['VOLUME', 'NODE', 'SIZE'],
-      ...volumes.map((v) => [
-        v.name,
-        v.node,
-        v.sizeBytes === undefined ? '-' : formatBytes(v.sizeBytes),
-      ]),
-    ]))
-      io.out(l);
+  if (printData(io, opts, volumes)) return EXIT.OK;
+  // -o wide: the exact size in bytes and where a job sees the volume.
+  const wide = isWide(opts);
+  const header = ['VOLUME', 'NODE', 'SIZE'];
+  if (wide) header.push('BYTES', 'MOUNT');
+  const rows = volumes.map((v) => [
+    v.name,
+    v.node,
+    v.sizeBytes === undefined ? '-' : formatBytes(v.sizeBytes),
+    ...(wide ? [v.sizeBytes === undefined ? '-' : String(v.sizeBytes), `/volumes/${v.name}`] : []),
+  ]);
+  for (const l of table([header, ...rows])) io.out(l);
   return EXIT.OK;
 }
 
@@ -91,9 +89,12 @@ export const commands: readonly CommandDef[] = [
   {
     path: 'volume list',
     define: (cmd, { io, state, client }) =>
-      cmd.option('--json', 'print JSON').action(async (o: { json?: boolean }) => {
-        state.exitCode = await volumeList(client(), o, io);
-      }),
+      cmd
+        .option('--json', 'print JSON')
+        .addOption(outputOption())
+        .action(async (o: ListOutput) => {
+          state.exitCode = await volumeList(client(), o, io);
+        }),
   },
   {
     path: 'volume remove',
