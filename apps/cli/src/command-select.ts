@@ -3,7 +3,8 @@
  * against the command paths as far as they go: `job run …` needs the module of `job run`,
  * `job --help` (or `help job`) every module with a command under `job`, and a line that names
  * no group (`--version`, `--help`, nothing, an unknown word) none — the groups alone make the
- * top-level help and commander's "unknown command" answer.
+ * top-level help and commander's "unknown command" answer. A module that `loadsAll` (shell
+ * completion, made from the whole tree) brings every module with it.
  */
 import type { CommandModule } from './command-table.js';
 
@@ -37,5 +38,6 @@ export function selectModules(
     prefix = longer;
   }
   if (prefix.length === 0) return [];
-  return table.filter((m) => m.paths.some(under(prefix)));
+  const selected = table.filter((m) => m.paths.some(under(prefix)));
+  return selected.some((m) => m.loadsAll) ? [...table] : selected;
 }

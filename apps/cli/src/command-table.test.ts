@@ -32,6 +32,8 @@ describe('the modules a command line loads', () => {
     ['node list', ['runtime list', 'runtime info', 'node list']],
     ['admin certs init --dir d', ['admin certs init']],
     ['admin --help', ['admin certs init', 'admin signing-key init']],
+    // Shell completion is made from the whole tree.
+    ['completion bash', COMMAND_PATHS],
   ])('%j loads %j', (argv, paths) => {
     expect(loadedPaths(argv)).toEqual(paths);
   });

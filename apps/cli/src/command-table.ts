@@ -12,6 +12,8 @@ export interface CommandModule {
   /** The words after `rnx` of each command the module defines, in its order. */
   paths: readonly string[];
   load: () => Promise<{ commands: readonly CommandDef[] }>;
+  /** Its commands need the whole tree (shell completion): every module is loaded with it. */
+  loadsAll?: boolean;
 }
 
 /** In help order (`node list` comes with the runtime read commands). */
@@ -51,6 +53,11 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
   {
     paths: ['farm up', 'farm down', 'farm status', 'farm supervise'],
     load: () => import('./commands/farm.js'),
+  },
+  {
+    paths: ['completion bash', 'completion zsh', 'completion fish'],
+    loadsAll: true,
+    load: () => import('./commands/completion.js'),
   },
 ];
 

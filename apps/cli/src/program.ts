@@ -26,6 +26,7 @@ const GROUPS: Record<string, string> = {
   'admin certs': 'certificates for mTLS',
   'admin signing-key': 'keys that sign artifact manifests (agents install only signed artifacts)',
   farm: 'run the whole farm on this machine',
+  completion: 'shell completion scripts (bash, zsh, fish)',
 };
 
 /** The commands loaded for this run and how to make their context. */
