@@ -134,3 +134,78 @@ describe('rnx runtime build when one arch fails', () => {
     expect([...meta.values()].at(-1)).toEqual({ allowPartial: true });
   });
 });
+
+/** stdout of `--progress=json`: every line one JSON object with a type and a time. */
+function events(stdout: string): { type: string; time: string; [k: string]: unknown }[] {
+  const lines = stdout.trimEnd().split('\n');
+  return lines.map((l) => JSON.parse(l) as { type: string; time: string });
+}
+
+describe('rnx runtime build --progress=json', () => {
+  it('streams NDJSON: queued, started and results per arch, published, done with the exit code', async () => {
+    const r = await rnx([
+      'runtime',
+      'build',
+      '--progress=json',
+      '--arch',
+      'amd64,arm64',
+      '--allow-partial',
+      await spec('1.0.2'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = events(r.stdout);
+    for (const e of ev) expect(Date.parse(e.time)).not.toBeNaN();
+    expect(ev[0]).toMatchObject({ type: 'queued', name: 'py-partial', version: '1.0.2' });
+    expect(ev[0]!.arches).toEqual(['amd64', 'arm64']);
+    const build = ev[0]!.build;
+    expect(ev.every((e) => e.build === build)).toBe(true);
+    const types = ev.map((e) => `${e.type}${e.arch ? `:${String(e.arch)}` : ''}`);
+    expect(types.indexOf('started:amd64')).toBeLessThan(types.indexOf('phase:amd64'));
+    expect(types).toContain('started:arm64');
+    expect(ev.find((e) => e.type === 'phase' && e.arch === 'arm64' && e.n === 9)).toMatchObject({
+      total: 12,
+      name: 'Running post_install hook',
+    });
+    expect(ev.find((e) => e.type === 'succeeded')).toMatchObject({
+      arch: 'amd64',
+      durationMs: 61_000,
+      artifact: { sha256: 'a'.repeat(64), size: 41_000_000 },
+    });
+    expect(ev.find((e) => e.type === 'failed')).toMatchObject({
+      arch: 'arm64',
+      error: HOOK_FAILED,
+    });
+    expect(ev.at(-2)).toMatchObject({ type: 'published', arches: ['amd64'] });
+    expect(ev.at(-1)).toMatchObject({ type: 'done', state: 'succeeded', exitCode: 0 });
+  });
+
+  it('ends with done, state failed and exit code 1 when an arch fails', async () => {
+    const r = await rnx([
+      'runtime',
+      'build',
+      '--progress',
+      'json',
+      '--arch',
+      'amd64,arm64',
+      await spec('1.0.3'),
+    ]);
+    expect(r.code).toBe(1);
+    const ev = events(r.stdout);
+    expect(ev.map((e) => e.type)).not.toContain('published');
+    expect(ev.at(-1)).toMatchObject({ type: 'done', state: 'failed', exitCode: 1 });
+    expect((ev.at(-1)!.error as { code: string }).code).toBe('HOOK_FAILED');
+  });
+
+  it('reports an invalid spec as diagnostic events, and --json with it is a usage error', async () => {
+    const file = join(home.path, 'bad.yaml');
+    await writeFile(file, 'schema_version: "1.0"\nname: Bad Name\nversion: 1.0.0\n');
+    const r = await rnx(['runtime', 'build', '--progress=json', file]);
+    expect(r.code).toBe(1);
+    const ev = events(r.stdout);
+    expect(ev[0]).toMatchObject({ type: 'diagnostic', severity: 'error', file });
+    expect(ev[0]!.line).toEqual(expect.any(Number));
+    expect(ev.at(-1)).toMatchObject({ type: 'done', state: 'invalid', exitCode: 1 });
+    const both = await rnx(['runtime', 'build', '--progress=json', '--json', file]);
+    expect(both.code).toBe(2);
+  });
+});

@@ -14,6 +14,7 @@ import {
   type ArtifactInfo,
   type SkippedArch,
 } from '@joblet/spec';
+import { Option } from 'commander';
 import { ApiClient } from '../api-client.js';
 import type { ServerConfig } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -23,6 +24,7 @@ import { renderDiagnostic } from '../render/diagnostics.js';
 import { formatBytes, formatDuration, table } from '../render/format.js';
 import { readSpecBytes, resolveSpecPath } from '../spec-file.js';
 import { followSse } from '../sse-client.js';
+import { progressInvalid, progressJson } from './build-progress.js';
 import { waitDeploy } from './runtime-manage.js';
 import type { CommandDef } from '../command.js';
 
@@ -39,6 +41,8 @@ export interface BuildOptions {
   server: ServerConfig;
   /** Ctrl-C handling: ask on a terminal; tests and pipes detach. */
   interactive?: boolean;
+  /** `json`: NDJSON events on stdout instead of the text (build-progress.ts). */
+  progress?: 'text' | 'json';
 }
 
 export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): Promise<number> {
@@ -46,6 +50,8 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
   const { bytes } = readSpecBytes(file);
   // Offline first: a broken spec is reported with positions without needing the server.
   const offline = validateRuntimeSpec(bytes, { file });
+  const ndjson = opts.progress === 'json';
+  if (!offline.ok && ndjson) return progressInvalid(io, file, offline.errors);
   if (!offline.ok) {
     io.out(`${paint(io, 'red', '✗')} ${file} is invalid:`);
     for (const e of offline.errors) io.out(renderDiagnostic(io, e, '  '));
@@ -59,12 +65,20 @@ export async function runtimeBuild(target: string, opts: BuildOptions, io: Io): 
       filename: basename(file),
       force: Boolean(opts.force),
       architectures: opts.arch,
-      verbose: Boolean(opts.verbose),
+      // The NDJSON stream carries every log line (a tool filters; it cannot ask again).
+      verbose: Boolean(opts.verbose) || ndjson,
       allowPartial: Boolean(opts.allowPartial),
     },
     SubmitBuildResponse,
   );
 
+  if (ndjson) {
+    const deploy = {
+      waitDeploy: Boolean(opts.waitDeploy),
+      deployTimeoutS: opts.deployTimeoutS ?? 300,
+    };
+    return progressJson(client, res, { wait: opts.wait !== false, ...deploy }, io);
+  }
   if (res.result === 'cached') {
     if (opts.json) {
       io.out(JSON.stringify(res, null, 2));
@@ -292,6 +306,12 @@ export const commands: readonly CommandDef[] = [
           'publish the architectures that succeeded even if another failed',
         )
         .option('--json', 'print the result as JSON (no progress lines)')
+        .addOption(
+          new Option('--progress <format>', 'json: NDJSON events on stdout, one per line')
+            .choices(['text', 'json'])
+            .default('text')
+            .conflicts('json'),
+        )
         .option(
           '--wait-deploy',
           'then wait until every online node of each built arch has it installed',
@@ -309,6 +329,7 @@ export const commands: readonly CommandDef[] = [
               json?: boolean;
               waitDeploy?: boolean;
               deployTimeout: number;
+              progress: 'text' | 'json';
             },
           ) => {
             const c = client();
