@@ -25,7 +25,7 @@ export interface InstalledRnx {
 }
 
 /** npm's own chatter off, its cache in the temp dir (not the user's), no registry needed. */
-function npmEnv(tmp: string): NodeJS.ProcessEnv {
+export function npmEnv(tmp: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     npm_config_cache: join(tmp, 'npm-cache'),
@@ -35,31 +35,29 @@ function npmEnv(tmp: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function packAndInstallRnx(): Promise<InstalledRnx> {
-  const tmp = await makeTempDir('rnx-package-');
-  const packDir = join(tmp.path, 'pack');
-  await mkdir(packDir);
-  const env = npmEnv(tmp.path);
+/** `npm pack` of apps/cli into `dir`: the tarball and the files it holds. */
+export async function packRnx(dir: string): Promise<{ tarball: string; files: string[] }> {
+  const packDir = join(dir, 'pack');
+  await mkdir(packDir, { recursive: true });
   const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', packDir], {
     cwd: join(REPO, 'apps/cli'),
-    env,
+    env: npmEnv(dir),
     maxBuffer: 16 * 1024 * 1024,
   });
   const packed = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   const [tarball] = await readdir(packDir);
   if (!tarball || packed.length !== 1) throw new Error(`npm pack made ${stdout}`);
+  return { tarball: join(packDir, tarball), files: packed[0]!.files.map((f) => f.path) };
+}
+
+export async function packAndInstallRnx(): Promise<InstalledRnx> {
+  const tmp = await makeTempDir('rnx-package-');
+  const { tarball, files } = await packRnx(tmp.path);
   const prefix = join(tmp.path, 'prefix');
   // Installed from outside the repository, so no workspace can be found from the install dir.
-  await exec(
-    'npm',
-    ['install', '--global', '--offline', '--prefix', prefix, join(packDir, tarball)],
-    { cwd: tmp.path, env },
-  );
-  return {
-    tarball: join(packDir, tarball),
-    files: packed[0]!.files.map((f) => f.path),
-    prefix,
-    rnx: join(prefix, 'bin', 'rnx'),
-    tmp,
-  };
+  await exec('npm', ['install', '--global', '--offline', '--prefix', prefix, tarball], {
+    cwd: tmp.path,
+    env: npmEnv(tmp.path),
+  });
+  return { tarball, files, prefix, rnx: join(prefix, 'bin', 'rnx'), tmp };
 }
