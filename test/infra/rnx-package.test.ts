@@ -5,7 +5,8 @@
  * install time. Needs `npm run build` (the pack takes the built dist).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,17 @@ describe('the rnx package (npm pack + npm install -g)', () => {
     expect(r.stdout).toContain('runtime.yaml is valid');
     const bad = await rnx(['runtime', 'validate', '--format', 'github', join(REPO, 'README.md')]);
     expect(bad.code).not.toBe(0);
+  });
+
+  it('says farm up needs the repository (the package holds the CLI only) and starts nothing', async () => {
+    await chmod(home.path, 0o755);
+    const r = await rnx(['farm', 'up', '--dir', join(home.path, 'farm')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "rnx farm up runs the farm's API, worker and agent from its repository",
+    );
+    expect(r.stderr).toContain('this rnx is the installed package');
+    expect(existsSync(join(home.path, 'farm'))).toBe(false);
   });
 
   it('loads every command module from the bundle (help of every group)', async () => {

@@ -6,7 +6,7 @@
  * owner can read.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arch as nodeArch } from 'node:os';
@@ -19,7 +19,7 @@ import { table } from '../render/format.js';
 import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
 import { ensureFarmToken } from '../farm/farm-credential.js';
 import { checkFarmDirTraversable } from '../farm/farm-dir-check.js';
-import { FARM_AUTH_MODES, supervise, type FarmAuth } from '../farm/supervisor.js';
+import { FARM_AUTH_MODES, appEntry, supervise, type FarmAuth } from '../farm/supervisor.js';
 import { port } from './parsers.js';
 
 export interface FarmUpOptions {
@@ -104,6 +104,14 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     return EXIT.OK;
   }
   checkFarmDirTraversable(opts.dir);
+  // The npm package of rnx holds the CLI only; the farm's apps are built in its repository.
+  const missing = (['api', 'worker', 'agent'] as const).map(appEntry).filter((p) => !existsSync(p));
+  if (missing.length > 0)
+    throw new CliError(
+      `rnx farm up runs the farm's API, worker and agent from its repository, and ${missing.join(', ')} ` +
+        'is missing: this rnx is the installed package (the CLI only). Clone the repository, ' +
+        'run npm ci && npm run build there, and use its apps/cli/bin/rnx.js for farm up',
+    );
   const t0 = Date.now();
   const paths = farmPaths(opts.dir);
   mkdirSync(paths.logs, { recursive: true });
