@@ -136,7 +136,9 @@ describe('rnx runtime build when one arch fails', () => {
 });
 
 /** stdout of `--progress=json`: every line one JSON object with a type and a time. */
-function events(stdout: string): { type: string; time: string; [k: string]: unknown }[] {
+function events(
+  stdout: string,
+): { type: string; time: string; arch?: string; [k: string]: unknown }[] {
   const lines = stdout.trimEnd().split('\n');
   return lines.map((l) => JSON.parse(l) as { type: string; time: string });
 }
@@ -159,7 +161,7 @@ describe('rnx runtime build --progress=json', () => {
     expect(ev[0]!.arches).toEqual(['amd64', 'arm64']);
     const build = ev[0]!.build;
     expect(ev.every((e) => e.build === build)).toBe(true);
-    const types = ev.map((e) => `${e.type}${e.arch ? `:${String(e.arch)}` : ''}`);
+    const types = ev.map((e) => `${e.type}${e.arch ? `:${e.arch}` : ''}`);
     expect(types.indexOf('started:amd64')).toBeLessThan(types.indexOf('phase:amd64'));
     expect(types).toContain('started:arm64');
     expect(ev.find((e) => e.type === 'phase' && e.arch === 'arm64' && e.n === 9)).toMatchObject({
