@@ -23,6 +23,9 @@ have openssl || need_pkgs+=(openssl)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 # Prometheus and promtool: the alert rules' unit tests and the dashboard's queries run against them.
 have promtool || need_pkgs+=(prometheus)
+# zsh and fish: `rnx completion zsh|fish` is loaded into each in its test.
+have zsh || need_pkgs+=(zsh)
+have fish || need_pkgs+=(fish)
 
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" != 0 ]; then

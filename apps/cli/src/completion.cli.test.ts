@@ -3,6 +3,7 @@
  * real bash, which registers it for `rnx`; its function, called as bash's completion calls it
  * (COMP_WORDS, COMP_CWORD), offers every group and every command (hidden ones not), a command's
  * options after `-`, an option's fixed values, and nothing (file names) for a command's arguments.
+ * The zsh script is loaded in a real zsh and the fish one in a real fish (`complete -C`).
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -71,21 +72,60 @@ describe('rnx completion bash', () => {
   });
 });
 
-describe('rnx completion zsh and fish', () => {
-  it('name every command and the shell’s own registration', async () => {
-    const zsh = await runRnx(['completion', 'zsh'], { HOME: tmp.path });
-    expect(zsh.code).toBe(0);
-    expect(zsh.stdout).toMatch(/^#compdef rnx\n/);
-    expect(zsh.stdout).toContain('bashcompinit');
-    expect(zsh.stdout).toContain('complete -o default -F _rnx rnx');
-    const fish = await runRnx(['completion', 'fish'], { HOME: tmp.path });
-    expect(fish.code).toBe(0);
-    for (const path of COMMAND_PATHS.filter((p) => p !== 'farm supervise')) {
-      const words = path.split(' ');
-      const at = words.slice(0, -1).join(' ');
-      expect(fish.stdout, path).toContain(
-        `complete -c rnx -f -n '__rnx_at '\\''${at}'\\''' -a '${words.at(-1)}'`,
-      );
-    }
+/** Runs `script` in `shell` with a bare environment; its stdout. */
+async function shell(cmd: string, args: string[]): Promise<string> {
+  const { stdout } = await exec(cmd, args, { env: { PATH: process.env.PATH, HOME: tmp.path } });
+  return stdout;
+}
+
+describe('rnx completion zsh', () => {
+  it('loads in zsh, registers rnx, and offers commands and an option’s values', async () => {
+    const r = await runRnx(['completion', 'zsh'], { HOME: tmp.path });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^#compdef rnx\n/);
+    const file = join(tmp.path, 'rnx.zsh');
+    await writeFile(file, r.stdout);
+    await shell('zsh', ['-n', file]);
+    // As zsh's bashcompinit calls the function: COMP_WORDS and COMP_CWORD, in sh emulation.
+    const out = await shell('zsh', [
+      '-f',
+      '-c',
+      [
+        `source ${file}`,
+        'print -r -- "registered: $_comps[rnx]"',
+        'COMP_WORDS=(rnx runtime ""); COMP_CWORD=2; emulate sh -c _rnx; print -r -- "runtime: $COMPREPLY"',
+        'COMP_WORDS=(rnx job list -o ""); COMP_CWORD=4; emulate sh -c _rnx; print -r -- "-o: $COMPREPLY"',
+      ].join('\n'),
+    ]);
+    expect(out).toContain('registered: _bash_complete -o default -F _rnx');
+    expect(out).toContain('runtime: validate build list info test remove pin unpin gc');
+    expect(out).toContain('-o: json yaml wide');
+  });
+});
+
+describe('rnx completion fish', () => {
+  it('loads in fish, which offers every command, options and an option’s values', async () => {
+    const r = await runRnx(['completion', 'fish'], { HOME: tmp.path });
+    expect(r.code).toBe(0);
+    const file = join(tmp.path, 'rnx.fish');
+    await writeFile(file, r.stdout);
+    const complete = async (line: string) =>
+      (
+        await shell('fish', [
+          '--no-config',
+          '-c',
+          `source ${file}; complete -C ${JSON.stringify(line)}`,
+        ])
+      )
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]!);
+    const groups = [...new Set(COMMAND_PATHS.map((p) => p.split(' ')[0]!))];
+    expect((await complete('rnx ')).sort()).toEqual([...groups].sort());
+    expect(await complete('rnx runtime b')).toEqual(['build']);
+    expect(await complete('rnx admin certs ')).toEqual(['init']);
+    expect(await complete('rnx runtime build --ar')).toEqual(['--arch']);
+    expect((await complete('rnx token list -o ')).sort()).toEqual(['json', 'wide', 'yaml']);
+    expect(await complete('rnx farm ')).not.toContain('supervise');
   });
 });
