@@ -132,3 +132,4 @@ export {
   DEFAULT_RUNTIME_SPEC,
   isSystemRoot,
 } from './default-runtime.js';
+export { NODE_NAME, nodeNameFromHostname } from './node-name.js';
