@@ -61,9 +61,13 @@ export async function nodeDrain(
     o.deadlineS !== undefined ? `; what runs at ${node.schedule?.deadline} is stopped` : '';
   if (!o.json) io.out(`${paint(io, 'green', '✓')} node ${name} is draining: no new jobs${until}`);
   let shown = -1;
-  while (o.wait && node.online && (node.runningJobs?.length ?? 0) > 0) {
-    const left = node.runningJobs!.length;
-    if (left !== shown && !o.json) io.out(`  waiting for ${left} running job(s)`);
+  // Drained: a heartbeat sent after the drain began (the agent had stopped taking jobs) lists none.
+  const since = Date.parse(node.schedule?.since ?? new Date().toISOString());
+  const busy = (n: NodeView) =>
+    Date.parse(n.lastHeartbeat) <= since || (n.runningJobs?.length ?? 0) > 0;
+  while (o.wait && node.online && busy(node)) {
+    const left = node.runningJobs?.length ?? 0;
+    if (left > 0 && left !== shown && !o.json) io.out(`  waiting for ${left} running job(s)`);
     shown = left;
     await new Promise((r) => setTimeout(r, o.pollMs ?? 2000));
     const { nodes } = await client.get('/v1/nodes', ListNodesResponse);
