@@ -2,7 +2,7 @@
  * `rnx node cordon|uncordon|drain|remove` through the real binary against a running API over
  * real Redis (nodes registered as their agents write them): node list shows the state, a job
  * pinned to a cordoned node is refused, drain waits until the node's heartbeat lists no running
- * job, remove refuses an online node and forgets an offline one.
+ * job, remove refuses an online node and forgets an offline one, deleting its own Redis user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '@joblet/testkit';
@@ -65,9 +65,12 @@ describe('rnx node cordon, uncordon, drain, remove', () => {
     expect(online.code).not.toBe(0);
     expect(online.stderr).toContain('node worker-1 is online');
     await registerNode(api, 'worker-1', 'amd64', [], 120_000);
+    // Its own Redis user, as rnx node join makes it: removed with the node.
+    await api.redis.call('ACL', 'SETUSER', 'joblet-node-worker-1', 'on', '>secret', '+ping');
     const r = await rnx(['node', 'remove', 'worker-1']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('✓ node worker-1 removed\n');
+    expect(r.stdout).toBe('✓ node worker-1 removed; its Redis user is deleted\n');
+    expect(await api.redis.call('ACL', 'GETUSER', 'joblet-node-worker-1')).toBeNull();
     expect((await rnx(['node', 'list'])).stdout).not.toContain('worker-1');
   });
 });

@@ -133,4 +133,4 @@ export {
   DEFAULT_RUNTIME_SPEC,
   isSystemRoot,
 } from './default-runtime.js';
-export { NODE_NAME, nodeNameFromHostname } from './node-name.js';
+export { NODE_NAME, nodeCredentialUser, nodeNameFromHostname } from './node-name.js';

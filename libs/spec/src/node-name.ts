@@ -13,3 +13,8 @@ export function nodeNameFromHostname(host: string): string {
     .replace(/[.-]+$/, '');
   return NODE_NAME.test(name) ? name : 'node';
 }
+
+/** The Redis ACL user of a node joined with `rnx node join` (removed with the node). */
+export function nodeCredentialUser(node: string): string {
+  return `joblet-node-${node}`;
+}

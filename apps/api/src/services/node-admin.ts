@@ -9,10 +9,16 @@
  * - remove: forgets an offline node — its record, runtime reports, event cursor and schedule —
  *   and cancels the jobs still queued for it alone, which would otherwise wait forever. A node
  *   that is online is refused (its agent would register it again with its next heartbeat), and
- *   so is one holding volumes (their data is on that machine).
+ *   so is one holding volumes (their data is on that machine). A node joined with `rnx node
+ *   join` loses its Redis user too: its agent cannot connect any more.
  */
 import type { Keys, RedisClient } from '@joblet/queue';
-import type { NodeSchedule, NodeScheduleRequest, NodeView } from '@joblet/spec';
+import {
+  nodeCredentialUser,
+  type NodeSchedule,
+  type NodeScheduleRequest,
+  type NodeView,
+} from '@joblet/spec';
 import { ApiError } from '../plugins/errors.js';
 import type { JobService } from './job-service.js';
 import type { NodeService } from './node-service.js';
@@ -21,6 +27,8 @@ export interface NodeRemoval {
   node: string;
   /** Jobs that were queued for this node alone, now canceled. */
   canceledJobs: string[];
+  /** Its own Redis user (rnx node join): `revoked`, `none`, or why it is still there. */
+  credential: string;
 }
 
 export class NodeAdmin {
@@ -103,7 +111,18 @@ export class NodeAdmin {
       .srem(k.nodes, name)
       .del(k.node(name), k.nodeRuntimes(name), k.nodeCursor(name), k.nodeSchedule(name))
       .exec();
-    return { node: name, canceledJobs };
+    return { node: name, canceledJobs, credential: await this.revoke(name) };
+  }
+
+  /** Deletes the node's own Redis user, if it has one: its agent can no longer connect. */
+  private async revoke(name: string): Promise<string> {
+    const user = nodeCredentialUser(name);
+    try {
+      const n = await this.s.redis.call('ACL', 'DELUSER', user);
+      return n === 1 ? 'revoked' : 'none';
+    } catch (err) {
+      return `kept: the API may not delete Redis user ${user} (${(err as Error).message}); ACL DELUSER ${user}`;
+    }
   }
 
   /**

@@ -158,8 +158,11 @@ export const commands: readonly CommandDef[] = [
               `${paint(io, 'green', '✓')} node ${name} removed` +
                 (r.canceledJobs.length
                   ? `; canceled the job(s) queued for it: ${r.canceledJobs.join(', ')}`
-                  : ''),
+                  : '') +
+                (r.credential === 'revoked' ? '; its Redis user is deleted' : ''),
             );
+          if (r.credential.startsWith('kept'))
+            io.err(`${paint(io, 'yellow', '!')} its Redis user is ${r.credential}`);
           state.exitCode = EXIT.OK;
         }),
   },

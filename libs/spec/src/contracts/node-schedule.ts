@@ -42,5 +42,10 @@ export const RemoveNodeResponse = z.object({
   node: z.string(),
   /** Jobs that were queued for this node alone, canceled with it. */
   canceledJobs: z.array(z.string()),
+  /**
+   * The node's own Redis user (`rnx node join`): `revoked`, `none` (it had none), or why it could
+   * not be removed (the API's Redis user may not run ACL DELUSER).
+   */
+  credential: z.string(),
 });
 export type RemoveNodeResponse = z.infer<typeof RemoveNodeResponse>;

@@ -153,7 +153,11 @@ describe('cordon, drain, uncordon and remove', () => {
 
     const removed = await del('node-gone');
     expect(removed.statusCode).toBe(200);
-    expect(removed.json()).toEqual({ node: 'node-gone', canceledJobs: [queued.id] });
+    expect(removed.json()).toEqual({
+      node: 'node-gone',
+      canceledJobs: [queued.id],
+      credential: 'none',
+    });
     const names = (
       (await t.app.inject({ url: '/v1/nodes' })).json().nodes as { name: string }[]
     ).map((n) => n.name);
@@ -171,8 +175,6 @@ describe('cordon, drain, uncordon and remove', () => {
       message: 'its node node-gone was removed before it started',
     });
     expect(await Job.fromId(queue(nodeQueueName('node-gone')), queued.id)).toBeUndefined();
-    expect((await del('node-gone')).statusCode).toBe(
-      404,
-    );
+    expect((await del('node-gone')).statusCode).toBe(404);
   });
 });
