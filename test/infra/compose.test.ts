@@ -281,16 +281,21 @@ describe('compose settings and MinIO set-up files', () => {
     const api = actions('farm-api.policy.json');
     expect(reader.filter((a) => /Put|Delete|Abort/.test(a))).toEqual([]);
     expect(writer).toEqual(expect.arrayContaining([...reader, 's3:PutObject', 's3:DeleteObject']));
-    // The API reads and deletes (runtime removal, garbage collection) but never uploads.
+    // The API reads and deletes (runtime removal, garbage collection) and writes retention pins
+    // (`rnx runtime pin`), nothing else: no artifact, index or manifest upload.
     expect(api).toEqual(expect.arrayContaining([...reader, 's3:DeleteObject']));
-    expect(api.filter((a) => /Put|Multipart/.test(a))).toEqual([]);
+    const puts = policy('farm-api.policy.json').Statement.filter((s) =>
+      s.Action.some((a) => /Put|Multipart/.test(a)),
+    );
+    expect(puts.flatMap((s) => s.Action)).toEqual(['s3:PutObject']);
+    expect(puts.flatMap((s) => s.Resource)).toEqual(['arn:aws:s3:::BUCKET/pins/*']);
     for (const f of [
       'farm-reader.policy.json',
       'farm-writer.policy.json',
       'farm-api.policy.json',
     ]) {
       for (const r of policy(f).Statement.flatMap((s) => s.Resource)) {
-        expect(r).toMatch(/^arn:aws:s3:::BUCKET(\/\*)?$/); // the init script substitutes BUCKET
+        expect(r).toMatch(/^arn:aws:s3:::BUCKET(\/(pins\/)?\*)?$/); // the init script substitutes BUCKET
       }
     }
   });
