@@ -11,6 +11,7 @@
  * n runs each; medians and p99 in ms; ratios to `plain`.
  */
 import { spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { applyEgressPolicy, hasCommand, launchSandbox, type SandboxSpec } from '@joblet/sandbox';
 import { percentiles } from './stats.js';
 
@@ -40,7 +41,10 @@ async function timeOne(spec: SandboxSpec): Promise<number> {
 /** The policy step alone, against a process in a fresh network namespace. */
 async function timePolicy(): Promise<number> {
   const child = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 20)); // let unshare exec sleep in its namespace
+  // Until unshare has made its namespace, the child is still in ours (applyEgressPolicy refuses).
+  const ours = readlinkSync('/proc/self/ns/net');
+  for (let i = 0; i < 500 && readlinkSync(`/proc/${child.pid}/ns/net`) === ours; i++)
+    await new Promise((r) => setTimeout(r, 10));
   try {
     const t0 = performance.now();
     await applyEgressPolicy(child.pid!, []);

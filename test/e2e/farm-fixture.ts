@@ -52,10 +52,12 @@ export interface RnxResult {
 /**
  * `env`: extra environment for `rnx farm up` (and so for the farm's processes), e.g.
  * CATALOG_FILE; `upTimeoutS`: how long `farm up` waits for the farm (default 120 s); `node`: the
- * Node.js binary that runs `rnx` (and so every process of the farm), default this test's.
+ * Node.js binary that runs `rnx` (and so every process of the farm), default this test's;
+ * `arch`: `rnx farm up --arch` (e.g. `amd64,arm64`; a foreign arch's node is `<node>-<arch>`,
+ * its runtimes under `<dir>/nodes/<arch>/runtimes`).
  */
 export async function startFarm(
-  o: { env?: NodeJS.ProcessEnv; upTimeoutS?: number; node?: string } = {},
+  o: { env?: NodeJS.ProcessEnv; upTimeoutS?: number; node?: string; arch?: string } = {},
 ): Promise<Farm> {
   const tmp = await makeTempDir('e2e-farm-');
   // Sandboxes run as nobody: the runtimes dir must be reachable (as /opt/joblet/runtimes is).
@@ -120,7 +122,8 @@ export async function startFarm(
       '--node-name',
       node,
       '--timeout',
-      '120',
+      String(o.upTimeoutS ?? 120),
+      ...(o.arch ? ['--arch', o.arch] : []),
     ],
     { ...(o.env && { env: o.env }) },
   );

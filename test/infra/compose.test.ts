@@ -66,6 +66,7 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
         'minio',
         'minio-init',
         'redis',
+        'redis-secrets',
         'worker-amd64',
         'worker-arm64',
       ].sort(),
@@ -77,7 +78,7 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
       expect(v1[name]!.volumes!.length).toBeGreaterThan(1);
     }
     const withEnv = composeConfig(['docker-compose.yml'], 'infra/compose/farm.env.example');
-    expect(withEnv.redis!.command).toContain('change-me-redis');
+    expect(withEnv.minio!.environment!.MINIO_ROOT_PASSWORD).toBe('change-me-minio-root');
   });
 
   it('sets only variables the apps read', () => {
@@ -113,50 +114,28 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     }
   });
 
-  it('gives each app its own Redis ACL user, with its password, confined to the prefix', () => {
-    // `--user NAME RULE…` arguments of redis-server, by user name.
-    const cmd = services.redis!.command!;
-    const users = new Map<string, string[]>();
-    cmd.forEach((arg, i) => {
-      if (arg !== '--user') return;
-      const end = cmd.findIndex((a, j) => j > i && a.startsWith('--'));
-      users.set(cmd[i + 1]!, cmd.slice(i + 2, end < 0 ? undefined : end));
-    });
-    expect([...users.keys()].sort()).toEqual(['agent', 'api', 'worker']);
-    const passwords = new Set<string>();
-    for (const [name, s] of Object.entries(services).filter(([, x]) => appOf(x))) {
-      const env = s.environment!;
-      const rules = users.get(env.REDIS_USERNAME!);
-      expect(env.REDIS_USERNAME, name).toBe(appOf(s));
-      expect(rules, name).toEqual(
-        expect.arrayContaining([
-          'on',
-          `>${env.REDIS_PASSWORD}`,
-          `~${env.QUEUE_PREFIX}:*`,
-          `&${env.QUEUE_PREFIX}:*`,
-          '-@dangerous',
-        ]),
-      );
-      expect(
-        rules!.filter((r) => r.startsWith('~') || r.startsWith('&')),
-        name,
-      ).toHaveLength(2);
-      passwords.add(env.REDIS_PASSWORD!);
+  it('gives each app its own Redis ACL user through files: no password on a command line or in an environment', () => {
+    const redis = services.redis!;
+    expect(redis.command).toEqual(expect.arrayContaining(['--aclfile', '/secrets/users.acl']));
+    expect(redis.command!.join(' ')).not.toMatch(/--user|--requirepass|>|password/i);
+    expect(redis.volumes).toContain('farm-secrets:/secrets:ro');
+    expect(services['redis-secrets']!.volumes).toContain('farm-secrets:/secrets:rw');
+    const users = new Set<string>();
+    for (const [name, x] of Object.entries(services)) {
+      for (const [k, v] of Object.entries(x.environment ?? {})) {
+        expect(k, `${name} ${k}`).not.toMatch(/^REDIS_PASSWORD$|^REDISCLI_AUTH$/);
+        if (k.startsWith('REDIS') && k !== 'REDIS_PASSWORD_FILE')
+          expect(String(v), `${name} ${k}`).not.toMatch(/change-me|local-only/);
+      }
+      const app = appOf(x);
+      if (!app) continue;
+      const env = x.environment!;
+      expect(env.REDIS_USERNAME, name).toBe(app);
+      expect(env.REDIS_PASSWORD_FILE, name).toBe(`/run/farm-secrets/redis-${app}.password`);
+      expect(x.volumes, name).toContain('farm-secrets:/run/farm-secrets:ro');
+      users.add(app);
     }
-    expect(passwords.size).toBe(3);
-    // The rules are the ones infra/redis/users.acl.example documents (and its test runs).
-    const acl = readFileSync(join(REPO, 'infra/redis/users.acl.example'), 'utf8');
-    for (const [user, rules] of users) {
-      const line = acl.split('\n').find((l) => l.startsWith(`user ${user} `))!;
-      const expected = line
-        .split(' ')
-        .slice(2)
-        .filter((r) => !/^[>~&]/.test(r));
-      expect(
-        rules.filter((r) => !/^[>~&]/.test(r)),
-        user,
-      ).toEqual(expected);
-    }
+    expect([...users].sort()).toEqual(['agent', 'api', 'worker']);
   });
 
   it('persists Redis with AOF (fsync every second) and never evicts BullMQ keys', () => {
@@ -211,7 +190,7 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
 
   it('has a health check and a restart policy on every long-running service', () => {
     for (const [name, s] of Object.entries(services)) {
-      if (name === 'minio-init') {
+      if (name === 'minio-init' || name === 'redis-secrets') {
         expect(s.restart).toBe('no');
         continue;
       }
@@ -281,16 +260,21 @@ describe('compose settings and MinIO set-up files', () => {
     const api = actions('farm-api.policy.json');
     expect(reader.filter((a) => /Put|Delete|Abort/.test(a))).toEqual([]);
     expect(writer).toEqual(expect.arrayContaining([...reader, 's3:PutObject', 's3:DeleteObject']));
-    // The API reads and deletes (runtime removal, garbage collection) but never uploads.
+    // The API reads and deletes (runtime removal, garbage collection) and writes retention pins
+    // (`rnx runtime pin`), nothing else: no artifact, index or manifest upload.
     expect(api).toEqual(expect.arrayContaining([...reader, 's3:DeleteObject']));
-    expect(api.filter((a) => /Put|Multipart/.test(a))).toEqual([]);
+    const puts = policy('farm-api.policy.json').Statement.filter((s) =>
+      s.Action.some((a) => /Put|Multipart/.test(a)),
+    );
+    expect(puts.flatMap((s) => s.Action)).toEqual(['s3:PutObject']);
+    expect(puts.flatMap((s) => s.Resource)).toEqual(['arn:aws:s3:::BUCKET/pins/*']);
     for (const f of [
       'farm-reader.policy.json',
       'farm-writer.policy.json',
       'farm-api.policy.json',
     ]) {
       for (const r of policy(f).Statement.flatMap((s) => s.Resource)) {
-        expect(r).toMatch(/^arn:aws:s3:::BUCKET(\/\*)?$/); // the init script substitutes BUCKET
+        expect(r).toMatch(/^arn:aws:s3:::BUCKET(\/(pins\/)?\*)?$/); // the init script substitutes BUCKET
       }
     }
   });

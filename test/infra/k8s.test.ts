@@ -34,15 +34,19 @@ interface Manifest {
   stringData?: Record<string, string>;
 }
 
-const files = filesUnder('infra/k8s', /\.ya?ml$/);
+const files = filesUnder('infra/k8s', /\.ya?ml$/).filter((f) => !f.endsWith('/values.yaml'));
 const docs: { file: string; m: Manifest }[] = files.flatMap((file) =>
   parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
     expect(d.errors, file).toEqual([]);
     return { file: relative(REPO, file), m: d.toJS() as Manifest };
   }),
 );
-/** The default set: what `kubectl apply -f infra/k8s/` applies (not the alternatives below it). */
-const defaults = docs.filter((d) => !d.file.includes('/keda-prometheus/'));
+/** The default set: what `kubectl apply -f infra/k8s/` applies (not the directories below it). */
+const defaults = docs.filter(
+  (d) => !d.file.includes('/keda-prometheus/') && !d.file.includes('/keda-operator/'),
+);
+/** KEDA's own installation: Helm values and the farm CA in KEDA's namespace. */
+const kedaOperator = docs.filter((d) => d.file.includes('/keda-operator/'));
 const byKind = (kind: string, set = defaults) =>
   set.filter((d) => d.m.kind === kind).map((d) => d.m);
 const workloads = () => [...byKind('Deployment'), ...byKind('DaemonSet')];
@@ -56,7 +60,10 @@ describe('infra/k8s manifests', () => {
       expect(m.apiVersion, file).toMatch(/^[a-z0-9.]+(\/v[0-9a-z]+)?$|^v1$/);
       expect(m.kind, file).toMatch(/^[A-Z][A-Za-z]+$/);
       expect(m.metadata?.name, file).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
-      if (m.kind !== 'Namespace') expect(m.metadata.namespace, file).toBe('joblet-farm');
+      if (m.kind !== 'Namespace')
+        expect(m.metadata.namespace, file).toBe(
+          file.includes('/keda-operator/') ? 'keda' : 'joblet-farm',
+        );
     }
     // No two objects of one kind share a name within the default set.
     const ids = defaults.map((d) => `${d.m.kind}/${d.m.metadata.name}`);
@@ -121,6 +128,16 @@ describe('infra/k8s manifests', () => {
       (w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'agent',
     )!;
     expect(secretOf(agent, 'STORAGE_ACCESS_KEY')).toBe('joblet-farm-store-reader');
+    // As in compose: the API has a key of its own (read, delete, pins), the workers the writer's.
+    const api = workloads().find(
+      (w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'api',
+    )!;
+    expect(secretOf(api, 'STORAGE_ACCESS_KEY')).toBe('joblet-farm-store-api');
+    expect(secretOf(api, 'STORAGE_SECRET_KEY')).toBe('joblet-farm-store-api');
+    for (const w of workloads().filter(
+      (x) => x.metadata.labels?.['app.kubernetes.io/component'] === 'worker',
+    ))
+      expect(secretOf(w, 'STORAGE_ACCESS_KEY')).toBe('joblet-farm-store-writer');
   });
 
   it('runs the API as 2+ stateless replicas, unprivileged, behind a Service', () => {
@@ -247,5 +264,63 @@ describe('infra/k8s manifests', () => {
         }
       }
     }
+  });
+
+  it('scales out on the oldest waiting build too, and spares busy workers on scale-in', () => {
+    for (const so of byKind('ScaledObject')) {
+      const arch = (so.spec.scaleTargetRef.name as string).replace('joblet-worker-', '');
+      const triggers = so.spec.triggers as {
+        metricType?: string;
+        metadata: Record<string, string>;
+      }[];
+      const fields = triggers.map((t) => t.metadata.valueLocation!.split('.').at(-1));
+      expect(fields.sort()).toEqual(['backlog', 'oldestWaitingAgeS']);
+      const age = triggers.find((t) => t.metadata.valueLocation!.endsWith('oldestWaitingAgeS'))!;
+      expect(age.metricType, arch).toBe('Value');
+    }
+    const rbac = [...byKind('Role'), ...byKind('RoleBinding'), ...byKind('ServiceAccount')];
+    const role = rbac.find(
+      (m) => m.kind === 'Role' && m.metadata.name === 'joblet-worker-pod-cost',
+    );
+    expect((role as unknown as { rules: unknown[] }).rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] },
+    ]);
+    const binding = rbac.find((m) => m.kind === 'RoleBinding') as unknown as {
+      roleRef: { name: string };
+      subjects: { name: string }[];
+    };
+    expect(binding.roleRef.name).toBe('joblet-worker-pod-cost');
+    for (const w of byKind('Deployment').filter((d) =>
+      d.metadata.name.startsWith('joblet-worker-'),
+    )) {
+      expect(w.spec.template.spec.serviceAccountName).toBe(binding.subjects[0]!.name);
+      const env = containers(w)[0]!.env!;
+      const field = (n: string) => env.find((e) => e.name === n)?.valueFrom?.fieldRef?.fieldPath;
+      expect(field('WORKER_POD_NAME')).toBe('metadata.name');
+      expect(field('WORKER_POD_NAMESPACE')).toBe('metadata.namespace');
+    }
+  });
+
+  it("has KEDA's operator trust the farm CA (mounted at /custom/ca by its Helm values)", () => {
+    const ca = kedaOperator.map((d) => d.m).find((m) => m.kind === 'ConfigMap')!;
+    expect(ca.metadata).toMatchObject({ name: 'joblet-farm-ca', namespace: 'keda' });
+    expect(Object.keys(ca.data!)).toEqual(['ca.crt']);
+    const values = parseAllDocuments(
+      readFileSync(`${REPO}/infra/k8s/keda-operator/values.yaml`, 'utf8'),
+    )[0]!.toJS() as {
+      volumes: {
+        keda: {
+          extraVolumes: { name: string; configMap: { name: string } }[];
+          extraVolumeMounts: { name: string; mountPath: string }[];
+        };
+      };
+    };
+    const { extraVolumes, extraVolumeMounts } = values.volumes.keda;
+    expect(extraVolumes).toEqual([
+      { name: 'joblet-farm-ca', configMap: { name: ca.metadata.name } },
+    ]);
+    expect(extraVolumeMounts).toEqual([
+      { name: 'joblet-farm-ca', mountPath: '/custom/ca', readOnly: true },
+    ]);
   });
 });

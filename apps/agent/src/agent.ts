@@ -143,7 +143,16 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     intervalMs: config.heartbeatIntervalMs,
     // `jobs` is built below; the heartbeat reads it only once started.
     runningJobs: () => jobs?.runningJobs() ?? [],
+    // Cordoned or draining (rnx node cordon|drain): no new jobs from the arch's queue.
+    onSchedule: async (schedule) => {
+      const open = schedule === undefined;
+      if (open === intakeOpen) return;
+      intakeOpen = open;
+      await jobs?.setIntake(open);
+      log.info({ schedule }, open ? 'taking jobs again' : `node ${schedule?.state}: no new jobs`);
+    },
   });
+  let intakeOpen = true;
   const jobs =
     (deps.jobs ?? true)
       ? new JobRunner({
@@ -211,6 +220,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       if (stopping) return;
       // Jobs before the node queue: it hands pinned jobs to the runner.
       await jobs?.start();
+      // Cordoned before the job queue was there (the first heartbeat came first).
+      if (!intakeOpen) await jobs?.setIntake(false);
       await nodeQueue?.start();
       log.info(
         { runtimesDir: config.runtimesDir, store: store.url, version: AGENT_VERSION },

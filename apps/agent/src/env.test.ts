@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTrustedKeyFile } from '@joblet/artifact';
 import { writeTestKeyPair } from '@joblet/testkit';
-import { nodeNameFromHostname, readAgentEnv } from './env.js';
+import { nodeNameFromHostname } from '@joblet/spec';
+import { readAgentEnv } from './env.js';
 
 describe('readAgentEnv', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-env-'));

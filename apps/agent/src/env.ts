@@ -10,8 +10,10 @@ import {
   ARCHITECTURES,
   DnsServersEnv,
   EgressAllowEnv,
+  NODE_NAME,
   archFromUname,
   configError,
+  nodeNameFromHostname,
   withoutEmptyValues,
   type Arch,
   type EgressAllow,
@@ -39,9 +41,6 @@ const absolutePath = (def: string) =>
     .refine((p) => p.replace(/\/+$/, '') !== '', 'a directory other than /')
     .transform((p) => p.replace(/\/+$/, ''))
     .default(def);
-
-/** A node name as NodeInfo accepts it. */
-export const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
@@ -230,17 +229,6 @@ export interface AgentConfig {
   allowHostNetwork?: boolean;
   /** AGENT_JOB_PIP_INDEX_URL, AGENT_JOB_NPM_REGISTRY (job-mirrors.ts). */
   jobMirrors?: JobMirrors;
-}
-
-/** The hostname as a node name: lowercased, invalid characters → '-', at most 63 characters. */
-export function nodeNameFromHostname(host: string): string {
-  const name = host
-    .toLowerCase()
-    .replace(/[^a-z0-9.-]+/g, '-')
-    .replace(/^[.-]+/, '')
-    .slice(0, 63)
-    .replace(/[.-]+$/, '');
-  return NODE_NAME.test(name) ? name : 'node';
 }
 
 /**

@@ -24,6 +24,11 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
     paths: ['runtime list', 'runtime info', 'node list'],
     load: () => import('./commands/runtime-read.js'),
   },
+  {
+    paths: ['node cordon', 'node uncordon', 'node drain', 'node remove'],
+    load: () => import('./commands/node-manage.js'),
+  },
+  { paths: ['node join'], load: () => import('./commands/node-join.js') },
   { paths: ['runtime test', 'runtime remove'], load: () => import('./commands/runtime-manage.js') },
   { paths: ['runtime pin', 'runtime unpin'], load: () => import('./commands/runtime-pin.js') },
   { paths: ['runtime gc'], load: () => import('./commands/runtime-gc.js') },

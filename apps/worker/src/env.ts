@@ -157,6 +157,13 @@ const WorkerEnv = z.object({
    * at start (as root, mounting binfmt_misc if needed) and unregister it at shutdown.
    */
   WORKER_REGISTER_BINFMT: flag(false),
+  /**
+   * On Kubernetes (the downward API's metadata.name and metadata.namespace): the worker keeps its
+   * pod's `controller.kubernetes.io/pod-deletion-cost` at 1000 × its running builds, so a
+   * scale-in removes an idle worker first (k8s/pod-deletion-cost.ts).
+   */
+  WORKER_POD_NAME: z.string().optional(),
+  WORKER_POD_NAMESPACE: z.string().optional(),
 });
 
 /** Everything the worker is configured with. */
@@ -207,6 +214,8 @@ export interface WorkerConfig {
   signingKeys: SigningKey[];
   /** Register the QEMU binfmt_misc handler for a foreign `arch` if it is missing. */
   registerBinfmt: boolean;
+  /** WORKER_POD_NAME and WORKER_POD_NAMESPACE, both set: the worker's own pod. */
+  pod?: { name: string; namespace: string };
 }
 
 /**
@@ -266,6 +275,10 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     publish: e.WORKER_PUBLISH,
     signingKeys,
     registerBinfmt: e.WORKER_REGISTER_BINFMT,
+    ...(e.WORKER_POD_NAME &&
+      e.WORKER_POD_NAMESPACE && {
+        pod: { name: e.WORKER_POD_NAME, namespace: e.WORKER_POD_NAMESPACE },
+      }),
   };
 }
 

@@ -46,6 +46,7 @@ import { EventSink } from './jobs/event-sink.js';
 import { WorkerStatusReporter } from './worker-status-reporter.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
 import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
+import { keepPodDeletionCost } from './k8s/pod-deletion-cost.js';
 
 export interface CreateWorkerOptions {
   log?: Logger;
@@ -165,6 +166,11 @@ async function startWorker(
   await cancels.start();
   const status = new WorkerStatusReporter(redis, keys, config, log);
   await status.start();
+  const running = new Set<RunningBuild>();
+  // On Kubernetes: a scale-in removes an idle worker first.
+  const stopDeletionCost = config.pod
+    ? keepPodDeletionCost({ ...config.pod, pod: config.pod.name, running: () => running.size, log })
+    : () => Promise.resolve();
 
   const deps: WorkerDeps = {
     config,
@@ -177,7 +183,7 @@ async function startWorker(
     cancels,
     cgroups,
     childScript,
-    running: new Set(),
+    running,
     state: { closing: false },
     handledFailures: new Set(),
   };
@@ -252,6 +258,7 @@ async function startWorker(
           }
         }
         // 3. Clients last: the subscriber, the store, then the Redis connections.
+        await stopDeletionCost();
         await status.close();
         await cancels.close();
         await store.close().catch(() => undefined);

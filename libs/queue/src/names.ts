@@ -120,6 +120,10 @@ export class Keys {
   node(name: string): string {
     return `${this.prefix}:node:${name}`;
   }
+  /** String: JSON NodeSchedule while an operator keeps new jobs off the node (cordon, drain). */
+  nodeSchedule(name: string): string {
+    return `${this.prefix}:node:${name}:schedule`;
+  }
   /** Hash: `<name>@<version>` → JSON NodeRuntimeStatus, per node. */
   nodeRuntimes(name: string): string {
     return `${this.prefix}:node:${name}:runtimes`;

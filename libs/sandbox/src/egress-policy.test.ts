@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseEgressAllow } from '@joblet/spec';
-import { DENIED_V4, egressRuleset, nameserverAllows } from './egress-policy.js';
+import { DENIED_V4, applyEgressPolicy, egressRuleset, nameserverAllows } from './egress-policy.js';
 
 describe('egressRuleset', () => {
   const rules = egressRuleset(parseEgressAllow(['10.9.0.0/16', '192.168.1.5:3141']), [
@@ -40,3 +41,24 @@ describe('nameserverAllows', () => {
     ]);
   });
 });
+
+describe('applyEgressPolicy', () => {
+  // The bench once raced `unshare --net`: the pid was still in the host's namespace and the
+  // rules cut the host off from its DNS server (a private address). Refused before nft runs.
+  it("refuses a process in the host's own network namespace, and one that is gone", async () => {
+    const before = hostRuleset();
+    await expect(applyEgressPolicy(process.pid, [])).rejects.toThrow(
+      `the egress network policy was not set: process ${process.pid} is in this host's own network namespace, not in the sandbox's`,
+    );
+    await expect(applyEgressPolicy(2 ** 22 + 1, [])).rejects.toThrow(
+      /is gone, not in the sandbox's/,
+    );
+    expect(hostRuleset()).toBe(before);
+  });
+});
+
+/** The host's nftables ruleset (empty when nft is missing or not permitted). */
+function hostRuleset(): string {
+  const r = spawnSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : '';
+}

@@ -9,6 +9,7 @@
  * or a build's set without CAP_NET_ADMIN; no new user namespaces under seccomp), so it cannot
  * undo them.
  */
+import { readlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { EgressAllow } from '@joblet/spec';
@@ -92,16 +93,35 @@ export function egressRuleset(allow: readonly EgressAllow[], own: readonly strin
   ].join('\n');
 }
 
+/** The network namespace of `pid` (`net:[4026531840]`), undefined when it is gone. */
+function netns(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Sets the ruleset in the network namespace of the sandbox process `pid` (as root, through
- * `nsenter` and `nft` from Debian's util-linux and nftables).
- * @throws SandboxError `SANDBOX_NETWORK_FAILED` naming what failed (nft missing, rules refused).
+ * `nsenter` and `nft` from Debian's util-linux and nftables). A `pid` that is not (or no longer)
+ * in a network namespace of its own is refused: the rules would land on the host itself and cut
+ * it off from every private address — its DNS server, its LAN.
+ * @throws SandboxError `SANDBOX_NETWORK_FAILED` naming what failed (nft missing, rules refused,
+ *   the process in the host's namespace or gone).
  */
 export async function applyEgressPolicy(
   pid: number,
   allow: readonly EgressAllow[],
   own: readonly string[] = hostAddresses(),
 ): Promise<void> {
+  const ns = netns(pid);
+  if (ns === undefined || ns === netns('self'))
+    throw new SandboxError(
+      `the egress network policy was not set: process ${pid} is ` +
+        `${ns === undefined ? 'gone' : "in this host's own network namespace"}, not in the sandbox's`,
+      SandboxErrorCode.NetworkFailed,
+    );
   const r = await run('nsenter', [`--net=/proc/${pid}/ns/net`, '--', 'nft', '-f', '-'], {
     input: egressRuleset(allow, own),
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },

@@ -113,6 +113,7 @@ export * from './contracts/build-events.js';
 export * from './contracts/artifacts.js';
 export * from './contracts/builds-api.js';
 export * from './contracts/nodes.js';
+export * from './contracts/node-schedule.js';
 export * from './contracts/runtimes-api.js';
 export * from './contracts/jobs.js';
 export * from './contracts/networks.js';
@@ -132,3 +133,4 @@ export {
   DEFAULT_RUNTIME_SPEC,
   isSystemRoot,
 } from './default-runtime.js';
+export { NODE_NAME, nodeCredentialUser, nodeNameFromHostname } from './node-name.js';

@@ -244,6 +244,12 @@ export class JobRunner {
     });
   }
 
+  /** Cordoned or not: takes jobs from `jobs-<arch>` or not (running ones go on either way). */
+  async setIntake(open: boolean): Promise<void> {
+    if (open) this.worker?.resume();
+    else await this.worker?.pause(true);
+  }
+
   /** Runs one job by id (what the queue handlers do). */
   async runJob(jobId: string): Promise<RunJobResult> {
     if (!this.ctx) throw new Error('job runner not started');

@@ -3,11 +3,13 @@
  * written to `keys.node(name)` and the name added to `keys.nodes` at start and every interval.
  * The API shows a node online while its lastHeartbeat is within NODE_OFFLINE_AFTER_MS. A node is
  * never unregistered: on a clean stop a final record says when it stopped (`stoppedAt`), and the
- * node stays listed, going offline once its last heartbeat ages out.
+ * node stays listed, going offline once its last heartbeat ages out. Each beat also reads what an
+ * operator set for the node (cordon, drain: `keys.nodeSchedule(name)`) and hands it to
+ * `onSchedule`, so a cordoned node stops taking jobs within one interval.
  */
 import type { Logger } from '@joblet/logging';
 import type { Keys, RedisClient } from '@joblet/queue';
-import type { Arch, NodeInfo } from '@joblet/spec';
+import { NodeSchedule, type Arch, type NodeInfo } from '@joblet/spec';
 import { allowedCpus } from './cpus.js';
 import { diskUsage } from './disk.js';
 
@@ -27,6 +29,8 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /** The jobs running here now (reported as `runningJobs`); absent on a node without jobs. */
   runningJobs?: () => string[];
+  /** Called after every beat with the node's schedule (undefined: it takes jobs). */
+  onSchedule?: (schedule: NodeSchedule | undefined) => Promise<void> | void;
 }
 
 /** NodeInfo plus `stoppedAt` after a clean stop (extra keys are ignored by NodeInfo readers). */
@@ -91,10 +95,15 @@ export class HeartbeatService {
 
   private async beat(stoppedAt?: string): Promise<void> {
     const rec = await this.record(stoppedAt);
-    await this.o.redis
+    const res = await this.o.redis
       .multi()
       .set(this.o.keys.node(this.o.name), JSON.stringify(rec))
       .sadd(this.o.keys.nodes, this.o.name)
+      .get(this.o.keys.nodeSchedule(this.o.name))
       .exec();
+    const raw = res?.[2]?.[1];
+    if (stoppedAt !== undefined || !this.o.onSchedule) return;
+    const parsed = typeof raw === 'string' ? NodeSchedule.safeParse(JSON.parse(raw)) : undefined;
+    await this.o.onSchedule(parsed?.success ? parsed.data : undefined);
   }
 }

@@ -13,6 +13,7 @@ import type { FarmState } from '../services/farm-state.js';
 import { liveFarmState } from '../services/farm-state.live.js';
 import { GcService } from '../services/gc-service.js';
 import { JobService } from '../services/job-service.js';
+import { NodeAdmin } from '../services/node-admin.js';
 import { NodeCalls } from '../services/node-calls.js';
 import { NodeService } from '../services/node-service.js';
 import { QuotaService } from '../services/quota-service.js';
@@ -28,6 +29,8 @@ declare module 'fastify' {
     /** Published runtimes and worker pools, for the server-side checks of `validate`. */
     farmState: FarmState;
     nodes: NodeService;
+    /** Cordon, drain, uncordon and remove nodes (operators). */
+    nodeAdmin: NodeAdmin;
     /** Calls to one node's agent through its queue (runtime tests, volumes), answered on close. */
     nodeCalls: NodeCalls;
     runtimes: RuntimeService;
@@ -39,6 +42,9 @@ declare module 'fastify' {
     quotas: QuotaService;
   }
 }
+
+/** How often drain deadlines are checked (ms). */
+const DRAIN_SWEEP_MS = 5_000;
 
 // eslint-disable-next-line @typescript-eslint/require-await
 async function farmServices(app: FastifyInstance): Promise<void> {
@@ -73,6 +79,19 @@ async function farmServices(app: FastifyInstance): Promise<void> {
     networks,
     defaultNetwork: settings.defaultNetwork,
   });
+  const nodeAdmin = new NodeAdmin({ redis, keys, nodes, jobs });
+  app.decorate('nodeAdmin', nodeAdmin);
+  // Drain deadlines: the jobs still running on a draining node whose deadline passed are stopped.
+  const drainSweep = setInterval(() => {
+    nodeAdmin
+      .stopOverdue()
+      .then((ids) => {
+        if (ids.length > 0) app.log.info({ jobs: ids }, 'drain deadline: jobs stopped');
+      })
+      .catch((err: unknown) => app.log.warn({ err }, 'drain deadline sweep failed'));
+  }, DRAIN_SWEEP_MS);
+  drainSweep.unref();
+  app.addHook('onClose', () => clearInterval(drainSweep));
   app.decorate('networks', networks);
   app.decorate('buildStore', buildStore);
   app.decorate('farmState', liveFarmState(store, buildQueues));

@@ -42,6 +42,16 @@ export async function routeJob(
       throw new ApiError(400, 'BAD_REQUEST', `node ${req.node} is not online`, [
         { field: 'node', message: 'not an online node' },
       ]);
+    if (node.schedule) {
+      const d = node.schedule;
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `node ${node.name} is ${d.state} (by ${d.by} since ${d.since}${d.reason ? `: ${d.reason}` : ''}) ` +
+          `and takes no new jobs; rnx node uncordon ${node.name} lets it take jobs again`,
+        [{ field: 'node', message: d.state }],
+      );
+    }
     if (!runtimeArches.includes(node.arch)) {
       throw new ApiError(
         400,
@@ -63,7 +73,18 @@ export async function routeJob(
     return { arch: node.arch, pinned: node.name };
   }
   const ofArch = online.filter((n) => runtimeArches.includes(n.arch));
-  const eligible = ofArch.length > 0 ? requireCpus(req, ofArch, what) : ofArch;
+  const open = ofArch.filter((n) => !n.schedule);
+  if (ofArch.length > 0 && open.length === 0) {
+    throw new ApiError(
+      409,
+      'CONFLICT',
+      `no node can take ${what} now: every online node of ${runtimeArches.join(', ')} is ` +
+        `cordoned or draining (${ofArch.map((n) => `${n.name}: ${n.schedule!.state}`).join(', ')}); ` +
+        `rnx node uncordon NAME lets one take jobs again`,
+      [{ field: 'runtime', message: 'every node of its architectures is cordoned' }],
+    );
+  }
+  const eligible = open.length > 0 ? requireCpus(req, open, what) : open;
   if (eligible.length === 0) {
     throw new ApiError(
       409,

@@ -316,6 +316,32 @@ export class JobService {
     return canceled;
   }
 
+  /**
+   * Cancels the jobs waiting in `node`'s own queue (pinned there, not started), with `message`;
+   * returns their ids. For a node being removed: nothing else would ever take them.
+   */
+  async cancelQueuedFor(node: string, message: string): Promise<string[]> {
+    const waiting = await this.queue(nodeQueueName(node)).getJobs([
+      'waiting',
+      'delayed',
+      'prioritized',
+    ]);
+    const ids: string[] = [];
+    for (const q of waiting) {
+      const parsed = RUN_JOB.schema.safeParse(q.data);
+      if (q.name !== RUN_JOB.name || !parsed.success) continue;
+      await q.remove().catch(() => undefined);
+      const { jobId } = parsed.data;
+      const done = await this.jobs.transition(jobId, 'CANCELED', {
+        reason: 'canceled',
+        message,
+        finishedAt: new Date().toISOString(),
+      });
+      if (done) ids.push(jobId);
+    }
+    return ids;
+  }
+
   private async removeQueued(job: JobRecord): Promise<void> {
     const q = this.queue(job.pinnedNode ? nodeQueueName(job.pinnedNode) : jobQueueName(job.arch));
     const queued = await Job.fromId(q, job.id);

@@ -1,9 +1,16 @@
 /**
  * Execution nodes as their agents report them in Redis; online = a recent heartbeat from an agent
  * that has not stopped (a clean stop is offline at once: pinned jobs are refused, not queued for a
- * node that may never come back).
+ * node that may never come back). A node an operator cordoned or drains carries its `schedule`
+ * (node-admin.ts).
  */
-import { NODE_OFFLINE_AFTER_MS, NodeInfo, NodeRuntimeStatus, type NodeView } from '@joblet/spec';
+import {
+  NODE_OFFLINE_AFTER_MS,
+  NodeInfo,
+  NodeRuntimeStatus,
+  NodeSchedule,
+  type NodeView,
+} from '@joblet/spec';
 import type { Keys, RedisClient } from '@joblet/queue';
 
 export class NodeService {
@@ -24,9 +31,10 @@ export class NodeService {
   }
 
   async get(name: string): Promise<NodeView | undefined> {
-    const [raw, runtimes] = await Promise.all([
+    const [raw, runtimes, schedule] = await Promise.all([
       this.redis.get(this.keys.node(name)),
       this.redis.hgetall(this.keys.nodeRuntimes(name)),
+      this.redis.get(this.keys.nodeSchedule(name)),
     ]);
     if (!raw) return undefined;
     const info = NodeInfo.safeParse(JSON.parse(raw));
@@ -41,6 +49,7 @@ export class NodeService {
         info.data.stoppedAt === undefined &&
         this.now() - Date.parse(info.data.lastHeartbeat) < NODE_OFFLINE_AFTER_MS,
       runtimes: statuses,
+      ...(schedule !== null && { schedule: NodeSchedule.parse(JSON.parse(schedule)) }),
     };
   }
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arch as nodeArch } from 'node:os';
 import { Option } from 'commander';
+import type { Arch } from '@joblet/spec';
 import type { CommandDef } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -19,6 +20,7 @@ import { table } from '../render/format.js';
 import { DEFAULT_FARM_DIR, farmPaths, isAlive, readFarmState } from '../farm/farm-state.js';
 import { ensureFarmToken } from '../farm/farm-credential.js';
 import { checkFarmDirTraversable } from '../farm/farm-dir-check.js';
+import { parseFarmArches, planForeignArch } from '../farm/farm-arches.js';
 import { FARM_AUTH_MODES, appEntry, supervise, type FarmAuth } from '../farm/supervisor.js';
 import { port } from './parsers.js';
 
@@ -35,13 +37,17 @@ export interface FarmUpOptions {
   cacheDir?: string;
   runtimesDir?: string;
   nodeName?: string;
+  /** `--arch`: comma-separated, default the host's. */
+  arch?: string;
   timeoutS: number;
 }
 
 /** The host's architecture in Debian's naming. */
-export function hostArch(): string {
+export function hostArch(): Arch {
   const a = nodeArch();
-  return a === 'x64' ? 'amd64' : a === 'arm64' ? 'arm64' : a;
+  if (a === 'x64') return 'amd64';
+  if (a === 'arm64') return 'arm64';
+  throw new CliError(`this host's architecture ${a} is not one the farm builds for`, EXIT.FAILED);
 }
 
 async function healthy(url: string): Promise<boolean> {
@@ -100,6 +106,9 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     const running = existing.auth ?? 'none';
     if (running !== auth)
       io.err(`the running farm has API_AUTH=${running}; to change it: rnx farm down, then up`);
+    const arches = (existing.arches ?? [existing.arch]).join(',');
+    if (opts.arch && parseFarmArches(opts.arch, hostArch()).join(',') !== arches)
+      io.err(`the running farm has --arch ${arches}; to change it: rnx farm down, then up`);
     await credentials(opts, running, existing, io);
     return EXIT.OK;
   }
@@ -112,6 +121,9 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
         'is missing: this rnx is the installed package (the CLI only). Clone the repository, ' +
         'run npm ci && npm run build there, and use its apps/cli/bin/rnx.js for farm up',
     );
+  const arches = parseFarmArches(opts.arch ?? hostArch(), hostArch());
+  // Refused here, before anything starts, when a foreign arch cannot run (farm-arches.ts).
+  for (const a of arches.slice(1)) planForeignArch(a);
   const t0 = Date.now();
   const paths = farmPaths(opts.dir);
   mkdirSync(paths.logs, { recursive: true });
@@ -131,6 +143,8 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     opts.redisUrl,
     '--prefix',
     opts.prefix,
+    '--arch',
+    arches.join(','),
     ...(opts.storageUrl ? ['--storage-url', opts.storageUrl] : []),
     ...(opts.cacheDir ? ['--cache-dir', opts.cacheDir] : []),
     ...(opts.runtimesDir ? ['--runtimes-dir', opts.runtimesDir] : []),
@@ -149,6 +163,9 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     if (state?.ready && state.supervisorPid === sup.pid && (await healthy(apiUrl))) {
       io.out(`${paint(io, 'green', '✓')} Farm is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       io.out(`  API:      ${apiUrl}`);
+      io.out(
+        `  Arches:   ${arches.map((a, i) => (i === 0 ? a : `${a} (QEMU)`)).join(', ')}`,
+      );
       io.out(`  Store:    ${state.storageUrl}`);
       io.out(`  Logs:     ${paths.logs}/`);
       io.out(
@@ -247,6 +264,11 @@ export const commands: readonly CommandDef[] = [
           'where the local agent installs runtimes (default /opt/joblet/runtimes)',
         )
         .option('--node-name <name>', 'name of the local node (default: from the hostname)')
+        .option(
+          '--arch <list>',
+          'architectures to build for and run jobs on, e.g. amd64,arm64 (default: the host\'s; ' +
+            'a foreign one under QEMU, a worker and a node <node-name>-<arch> each)',
+        )
         .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
         .action(async (o: Omit<FarmUpOptions, 'timeoutS' | 'configPath'> & { timeout: number }) => {
           const up = { ...o, timeoutS: o.timeout, configPath: env.configPath };
@@ -290,6 +312,7 @@ export const commands: readonly CommandDef[] = [
         .option('--cache-dir <path>', 'cache dir')
         .option('--runtimes-dir <path>', 'runtimes dir')
         .option('--node-name <name>', 'node name')
+        .option('--arch <list>', 'architectures, the host\'s first')
         .action(
           async (o: {
             dir: string;
@@ -301,8 +324,9 @@ export const commands: readonly CommandDef[] = [
             cacheDir?: string;
             runtimesDir?: string;
             nodeName?: string;
+            arch?: string;
           }) => {
-            await supervise({ ...o, arch: hostArch() });
+            await supervise({ ...o, arches: parseFarmArches(o.arch ?? hostArch(), hostArch()) });
           },
         ),
   },

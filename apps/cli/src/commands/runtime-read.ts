@@ -144,7 +144,8 @@ export async function nodeList(client: ApiClient, opts: ListOutput, io: Io): Pro
     return [
       n.name,
       n.arch,
-      n.online ? 'online' : n.stoppedAt ? 'stopped' : 'offline',
+      (n.online ? 'online' : n.stoppedAt ? 'stopped' : 'offline') +
+        (n.schedule ? `,${n.schedule.state}` : ''),
       n.lastHeartbeat,
       // An offline node's counts are what it last reported, not what it has now.
       n.online ? counts : `${counts} (last seen)`,

@@ -25,7 +25,10 @@ export const FarmState = z.object({
   redisUrl: z.string(),
   storageUrl: z.string(),
   prefix: z.string(),
+  /** The host's arch. */
   arch: z.string(),
+  /** Every arch the farm builds for and runs jobs on (`--arch`); absent in older states. */
+  arches: z.array(z.string()).optional(),
   startedAt: z.string(),
   /** Set when the supervisor has started every component once. */
   ready: z.boolean().default(false),

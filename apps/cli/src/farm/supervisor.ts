@@ -2,14 +2,19 @@
  * `rnx farm supervise`: the one process `rnx farm up` leaves running. It starts Redis (only when
  * none answers; on 127.0.0.1 only, with a generated password: farm-redis.ts), the API (on
  * 127.0.0.1, `API_AUTH=token` unless `--auth none`: farm-credential.ts makes its admin token)
- * and a worker for the host's architecture as its children, restarts a
- * child that dies (with backoff), and on SIGTERM stops them in order: API first (no new work),
- * then the worker (which drains), then the Redis it started.
+ * and per architecture of `--arch` (the host's by default) a worker and a node's agent as its
+ * children — a foreign arch under QEMU (farm-arches.ts: the handler registered when missing,
+ * removed again at the end) — restarts a child that dies (with backoff), and on SIGTERM stops
+ * them in order: API first (no new work), then workers and agents (they drain), then the Redis
+ * it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeNameFromHostname, type Arch } from '@joblet/spec';
+import { foreignNodeDirs, registerForeignArches } from './farm-arches.js';
 import { planFarmRedis } from './farm-redis.js';
 import { farmSigningEnv } from './farm-signing-key.js';
 import { farmPaths, writeFarmState, type FarmState } from './farm-state.js';
@@ -25,11 +30,13 @@ export interface SupervisorOptions {
   redisUrl: string;
   storageUrl?: string;
   prefix: string;
-  arch: string;
+  /** The arches to build for and run jobs on, the host's first (parseFarmArches). */
+  arches: Arch[];
   cacheDir?: string;
   /** Where the local node's agent installs runtimes (default /opt/joblet/runtimes). */
   runtimesDir?: string;
-  /** Name of the local node (default: the agent's, from the hostname). */
+  /** Name of the local node (default: the agent's, from the hostname); a foreign arch's node is
+   * `<name>-<arch>`. */
   nodeName?: string;
   /** Extra environment for every child (e.g. BUILD_PIP_INDEX_URL). */
   env?: NodeJS.ProcessEnv;
@@ -86,52 +93,65 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
     QUEUE_PREFIX: opts.prefix,
     STORAGE_URL: storageUrl,
   };
+  const [host, ...foreign] = opts.arches;
+  const node = opts.nodeName ?? nodeNameFromHostname(hostname());
   const children: Child[] = [];
   if (redis.server) children.push({ name: 'redis', ...redis.server, env: base, restarts: 0 });
+  const child = (name: string, args: string[], env: NodeJS.ProcessEnv): Child => ({
+    name,
+    cmd: process.execPath,
+    args,
+    env: { ...base, ...env },
+    restarts: 0,
+  });
   children.push(
-    {
-      name: 'api',
-      cmd: process.execPath,
-      args: [appEntry('api')],
-      env: {
-        ...base,
-        API_HOST: '127.0.0.1',
-        API_PORT: String(opts.port),
-        API_AUTH: opts.auth,
-        FARM_ARCHITECTURES: opts.arch,
-      },
-      restarts: 0,
-    },
-    {
-      name: `worker-${opts.arch}`,
-      cmd: process.execPath,
-      args: [appEntry('worker')],
-      env: {
-        ...base,
-        WORKER_ARCH: opts.arch,
-        WORKER_WORK_DIR: paths.work,
-        ...signing.worker,
-        ...(opts.cacheDir ? { WORKER_CACHE_DIR: opts.cacheDir } : {}),
-      },
-      restarts: 0,
-    },
-    {
-      name: 'agent',
-      cmd: process.execPath,
-      // An idle agent stays small (under 80 MB RSS) with these; see apps/agent/README.md.
-      args: ['--lite-mode', '--max-semi-space-size=1', appEntry('agent')],
-      env: {
-        ...base,
-        MALLOC_MMAP_THRESHOLD_: '65536',
-        AGENT_ARCH: opts.arch,
-        AGENT_WORK_DIR: join(opts.dir, 'jobs'),
-        ...signing.agent,
-        ...(opts.runtimesDir ? { RUNTIMES_DIR: opts.runtimesDir } : {}),
-        ...(opts.nodeName ? { AGENT_NAME: opts.nodeName } : {}),
-      },
-      restarts: 0,
-    },
+    child('api', [appEntry('api')], {
+      API_HOST: '127.0.0.1',
+      API_PORT: String(opts.port),
+      API_AUTH: opts.auth,
+      FARM_ARCHITECTURES: opts.arches.join(','),
+    }),
   );
+  for (const arch of opts.arches) {
+    // The host's worker signs and publishes; the others build their arch only.
+    const publishes = arch === host;
+    children.push(
+      child(`worker-${arch}`, [appEntry('worker')], {
+        WORKER_ARCH: arch,
+        WORKER_NAME: `${node}-${arch}`,
+        WORKER_WORK_DIR: paths.work,
+        WORKER_PUBLISH: String(publishes),
+        ...(publishes ? signing.worker : {}),
+        ...(opts.cacheDir ? { WORKER_CACHE_DIR: opts.cacheDir } : {}),
+      }),
+    );
+  }
+  // An idle agent stays small (under 80 MB RSS) with these; see apps/agent/README.md.
+  const agentArgs = ['--lite-mode', '--max-semi-space-size=1', appEntry('agent')];
+  const agentBase = { MALLOC_MMAP_THRESHOLD_: '65536', ...signing.agent };
+  children.push(
+    child('agent', agentArgs, {
+      ...agentBase,
+      AGENT_ARCH: host,
+      AGENT_NAME: node,
+      AGENT_WORK_DIR: join(opts.dir, 'jobs'),
+      ...(opts.runtimesDir ? { RUNTIMES_DIR: opts.runtimesDir } : {}),
+    }),
+  );
+  for (const arch of foreign) {
+    const dirs = foreignNodeDirs(opts.dir, arch);
+    children.push(
+      child(`agent-${arch}`, agentArgs, {
+        ...agentBase,
+        AGENT_ARCH: arch,
+        AGENT_NAME: `${node}-${arch}`,
+        AGENT_WORK_DIR: dirs.jobs,
+        RUNTIMES_DIR: dirs.runtimes,
+        AGENT_VOLUMES_DIR: dirs.volumes,
+      }),
+    );
+  }
+  const releaseArches = await registerForeignArches(foreign);
 
   const state: FarmState = {
     supervisorPid: process.pid,
@@ -140,7 +160,8 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
     redisUrl: opts.redisUrl,
     storageUrl,
     prefix: opts.prefix,
-    arch: opts.arch,
+    arch: host!,
+    arches: opts.arches,
     startedAt: new Date().toISOString(),
     ready: false,
     components: {},
@@ -206,6 +227,9 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
         for (const c of children.filter((x) => x.name !== 'api' && x.name !== 'redis'))
           await stop(c, 90_000);
         for (const c of children.filter((x) => x.name === 'redis')) await stop(c, 10_000);
+        await releaseArches().catch((err: unknown) =>
+          process.stderr.write(`could not remove a QEMU handler: ${String(err)}\n`),
+        );
         state.ready = false;
         save();
         resolve();

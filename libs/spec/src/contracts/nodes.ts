@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ArchName } from './build.js';
+import { NodeSchedule } from './node-schedule.js';
 
 /** A node whose heartbeat is older than this is shown offline (never silently forgotten). */
 export const NODE_OFFLINE_AFTER_MS = 30_000;
@@ -123,5 +124,7 @@ export type NodeRuntimeStatus = z.infer<typeof NodeRuntimeStatus>;
 export const NodeView = NodeInfo.extend({
   online: z.boolean(),
   runtimes: z.array(NodeRuntimeStatus),
+  /** Set while an operator keeps new jobs off the node (cordoned or draining). */
+  schedule: NodeSchedule.optional(),
 });
 export type NodeView = z.infer<typeof NodeView>;
