@@ -164,7 +164,11 @@ hooks:
       const farm = o.farm();
       const store = createArtifactStore(farm.s3.url(farm.bucket));
       const [name, version] = ['hostile-poison', '1.0.0'];
-      type Install = { node: string; state: string; failure?: { code: string; message: string } };
+      type Install = {
+        node: string;
+        state: string;
+        failure?: { code: string; message: string; details?: { signedBy?: string[] } };
+      };
       /** This node's install of the runtime, once `done` holds (or after 150 s). */
       const install = async (done: (i: Install | undefined) => boolean) => {
         let mine: Install | undefined;
@@ -203,6 +207,19 @@ hooks:
       );
       expect(text.stdout).toMatch(/^ +signed by: \S+$/m);
       expect(text.stdout).toMatch(/^ +trusted keys: \S+$/m);
+      // The worker's log names the key it signed with, the agent's the key it verified the
+      // install before the edit with: the key the refusal names as the signer.
+      const signer = mine?.failure?.details?.signedBy?.[0] ?? '';
+      expect(signer).toMatch(/^[0-9a-f]{64}$/);
+      const log = (file: string) => readFileSync(join(farm.dir, 'logs', file), 'utf8');
+      expect(log(`worker-${ARCH}.log`)).toMatch(
+        new RegExp(`"keyIds":\\["${signer}"\\],"msg":"manifest signed"`),
+      );
+      expect(log('agent.log')).toMatch(
+        new RegExp(
+          `"runtime":"${name}@${version}","keyId":"${signer}","msg":"manifest signature verified"`,
+        ),
+      );
       // The tree in place is the signed one still.
       const record = join(farm.runtimesDir, '.state', `${name}@${version}.json`);
       const rec = JSON.parse(readFileSync(record, 'utf8')) as { treeHash: string };
