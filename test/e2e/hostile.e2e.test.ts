@@ -4,13 +4,15 @@
  * started by `rnx farm up`. Every attack must fail, with a clear refusal where the farm refuses,
  * and leave nothing behind.
  */
-import { readFileSync, readdirSync, statfsSync } from 'node:fs';
+import { readdirSync, statfsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopDevicesBackedBy, mountsUnder } from '@joblet/sandbox';
-import { sandboxReachableHost } from '@joblet/testkit';
 import { startFarm, type Farm, type RnxResult } from './farm-fixture.js';
+import { apiAttacks } from './hostile-api.js';
+import { buildAttacks } from './hostile-builds.js';
+import { ALL_CLOSED, farmProbes, hostProcesses } from './hostile-support.js';
 
 const NAME = 'hostile-py';
 const SPEC = `schema_version: "1.0"
@@ -36,47 +38,10 @@ const dev = (args: string[]): Promise<RnxResult> =>
 const job = (script: string, extra: string[] = []): Promise<RnxResult> =>
   dev(['job', 'run', `--runtime=${NAME}`, ...extra, 'bash', '-c', script]);
 
-/** Prints `name=open` or `name=closed` for a TCP connect within 3 s. */
-const probe = (name: string, host: string, port: number) =>
-  `if timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo ${name}=open; else echo ${name}=closed; fi`;
-
-/** A script probing Redis, the API, the store, the host's services and the metadata address. */
-function farmProbes(): string {
-  const api = new URL(farm.url);
-  const store = new URL(farm.s3.url(farm.bucket));
-  const pip = new URL(farm.pip.url);
-  return [
-    probe('redis', '127.0.0.1', 6379),
-    probe('api', '127.0.0.1', Number(api.port)),
-    probe('store', store.hostname, Number(store.port)),
-    probe('host-redis', sandboxReachableHost(), 6379),
-    probe('host-service', pip.hostname, Number(pip.port)),
-    probe('metadata', '169.254.169.254', 80),
-  ].join('\n');
-}
-const ALL_CLOSED = ['redis', 'api', 'store', 'host-redis', 'host-service', 'metadata'].map(
-  (n) => `${n}=closed`,
-);
-
-/**
- * Host processes whose command line contains `marker` (`exact`: that are `sleep <marker>`; the
- * wrappers — bwrap, the job's bash — carry the marker in their arguments too).
- */
-function hostProcesses(marker: string, exact = false): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return exact ? cmd === `sleep\0${marker}\0` : cmd.includes(marker);
-      } catch {
-        return false;
-      }
-    });
-}
-
 beforeAll(async () => {
-  farm = await startFarm();
+  // The agent looks at the store every 5 s (the edited runtime of the build attacks); a
+  // developer may hold one volume (the quota attack).
+  farm = await startFarm({ env: { AGENT_RECONCILE_S: '5', API_QUOTA_VOLUMES: '1' } });
   const spec = join(farm.tmp.path, 'hostile.yaml');
   await writeFile(spec, SPEC);
   const built = await farm.rnx(['runtime', 'build', '--wait-deploy', spec], {
@@ -112,7 +77,7 @@ describe('a developer attacking the farm from a job', () => {
 
   for (const network of ['none', 'egress', 'isolated', 'bridge', CUSTOM_NETWORK]) {
     it(`reaches neither Redis, the API, the store nor the host's services with network ${network}`, async () => {
-      const r = await job(farmProbes(), ['--network', network]);
+      const r = await job(farmProbes(farm), ['--network', network]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trim().split('\n')).toEqual(ALL_CLOSED);
     });
@@ -241,125 +206,59 @@ describe('a developer attacking the farm as root of the default runtime (no --ru
       timeoutMs: BUILD_WAIT_MS, // the first such job waits for the default runtime's build
     });
 
-  it('reads no host file, sees no host process, and writes only to its own throw-away root', async () => {
-    const secret = join(farm.tmp.path, 'host-secret');
-    await writeFile(secret, 'host-secret-content');
-    const r = await rootJob(
-      `id -u; cat ${secret} 2>&1; ls /proc | grep -c '^[0-9]'; echo x > /usr/bin/planted && echo wrote`,
-    );
-    expect(r.code, r.stderr).toBe(0);
-    const [uid, cat, pids, wrote] = r.stdout.trim().split('\n');
-    expect(uid).toBe('0');
-    expect(cat).toContain('No such file or directory');
-    expect(Number(pids)).toBeLessThan(10);
-    expect(wrote).toBe('wrote');
-    // The installed runtime on the node is untouched.
-    const planted = readdirSync(farm.runtimesDir, { recursive: true, encoding: 'utf8' }).filter(
-      (p) => p.endsWith('planted'),
-    );
-    expect(planted).toEqual([]);
-  });
-
-  it('cannot create a user namespace, mount, or load a kernel keyring, root though it is', async () => {
-    const r = await rootJob(
-      [
-        'unshare --user true 2>/dev/null; echo userns=$?',
-        'mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?',
-        'n=$([ "$(uname -m)" = x86_64 ] && echo 250 || echo 219)',
-        'perl -e \'my $r = syscall($ARGV[0], 0, 0); print "keyctl $r ", $!+0, "\\n"\' $n',
-      ].join('\n'),
-    );
-    expect(r.code, r.stderr).toBe(0);
-    const [userns, mount, keyctl] = r.stdout.trim().split('\n');
-    expect(userns).toBe('userns=1');
-    expect(mount).not.toBe('mount=0');
-    expect(keyctl).toBe('keyctl -1 1');
-  });
-
-  it("reaches neither Redis, the API, the store nor the host's services with network isolated", async () => {
-    const r = await rootJob(farmProbes(), ['--network', 'isolated']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(ALL_CLOSED);
-  });
-});
-
-describe('a maintainer attacking the farm from a build', () => {
-  /** `rnx runtime build -v` of `spec` as a maintainer; the build's log lines, trimmed. */
-  const build = async (file: string, spec: string): Promise<{ r: RnxResult; lines: string[] }> => {
-    const token = await farm.rnx(['token', 'create', '--role', 'maintainer', '--ttl', '1d', '-q']);
-    expect(token.code, token.stderr).toBe(0);
-    const path = join(farm.tmp.path, file);
-    await writeFile(path, spec);
-    const r = await farm.rnx(['runtime', 'build', '-v', path], {
-      env: { RNX_TOKEN: token.stdout.trim() },
-      timeoutMs: BUILD_WAIT_MS,
-    });
-    const lines = r.stdout.split('\n').map((l) => l.replace(/^.*\| /, '').trim());
-    return { r, lines };
-  };
-  const hostileSpec = (name: string, body: string) =>
-    SPEC.replace(`name: ${NAME}`, `name: ${name}`) + body;
-  const marker = `joblet-planted-${process.pid}`;
-  const blob = `_cacache/content-v2/sha512/00/11/${'2'.repeat(124)}`;
+  it(
+    'reads no host file, sees no host process, and writes only to its own throw-away root',
+    async () => {
+      const secret = join(farm.tmp.path, 'host-secret');
+      await writeFile(secret, 'host-secret-content');
+      const r = await rootJob(
+        `id -u; cat ${secret} 2>&1; ls /proc | grep -c '^[0-9]'; echo x > /usr/bin/planted && echo wrote`,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const [uid, cat, pids, wrote] = r.stdout.trim().split('\n');
+      expect(uid).toBe('0');
+      expect(cat).toContain('No such file or directory');
+      expect(Number(pids)).toBeLessThan(10);
+      expect(wrote).toBe('wrote');
+      // The installed runtime on the node is untouched.
+      const planted = readdirSync(farm.runtimesDir, { recursive: true, encoding: 'utf8' }).filter(
+        (p) => p.endsWith('planted'),
+      );
+      expect(planted).toEqual([]);
+    },
+    BUILD_WAIT_MS,
+  );
 
   it(
-    'runs hooks as an unprivileged host uid, and cannot poison the download caches of the next build of another spec',
+    'cannot create a user namespace, mount, or load a kernel keyring, root though it is',
     async () => {
-      // 1. Not host root: root of a namespace whose root is host uid 100000; a host-owned file
-      // (the /dev/null bound into every sandbox) cannot be touched, no user namespace can be
-      // made. Then it plants files in the caches, and after apt ran replaces every .deb there.
-      const a = await build(
-        'poison.yaml',
-        hostileSpec(
-          'hostile-poison',
-          `apt: [hello]
-hooks:
-  pre_install: |
-    echo "uid_map=$(awk '{print $1, $2, $3}' /proc/self/uid_map)"
-    if touch -d @0 /dev/null 2>/dev/null; then echo host-file=CHANGED; else echo host-file=refused; fi
-    if unshare --user true 2>/dev/null; then echo userns=MADE; else echo userns=refused; fi
-    echo poison > /var/cache/apt/archives/${marker}_1.0_all.deb
-    mkdir -p /root/.npm/$(dirname ${blob}) /root/.cache/pip
-    echo poison > /root/.npm/${blob}
-    echo poison > /root/.cache/pip/${marker}
-  post_install: |
-    for f in /var/cache/apt/archives/*.deb; do echo poison > "$f"; done
-    echo "replaced=$(ls /var/cache/apt/archives/*.deb | wc -l)"
-`,
-        ),
+      const r = await rootJob(
+        [
+          'unshare --user true 2>/dev/null; echo userns=$?',
+          'mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?',
+          'n=$([ "$(uname -m)" = x86_64 ] && echo 250 || echo 219)',
+          'perl -e \'my $r = syscall($ARGV[0], 0, 0); print "keyctl $r ", $!+0, "\\n"\' $n',
+        ].join('\n'),
       );
-      expect(a.r.code, a.r.stdout + a.r.stderr).toBe(0);
-      expect(a.lines).toEqual(
-        expect.arrayContaining(['uid_map=0 100000 65536', 'host-file=refused', 'userns=refused']),
-      );
-      expect(a.lines.some((l) => /^replaced=[1-9]/.test(l))).toBe(true);
-      // 2. Another spec built next reads the shared caches: none of it is there, and the
-      // hello it installs from them is Debian's.
-      const b = await build(
-        'victim.yaml',
-        hostileSpec(
-          'hostile-victim',
-          `apt: [hello]
-hooks:
-  pre_install: |
-    if ls /var/cache/apt/archives/${marker}* >/dev/null 2>&1; then echo planted-deb=SEEN; else echo planted-deb=absent; fi
-    if [ -e /root/.npm/${blob} ] || [ -e /root/.cache/pip/${marker} ]; then echo planted-npm-pip=SEEN; else echo planted-npm-pip=absent; fi
-    echo "poisoned-debs=$(grep -l '^poison' /var/cache/apt/archives/*.deb 2>/dev/null | wc -l)"
-  post_install: |
-    echo "hello=$(hello)"
-`,
-        ),
-      );
-      expect(b.r.code, b.r.stdout + b.r.stderr).toBe(0);
-      expect(b.lines).toEqual(
-        expect.arrayContaining([
-          'planted-deb=absent',
-          'planted-npm-pip=absent',
-          'poisoned-debs=0',
-          'hello=Hello, world!',
-        ]),
-      );
+      expect(r.code, r.stderr).toBe(0);
+      const [userns, mount, keyctl] = r.stdout.trim().split('\n');
+      expect(userns).toBe('userns=1');
+      expect(mount).not.toBe('mount=0');
+      expect(keyctl).toBe('keyctl -1 1');
     },
-    2 * BUILD_WAIT_MS,
+    BUILD_WAIT_MS,
+  );
+
+  it(
+    "reaches neither Redis, the API, the store nor the host's services with network isolated",
+    async () => {
+      const r = await rootJob(farmProbes(farm), ['--network', 'isolated']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(ALL_CLOSED);
+    },
+    BUILD_WAIT_MS,
   );
 });
+
+buildAttacks({ farm: () => farm, spec: SPEC, name: NAME, waitMs: BUILD_WAIT_MS });
+apiAttacks({ farm: () => farm, devToken: () => devToken, dev, runtime: NAME });
