@@ -53,6 +53,10 @@ describe.skipIf(!have)('Bull Board at /admin/queues in headless Chromium', () =>
 
     const page = await browser.newPage();
     const refused: number[] = [];
+    const elsewhere: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(t.url!) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+    });
     page.on('response', (r) => {
       if (r.request().method() !== 'GET' && r.status() >= 400) refused.push(r.status());
     });
@@ -67,6 +71,8 @@ describe.skipIf(!have)('Bull Board at /admin/queues in headless Chromium', () =>
 
     await expect.poll(() => queue.getJobState(job.id!), { timeout: 15_000 }).toBe('waiting');
     expect(refused).toEqual([]);
+    // No external asset (fonts, CDNs): the board works on an air-gapped farm.
+    expect(elsewhere).toEqual([]);
     await page.close();
   });
 });

@@ -58,6 +58,9 @@ describe('Bull Board', () => {
     const page = await get('/admin/queues', tokens.admin);
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
+    // Nothing from the internet (air-gapped farms): the upstream page links Google's fonts.
+    expect(page.body).toContain('<script');
+    expect(page.body).not.toMatch(/(href|src)="(https?:)?\/\//);
     const res = await get('/admin/queues/api/queues', tokens.admin);
     expect(res.statusCode).toBe(200);
     const names = res.json().queues.map((q: { name: string }) => q.name);

@@ -58,9 +58,23 @@ export async function bullBoard(scope: FastifyInstance): Promise<void> {
       if (!queues.has(name)) board.addQueue(queue(name));
     }
   });
+  // Air-gapped farms: Bull Board's page links Google's web fonts; the page is served without
+  // any external link (its CSS falls back to the system's sans-serif and monospace).
+  // eslint-disable-next-line @typescript-eslint/require-await
+  scope.addHook('onSend', async (_request, reply, payload) => {
+    const type = String(reply.getHeader('content-type') ?? '');
+    return typeof payload === 'string' && type.startsWith('text/html')
+      ? withoutExternalLinks(payload)
+      : payload;
+  });
   scope.addHook('onClose', async () => {
     await Promise.all([...queues.values()].map((q) => q.close()));
   });
 
   await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+}
+
+/** `html` without `<link>` elements that load from another origin (web fonts, CDNs). */
+export function withoutExternalLinks(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>\s*/gi, '');
 }
