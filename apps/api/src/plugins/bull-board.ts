@@ -60,7 +60,6 @@ export async function bullBoard(scope: FastifyInstance): Promise<void> {
   });
   // Air-gapped farms: Bull Board's page links Google's web fonts; the page is served without
   // any external link (its CSS falls back to the system's sans-serif and monospace).
-  // eslint-disable-next-line @typescript-eslint/require-await
   scope.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
     return typeof payload === 'string' && type.startsWith('text/html')
