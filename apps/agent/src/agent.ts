@@ -28,6 +28,7 @@ import { HeartbeatService } from './node/heartbeat.service.js';
 import { JobRunner } from './jobs/job-runner.service.js';
 import type { JobSandbox } from './jobs/job-sandbox.js';
 import { NodeQueueWorker } from './node/node-queue.worker.js';
+import { startAgentHealth, type AgentHealth } from './node/agent-health.js';
 import { RuntimeSync } from './runtimes/runtime-sync.service.js';
 import { AGENT_VERSION } from './version.js';
 import { jobMirrorEnv } from './job-mirrors.js';
@@ -189,6 +190,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
 
   let stopping: Promise<void> | undefined;
   let archSupport: ArchSupport | undefined;
+  let health: AgentHealth | undefined;
   return {
     config,
     keys,
@@ -199,6 +201,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     async start() {
       // Wrong credentials or an ACL without the farm's keys stop the start (RedisConfigError).
       await verifyRedis(redisConfig);
+      // Probes first: liveness answers through a long start-up reconcile.
+      health = await startAgentHealth({
+        health: config.health,
+        redis,
+        store,
+        workers: () => [jobs?.queueWorker, nodeQueue?.queueWorker],
+        log,
+      });
       await mkdir(config.workDir, { recursive: true, mode: 0o711 });
       // Before the node registers: an agent that cannot execute its arch takes no work.
       archSupport = await ensureAgentArch(config, log);
@@ -229,7 +239,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         await jobsStopped;
         // 3. The final heartbeat: the node stays listed and shows when it stopped.
         await heartbeat.stop();
-        // 4. Clients last.
+        // 4. Clients last (the probes first).
+        await health?.close();
         if (ownStore) await store.close().catch(() => undefined);
         blocking.disconnect();
         if (ownRedis) await redis.quit().catch(() => redis.disconnect());

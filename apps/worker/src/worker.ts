@@ -44,6 +44,7 @@ import { failArch } from './jobs/build-outcome.js';
 import { buildRuntimeJob } from './jobs/build-runtime.job.js';
 import { EventSink } from './jobs/event-sink.js';
 import { WorkerStatusReporter } from './worker-status-reporter.js';
+import { startWorkerHealth, type WorkerHealth } from './worker-health.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
 import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
 
@@ -223,6 +224,7 @@ async function startWorker(
       log.error({ err: e, jobId: job.id }, 'cannot record build failure'),
     );
   });
+  const health: WorkerHealth = await startWorkerHealth({ config, redis, store, workers, log });
   log.info(
     {
       arch: config.arch,
@@ -251,7 +253,8 @@ async function startWorker(
             log.error('builds did not stop; closing connections under them');
           }
         }
-        // 3. Clients last: the subscriber, the store, then the Redis connections.
+        // 3. Clients last: the probes, the subscriber, the store, then the Redis connections.
+        await health.close();
         await status.close();
         await cancels.close();
         await store.close().catch(() => undefined);

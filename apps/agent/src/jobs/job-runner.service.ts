@@ -119,6 +119,11 @@ export class JobRunner {
     });
   }
 
+  /** The consumer of `jobs-<arch>` once started (the readiness gate pauses it). */
+  get queueWorker(): Worker | undefined {
+    return this.worker;
+  }
+
   get queueName(): string {
     return jobQueueName(this.o.arch);
   }
