@@ -32,8 +32,9 @@ export async function startAgentHealth(o: {
         : Promise.reject(new Error(`redis ${o.redis.status}`)),
     store: () => o.store.exists('readyz-probe'),
   });
-  const each = (f: (w: Worker) => Promise<void>) =>
-    Promise.all(o.workers().map((w) => (w ? f(w) : undefined))).then(() => undefined);
+  const each = async (f: (w: Worker) => Promise<void>) => {
+    await Promise.all(o.workers().flatMap((w) => (w ? [f(w)] : [])));
+  };
   const stopGate = gateWork({
     ready,
     log: o.log,
