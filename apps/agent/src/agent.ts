@@ -229,7 +229,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     },
     stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
-        // 1. No new work: events, reconciles and the node queue stop; running tests drain.
+        // 1. No new work: events, reconciles and the node queue stop; running tests drain. The
+        //    readiness gate first, so that it resumes nothing now.
+        health?.stopGate();
         const queueStopped = nodeQueue?.stop();
         // Jobs: no new ones; running ones get the deadline, then are stopped ("agent stopped").
         const jobsStopped = jobs?.stop(deadlineMs);

@@ -19,6 +19,8 @@ import type { WorkerConfig } from './env.js';
 export interface WorkerHealth {
   /** Where the probes are served (undefined without WORKER_HEALTH_PORT). */
   server: HealthServer | undefined;
+  /** Stops pausing and resuming: the first step of a shutdown. */
+  stopGate(): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startWorkerHealth(o: {
       await Promise.all(o.workers.map((w) => w.pause(true)));
     },
     resume: async () => {
-      await Promise.all(o.workers.map((w) => w.resume()));
+      await Promise.all(o.workers.filter((w) => !w.closing).map((w) => w.resume()));
     },
   });
   const server = o.config.health
@@ -56,6 +58,7 @@ export async function startWorkerHealth(o: {
   if (server) o.log.info({ port: server.port }, 'probes served: /livez, /readyz');
   return {
     server,
+    stopGate,
     async close() {
       stopGate();
       await server?.close();

@@ -243,6 +243,7 @@ async function startWorker(
       closing ??= (async () => {
         const deadlineMs = closeOpts.deadlineMs ?? config.shutdownTimeoutS * 1000;
         deps.state.closing = true;
+        health.stopGate(); // the readiness gate resumes nothing from now on
         // 1. No new jobs from now on; BullMQ waits for the active ones.
         const drained = Promise.all(workers.map((w) => w.close()));
         if (!(await settlesWithin(drained, deadlineMs))) {

@@ -125,11 +125,14 @@ export function gateWork(opts: {
 }): () => void {
   let paused = false;
   let busy = false;
+  let stopped = false;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
       const r = await opts.ready();
+      // Stopped meanwhile (the process is shutting down): its own order decides now.
+      if (stopped) return;
       if (r.status !== 'ready' && !paused) {
         paused = true;
         opts.log.warn({ down: r.down, checks: r.checks }, 'not ready: taking no new work');
@@ -147,5 +150,8 @@ export function gateWork(opts: {
   };
   const timer = setInterval(() => void tick(), opts.intervalMs ?? 5_000);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }

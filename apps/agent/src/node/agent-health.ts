@@ -13,6 +13,8 @@ import type { ArtifactStore } from '@joblet/storage';
 export interface AgentHealth {
   /** The port the probes are served on (undefined when none is configured). */
   port: number | undefined;
+  /** Stops pausing and resuming: the first step of a shutdown. */
+  stopGate(): void;
   close(): Promise<void>;
 }
 
@@ -39,12 +41,13 @@ export async function startAgentHealth(o: {
     ready,
     log: o.log,
     pause: () => each((w) => w.pause(true)),
-    resume: () => each((w) => w.resume()),
+    resume: () => each((w) => (w.closing ? Promise.resolve() : w.resume())),
   });
   const server = o.health ? await startHealthServer({ ...o.health, ready }) : undefined;
   if (server) o.log.info({ port: server.port }, 'probes served: /livez, /readyz');
   return {
     port: server?.port,
+    stopGate,
     async close() {
       stopGate();
       await server?.close();
