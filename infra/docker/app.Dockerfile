@@ -89,7 +89,7 @@ USER node
 ENV API_HOST=0.0.0.0 API_PORT=7070
 EXPOSE 7070
 HEALTHCHECK --interval=15s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["node", "dist/healthcheck.js", "api"]
+  CMD ["node", "dist/healthcheck.js", "api", "live"]
 CMD ["node", "dist/index.js"]
 
 # ---- a build worker. Runs as root, and the container must be privileged: builds need mount,
@@ -114,8 +114,10 @@ WORKDIR /app/apps/worker
 # Base roots and download caches; per-build overlay upper dirs. Both must be real filesystems
 # (volumes), not the image's overlayfs: an overlay upper dir cannot live on overlayfs.
 VOLUME ["/var/cache/joblet-farm", "/var/lib/joblet-farm/work"]
+# Liveness: the worker's /livez on its loopback (the process answering; never Redis).
+ENV WORKER_HEALTH_PORT=9465
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-  CMD ["node", "dist/healthcheck.js", "worker"]
+  CMD ["node", "dist/healthcheck.js", "worker", "live"]
 CMD ["node", "dist/index.js"]
 
 # ---- an execution-node agent. Root and privileged for the same reasons as the worker (jobs run
@@ -132,8 +134,10 @@ COPY --from=prod-agent /src/apps/agent ./apps/agent
 COPY --from=build-agent /src/apps/agent/dist ./apps/agent/dist
 WORKDIR /app/apps/agent
 VOLUME ["/opt/joblet/runtimes", "/var/lib/joblet/work"]
+# Liveness: the agent's /livez on its loopback (the process answering; never Redis).
+ENV AGENT_HEALTH_PORT=9466
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
-  CMD ["node", "dist/healthcheck.js", "agent"]
+  CMD ["node", "dist/healthcheck.js", "agent", "live"]
 # Small idle footprint (< 80 MB RSS): see apps/agent/README.md.
 ENV MALLOC_MMAP_THRESHOLD_=65536
 CMD ["node", "--lite-mode", "--max-semi-space-size=1", "dist/index.js"]

@@ -4,7 +4,7 @@
  * a temp dir. Everything is driven through the real `rnx` binary, as the user who ran
  * `rnx farm up`: its admin token is in `$HOME/.rnx/rnx-config.yml` (HOME: the temp dir).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,8 @@ export interface Farm {
   /** Runs `rnx` as the farm's owner: HOME is the temp dir, RNX_SERVER the farm (unset it with
    * `env: { RNX_SERVER: undefined }` to run it without any server setting). */
   rnx(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RnxResult>;
+  /** The same `rnx`, started and left running: for tests that act while it prints. */
+  spawnRnx(args: string[]): ChildProcess;
   down(): Promise<void>;
 }
 
@@ -77,21 +79,22 @@ export async function startFarm(
     .toLowerCase()
     .replace(/[^a-z0-9]/g, '0')}`;
   const url = `http://127.0.0.1:${port}`;
+  const rnxEnv = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: tmp.path,
+    NO_COLOR: '1',
+    RNX_SERVER: url,
+    JOBLET_FARM_DIR: dir,
+    BUILD_PIP_INDEX_URL: pip.url,
+    ...extra,
+  });
   const rnx = async (
     args: string[],
     opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
   ) => {
     try {
       const { stdout, stderr } = await exec(o.node ?? process.execPath, [RNX, ...args], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: tmp.path,
-          NO_COLOR: '1',
-          RNX_SERVER: url,
-          JOBLET_FARM_DIR: dir,
-          BUILD_PIP_INDEX_URL: pip.url,
-          ...opts.env,
-        },
+        env: rnxEnv(opts.env),
         timeout: opts.timeoutMs ?? 600_000,
         maxBuffer: 64 * 1024 * 1024,
       });
@@ -140,6 +143,11 @@ export async function startFarm(
     tmp,
     configPath: join(tmp.path, '.rnx', 'rnx-config.yml'),
     rnx,
+    spawnRnx: (args) =>
+      spawn(o.node ?? process.execPath, [RNX, ...args], {
+        env: rnxEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     async down() {
       await rnx(['farm', 'down', '--dir', dir]);
       await pip.close();

@@ -205,6 +205,24 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     }
   });
 
+  it("health-checks each app's liveness (the process answering), which never asks Redis", () => {
+    const apps = { api: 'api', 'worker-amd64': 'worker', 'worker-arm64': 'worker', agent: 'agent' };
+    for (const [name, app] of Object.entries(apps)) {
+      const s = services[name]!;
+      expect(s.healthcheck?.test, name).toEqual([
+        'CMD',
+        'node',
+        'dist/healthcheck.js',
+        app,
+        'live',
+      ]);
+      // The worker and the agent serve /livez on this port (the API its /healthz on API_PORT).
+      if (app !== 'api') {
+        expect(s.environment?.[`${app.toUpperCase()}_HEALTH_PORT`], name).toMatch(/^\d+$/);
+      }
+    }
+  });
+
   it('runs the agent privileged with a named runtimes volume and a stable node name', () => {
     const a = services.agent!;
     expect(a.privileged).toBe(true);

@@ -8,50 +8,22 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from 'bullmq';
 import { build } from 'esbuild';
-import { Redis } from 'ioredis';
-import { uniqueName, writeTestKeyPair } from '@joblet/testkit';
-import {
-  heartbeatProblem,
-  isClientCertDemand,
-  isOurWorker,
-  probeHost,
-} from '../../infra/docker/healthcheck.js';
+import { writeTestKeyPair } from '@joblet/testkit';
+import { isClientCertDemand, probeHost } from '../../infra/docker/healthcheck.js';
 import { REPO, hasCommand } from './repo.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+/** Nothing listens here: a probe that asked Redis would fail. */
+const NO_REDIS = 'redis://127.0.0.1:1';
 
 describe('health check helpers', () => {
   it('probes loopback for a wildcard bind address', () => {
     expect(probeHost('0.0.0.0')).toBe('127.0.0.1');
     expect(probeHost('::')).toBe('127.0.0.1');
     expect(probeHost('10.1.2.3')).toBe('10.1.2.3');
-  });
-
-  it('recognises a worker of this container by its BullMQ client name', () => {
-    const raw = 'joblet:YnVpbGQtYW1kNjQ=:w:box-1-123';
-    expect(isOurWorker(raw, { namePrefix: 'box-1-' })).toBe(true);
-    expect(isOurWorker(raw, { namePrefix: 'box-2-' })).toBe(false);
-    expect(isOurWorker(raw, { name: 'box-1-123', namePrefix: 'x' })).toBe(true);
-    expect(isOurWorker('joblet:YnVpbGQtYW1kNjQ=', { namePrefix: '' })).toBe(false);
-  });
-
-  it('judges a heartbeat record', () => {
-    const now = Date.parse('2030-01-01T00:00:30Z');
-    const rec = (o: object) => JSON.stringify({ name: 'n', ...o });
-    expect(heartbeatProblem(rec({ lastHeartbeat: '2030-01-01T00:00:25Z' }), now)).toBeUndefined();
-    expect(heartbeatProblem(rec({ lastHeartbeat: '2029-12-31T23:59:00Z' }), now)).toMatch(
-      /90 s ago/,
-    );
-    expect(
-      heartbeatProblem(rec({ lastHeartbeat: '2030-01-01T00:00:29Z', stoppedAt: 'x' }), now),
-    ).toMatch(/stopped/);
-    expect(heartbeatProblem(rec({}), now)).toMatch(/last heartbeat/);
-    expect(heartbeatProblem(null, now)).toMatch(/no heartbeat/);
   });
 
   it('treats only client-certificate demands as "TLS is up"', () => {
@@ -87,9 +59,9 @@ describe('bundled health check', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the bundle like the image does; resolves with its exit code and output. */
-  function run(app: string, env: Record<string, string>) {
+  function run(app: string, env: Record<string, string>, kind?: string) {
     return new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [script, app], {
+      const child = spawn(process.execPath, [script, app, ...(kind ? [kind] : [])], {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       });
       let out = '';
@@ -107,13 +79,17 @@ describe('bundled health check', () => {
   it('api: healthy on /healthz 200, unhealthy otherwise', async () => {
     let status = 200;
     const server = createHttpServer((req, res) => {
-      res.statusCode = req.url === '/healthz' ? status : 404;
+      res.statusCode = req.url === '/healthz' ? status : req.url === '/readyz' ? 503 : 404;
       res.end('{}');
     });
     const port = await listen(server);
     try {
       const env = { API_HOST: '127.0.0.1', API_PORT: String(port) };
       expect(await run('api', env)).toMatchObject({ code: 0 });
+      // `ready` asks /readyz (Redis and the store), which this server says are down.
+      const notReady = await run('api', env, 'ready');
+      expect(notReady.code).toBe(1);
+      expect(notReady.out).toContain('/readyz answered 503');
       status = 503;
       const bad = await run('api', env);
       expect(bad.code).toBe(1);
@@ -166,60 +142,42 @@ describe('bundled health check', () => {
     },
   );
 
-  it('worker: healthy while a worker of this container consumes its arch queue', async () => {
-    const prefix = uniqueName('hc');
-    // A publishing worker's configuration includes its signing key.
-    const { privateKeyFile } = writeTestKeyPair(join(dir, 'keys-worker'));
-    const env = {
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      WORKER_ARCH: 'arm64',
-      WORKER_SIGNING_KEY_FILE: privateKeyFile,
-    };
-    expect(await run('worker', env)).toMatchObject({ code: 1 });
-    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const worker = new Worker('build-arm64', () => Promise.resolve(), {
-      connection,
-      prefix,
-      name: `${hostname()}-4242`,
-    });
-    try {
-      await worker.waitUntilReady();
-      const ok = await run('worker', env);
-      expect(ok, ok.out).toMatchObject({ code: 0 });
-      expect(ok.out).toContain('consuming build-arm64');
-      // The other pool's queue has no worker of ours; an explicit WORKER_NAME must match exactly.
-      expect((await run('worker', { ...env, WORKER_ARCH: 'amd64' })).code).toBe(1);
-      expect((await run('worker', { ...env, WORKER_NAME: 'someone-else' })).code).toBe(1);
-    } finally {
-      await worker.close();
-      connection.disconnect();
-    }
-  });
-
-  it("agent: healthy while this node's heartbeat is fresh", async () => {
-    const prefix = uniqueName('hc');
-    const env = {
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      AGENT_NAME: 'node-hc',
-      AGENT_ARCH: 'amd64',
-      AGENT_TRUSTED_KEYS: writeTestKeyPair(join(dir, 'keys-agent')).publicKeyFile,
-    };
-    const redis = new Redis(REDIS_URL);
-    const key = `${prefix}:node:node-hc`;
-    try {
-      expect(await run('agent', env)).toMatchObject({ code: 1 });
-      await redis.set(key, JSON.stringify({ lastHeartbeat: new Date().toISOString() }));
-      expect(await run('agent', env)).toMatchObject({ code: 0 });
-      const stale = new Date(Date.now() - 120_000).toISOString();
-      await redis.set(key, JSON.stringify({ lastHeartbeat: stale }));
-      expect(await run('agent', env)).toMatchObject({ code: 1 });
-    } finally {
-      await redis.del(key);
-      redis.disconnect();
-    }
-  });
+  it.each([
+    ['worker', 'WORKER_HEALTH_PORT'],
+    ['agent', 'AGENT_HEALTH_PORT'],
+  ] as const)(
+    '%s: live asks its /livez, ready its /readyz, neither Redis (%s)',
+    async (app, variable) => {
+      const { privateKeyFile, publicKeyFile } = writeTestKeyPair(join(dir, `keys-${app}`));
+      // Alive, not ready: as during a Redis outage.
+      const server = createHttpServer((req, res) => {
+        res.statusCode = req.url === '/livez' ? 200 : req.url === '/readyz' ? 503 : 404;
+        res.end('{}');
+      });
+      const port = await listen(server);
+      const env = {
+        REDIS_URL: NO_REDIS,
+        ...(app === 'worker'
+          ? { WORKER_ARCH: 'amd64', WORKER_SIGNING_KEY_FILE: privateKeyFile }
+          : { AGENT_NAME: 'node-hc', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS: publicKeyFile }),
+      };
+      try {
+        const live = await run(app, { ...env, [variable]: String(port) });
+        expect(live, live.out).toMatchObject({ code: 0 });
+        expect(live.out).toContain('/livez 200');
+        const explicit = await run(app, { ...env, [variable]: String(port) }, 'live');
+        expect(explicit.code, explicit.out).toBe(0);
+        const ready = await run(app, { ...env, [variable]: String(port) }, 'ready');
+        expect(ready.code).toBe(1);
+        expect(ready.out).toContain('/readyz answered 503');
+      } finally {
+        server.close();
+      }
+      const unset = await run(app, env);
+      expect(unset.code).toBe(1);
+      expect(unset.out).toContain(`${variable} is not set`);
+    },
+  );
 
   it('refuses an unknown app name', async () => {
     const r = await run('cli', {});

@@ -18,9 +18,16 @@ interface EnvVar {
     fieldRef?: { fieldPath: string };
   };
 }
+interface Probe {
+  httpGet?: { path: string; port: string | number; scheme?: string };
+  exec?: { command: string[] };
+}
 interface Container {
   name: string;
   env?: EnvVar[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
   securityContext?: { privileged?: boolean };
 }
 interface Manifest {
@@ -89,6 +96,27 @@ describe('infra/k8s manifests', () => {
       }
     }
     expect([...seen].sort()).toEqual(['agent', 'api', 'worker']);
+  });
+
+  it('probe liveness on the process alone (never Redis) and readiness on Redis and the store', () => {
+    for (const w of workloads()) {
+      const app = w.metadata.labels?.['app.kubernetes.io/component'] as App;
+      for (const c of containers(w)) {
+        const where = `${w.metadata.name}/${c.name}`;
+        // The API's /healthz and the worker's and agent's /livez answer without asking anything.
+        expect(c.livenessProbe?.httpGet?.path, where).toBe(app === 'api' ? '/healthz' : '/livez');
+        expect(c.livenessProbe?.exec, where).toBeUndefined();
+        expect(c.readinessProbe?.httpGet?.path, where).toBe('/readyz');
+        expect(c.readinessProbe?.httpGet?.port, where).toBe(c.livenessProbe?.httpGet?.port);
+        if (app === 'api') continue;
+        // The named port is the one the app serves its probes on, on the pod's address.
+        const port = c.ports?.find((p) => p.name === c.livenessProbe?.httpGet?.port);
+        expect(port, where).toBeDefined();
+        const prefix = app.toUpperCase();
+        expect(envValue(c, `${prefix}_HEALTH_PORT`), where).toBe(String(port?.containerPort));
+        expect(envValue(c, `${prefix}_HEALTH_HOST`), where).toBe('0.0.0.0');
+      }
+    }
   });
 
   it('reference only Secret and ConfigMap keys the manifests define', () => {

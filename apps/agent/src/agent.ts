@@ -28,6 +28,7 @@ import { HeartbeatService } from './node/heartbeat.service.js';
 import { JobRunner } from './jobs/job-runner.service.js';
 import type { JobSandbox } from './jobs/job-sandbox.js';
 import { NodeQueueWorker } from './node/node-queue.worker.js';
+import { startAgentHealth, type AgentHealth } from './node/agent-health.js';
 import { RuntimeSync } from './runtimes/runtime-sync.service.js';
 import { AGENT_VERSION } from './version.js';
 import { jobMirrorEnv } from './job-mirrors.js';
@@ -148,11 +149,18 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const open = schedule === undefined;
       if (open === intakeOpen) return;
       intakeOpen = open;
-      await jobs?.setIntake(open);
+      await setArchIntake(open);
       log.info({ schedule }, open ? 'taking jobs again' : `node ${schedule?.state}: no new jobs`);
     },
   });
   let intakeOpen = true;
+  /** Cordon: pauses or resumes the arch queue's consumer (the readiness gate leaves it alone). */
+  const setArchIntake = async (open: boolean) => {
+    const w = jobs?.queueWorker;
+    if (!w || w.closing) return;
+    if (open) w.resume();
+    else await w.pause(true);
+  };
   const jobs =
     (deps.jobs ?? true)
       ? new JobRunner({
@@ -198,6 +206,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
 
   let stopping: Promise<void> | undefined;
   let archSupport: ArchSupport | undefined;
+  let health: AgentHealth | undefined;
   return {
     config,
     keys,
@@ -208,6 +217,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     async start() {
       // Wrong credentials or an ACL without the farm's keys stop the start (RedisConfigError).
       await verifyRedis(redisConfig);
+      // Probes first: liveness answers through a long start-up reconcile.
+      health = await startAgentHealth({
+        health: config.health,
+        redis,
+        store,
+        // While cordoned the arch queue's consumer stays paused whatever Redis does.
+        workers: () => [intakeOpen ? jobs?.queueWorker : undefined, nodeQueue?.queueWorker],
+        log,
+      });
       await mkdir(config.workDir, { recursive: true, mode: 0o711 });
       // Before the node registers: an agent that cannot execute its arch takes no work.
       archSupport = await ensureAgentArch(config, log);
@@ -221,7 +239,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       // Jobs before the node queue: it hands pinned jobs to the runner.
       await jobs?.start();
       // Cordoned before the job queue was there (the first heartbeat came first).
-      if (!intakeOpen) await jobs?.setIntake(false);
+      if (!intakeOpen) await setArchIntake(false);
       await nodeQueue?.start();
       log.info(
         { runtimesDir: config.runtimesDir, store: store.url, version: AGENT_VERSION },
@@ -230,7 +248,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     },
     stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
-        // 1. No new work: events, reconciles and the node queue stop; running tests drain.
+        // 1. No new work: events, reconciles and the node queue stop; running tests drain. The
+        //    readiness gate first, so that it resumes nothing now.
+        health?.stopGate();
         const queueStopped = nodeQueue?.stop();
         // Jobs: no new ones; running ones get the deadline, then are stopped ("agent stopped").
         const jobsStopped = jobs?.stop(deadlineMs);
@@ -240,7 +260,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         await jobsStopped;
         // 3. The final heartbeat: the node stays listed and shows when it stopped.
         await heartbeat.stop();
-        // 4. Clients last.
+        // 4. Clients last (the probes first).
+        await health?.close();
         if (ownStore) await store.close().catch(() => undefined);
         blocking.disconnect();
         if (ownRedis) await redis.quit().catch(() => redis.disconnect());

@@ -177,6 +177,9 @@ const AgentEnv = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Port of the probes (`/livez`, `/readyz`); unset: none served. */
+  AGENT_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  AGENT_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   /**
    * Public keys (PEM Ed25519 files, comma-separated absolute paths) whose manifest signatures
    * are accepted; required. Lists several during a key rotation.
@@ -209,6 +212,8 @@ export interface AgentConfig {
   installConcurrency: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** AGENT_HEALTH_HOST and _PORT: where `/livez` and `/readyz` are served, if anywhere. */
+  health?: { host: string; port: number };
   /** AGENT_TRUSTED_KEYS: an artifact is installed only with a valid signature by one of them. */
   trustedKeys: TrustedKey[];
   /** Job runner settings (optional: defaults in the JobRunner). AGENT_VOLUMES_DIR. */
@@ -293,6 +298,9 @@ export function readAgentEnv(env: NodeJS.ProcessEnv = process.env): AgentConfig 
     installConcurrency: e.AGENT_INSTALL_CONCURRENCY,
     shutdownTimeoutMs: e.AGENT_SHUTDOWN_TIMEOUT_S * 1000,
     logLevel: e.LOG_LEVEL,
+    ...(e.AGENT_HEALTH_PORT !== undefined && {
+      health: { host: e.AGENT_HEALTH_HOST, port: e.AGENT_HEALTH_PORT },
+    }),
     trustedKeys,
     volumesDir: e.AGENT_VOLUMES_DIR,
     jobLockMs: e.AGENT_JOB_LOCK_S * 1000,

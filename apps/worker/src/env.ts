@@ -145,6 +145,9 @@ const WorkerEnv = z.object({
     .max(0xfffffffe - SUBID_COUNT)
     .default(100000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Port of the probes (`/livez`, `/readyz`); unset: none served. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   /** Also consume the publish queue (parents of build flows). */
   WORKER_PUBLISH: flag(true),
   /**
@@ -209,6 +212,8 @@ export interface WorkerConfig {
   /** WORKER_BUILD_SUBID_BASE: the host ids of build sandboxes (root inside = `first`). */
   buildSubids: IdRange;
   logLevel: string;
+  /** WORKER_HEALTH_HOST and _PORT: where `/livez` and `/readyz` are served, if anywhere. */
+  health?: { host: string; port: number };
   publish: boolean;
   /** Keys of WORKER_SIGNING_KEY_FILE; never empty when `publish`. */
   signingKeys: SigningKey[];
@@ -272,6 +277,9 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     buildEgressAllow: e.WORKER_BUILD_EGRESS_ALLOW ?? [],
     buildSubids: { first: e.WORKER_BUILD_SUBID_BASE, count: SUBID_COUNT },
     logLevel: e.LOG_LEVEL,
+    ...(e.WORKER_HEALTH_PORT !== undefined && {
+      health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
+    }),
     publish: e.WORKER_PUBLISH,
     signingKeys,
     registerBinfmt: e.WORKER_REGISTER_BINFMT,

@@ -44,6 +44,7 @@ import { failArch } from './jobs/build-outcome.js';
 import { buildRuntimeJob } from './jobs/build-runtime.job.js';
 import { EventSink } from './jobs/event-sink.js';
 import { WorkerStatusReporter } from './worker-status-reporter.js';
+import { startWorkerHealth, type WorkerHealth } from './worker-health.js';
 import { publishRuntimeJob } from './jobs/publish-runtime.job.js';
 import type { RunningBuild, WorkerDeps } from './jobs/worker-deps.js';
 import { keepPodDeletionCost } from './k8s/pod-deletion-cost.js';
@@ -229,6 +230,7 @@ async function startWorker(
       log.error({ err: e, jobId: job.id }, 'cannot record build failure'),
     );
   });
+  const health: WorkerHealth = await startWorkerHealth({ config, redis, store, workers, log });
   log.info(
     {
       arch: config.arch,
@@ -247,6 +249,7 @@ async function startWorker(
       closing ??= (async () => {
         const deadlineMs = closeOpts.deadlineMs ?? config.shutdownTimeoutS * 1000;
         deps.state.closing = true;
+        health.stopGate(); // the readiness gate resumes nothing from now on
         // 1. No new jobs from now on; BullMQ waits for the active ones.
         const drained = Promise.all(workers.map((w) => w.close()));
         if (!(await settlesWithin(drained, deadlineMs))) {
@@ -257,8 +260,9 @@ async function startWorker(
             log.error('builds did not stop; closing connections under them');
           }
         }
-        // 3. Clients last: the subscriber, the store, then the Redis connections.
+        // 3. Clients last: the probes, the subscriber, the store, then the Redis connections.
         await stopDeletionCost();
+        await health.close();
         await status.close();
         await cancels.close();
         await store.close().catch(() => undefined);

@@ -56,3 +56,12 @@ export {
   type ShutdownStep,
   type StartFailureOptions,
 } from './lifecycle.js';
+export {
+  gateWork,
+  readinessOf,
+  startHealthServer,
+  type CheckResult,
+  type HealthServer,
+  type ReadyCheck,
+  type Readiness,
+} from './health.js';

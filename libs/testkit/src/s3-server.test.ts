@@ -54,6 +54,18 @@ describe('startS3Server', () => {
     expect(await again.text()).toContain('<Code>NoSuchUpload</Code>');
   });
 
+  it('answers a ListObjectsV2 of fewer keys than the bucket holds (s3rver alone: 500)', async () => {
+    const base = `${server.endpoint}/${bucket}`;
+    for (const k of ['lv2/a', 'lv2/b', 'lv2/c'])
+      await fetch(`${base}/${k}`, { method: 'PUT', body: k });
+    // What an artifact store's start-up check asks: one key.
+    const res = await fetch(`${base}?list-type=2&prefix=lv2/&max-keys=1`);
+    expect(res.status).toBe(200);
+    const xml = await res.text();
+    for (const k of ['lv2/a', 'lv2/b', 'lv2/c']) expect(xml).toContain(`<Key>${k}</Key>`);
+    expect(xml).toContain('<IsTruncated>false</IsTruncated>');
+  });
+
   it('leaves unknown buckets to s3rver (NoSuchBucket)', async () => {
     const res = await fetch(`${server.endpoint}/${uniqueName('missing')}?uploads`);
     expect(res.status).toBe(404);

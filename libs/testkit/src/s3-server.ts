@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 
+import { listV2CompatMiddleware } from './s3rver-list.middleware.js';
 import { multipartCompatMiddleware } from './s3rver-multipart.middleware.js';
 import type { S3rverConstructor, S3rverInstance } from './s3rver.js';
 import { makeTempDir } from './temp-dir.js';
@@ -56,7 +57,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestS
       directory: dir.path,
       vhostBuckets: false,
     });
-    server.middleware.unshift(multipartCompatMiddleware(dir.path));
+    server.middleware.unshift(multipartCompatMiddleware(dir.path), listV2CompatMiddleware());
     const address = await server.run();
     const port = address.port;
     const endpoint = `http://127.0.0.1:${port}`;

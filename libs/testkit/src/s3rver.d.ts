@@ -25,7 +25,8 @@ export interface KoaContextLike {
   readonly method: string;
   /** The request path, still percent-encoded. */
   readonly path: string;
-  readonly query: Record<string, string | string[] | undefined>;
+  /** Koa delegates it to the request: setting it rewrites the query string. */
+  query: Record<string, string | string[] | undefined>;
   status: number;
   body: unknown;
   type: string;

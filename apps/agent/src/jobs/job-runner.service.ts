@@ -119,6 +119,11 @@ export class JobRunner {
     });
   }
 
+  /** The consumer of `jobs-<arch>` once started (the readiness gate pauses it). */
+  get queueWorker(): Worker | undefined {
+    return this.worker;
+  }
+
   get queueName(): string {
     return jobQueueName(this.o.arch);
   }
@@ -242,12 +247,6 @@ export class JobRunner {
       this.inflight.add(p);
       return p.finally(() => this.inflight.delete(p));
     });
-  }
-
-  /** Cordoned or not: takes jobs from `jobs-<arch>` or not (running ones go on either way). */
-  async setIntake(open: boolean): Promise<void> {
-    if (open) this.worker?.resume();
-    else await this.worker?.pause(true);
   }
 
   /** Runs one job by id (what the queue handlers do). */

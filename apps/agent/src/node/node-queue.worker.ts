@@ -36,6 +36,11 @@ export class NodeQueueWorker {
     this.registry = new JobRegistry(NODE_QUEUE_JOBS, o.handlers);
   }
 
+  /** The consumer of the node queue once started (the readiness gate pauses it). */
+  get queueWorker(): Worker | undefined {
+    return this.worker;
+  }
+
   get queueName(): string {
     return nodeQueueName(this.o.node);
   }

@@ -85,6 +85,7 @@ export async function followJob(
   try {
     for await (const raw of followSse(client.config, jobPath(id, '/logs'), {
       signal: abort.signal,
+      isLast: (ev) => ev.event === 'end',
     })) {
       const parsed = JobEvent.safeParse(JSON.parse(raw.data));
       if (!parsed.success) continue;

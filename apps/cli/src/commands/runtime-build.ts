@@ -131,9 +131,7 @@ export async function followBuild(
     for await (const raw of followSse(
       client.config,
       `/v1/builds/${encodeURIComponent(buildId)}/events`,
-      {
-        signal: abort.signal,
-      },
+      { signal: abort.signal, isLast: (ev) => ev.event === 'done' },
     )) {
       const parsed = BuildEvent.safeParse(JSON.parse(raw.data));
       if (!parsed.success || opts.json) continue;

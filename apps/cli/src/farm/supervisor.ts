@@ -169,7 +169,8 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
   const save = () => {
     for (const c of children) {
       state.components[c.name] = {
-        pid: c.proc?.exitCode === null ? c.proc.pid : undefined,
+        // A child killed by a signal has no exit code either: it is gone when either is set.
+        pid: c.proc?.exitCode === null && c.proc.signalCode === null ? c.proc.pid : undefined,
         log: join(paths.logs, `${c.name}.log`),
         restarts: c.restarts,
         startedAt: c.startedAt ? new Date(c.startedAt).toISOString() : undefined,
@@ -183,6 +184,8 @@ export async function supervise(opts: SupervisorOptions): Promise<void> {
     const log = openSync(join(paths.logs, `${c.name}.log`), 'a');
     c.startedAt = Date.now();
     c.proc = spawn(c.cmd, c.args, { env: c.env, stdio: ['ignore', log, log] });
+    // A restarted child is recorded at once: `rnx farm status` and `farm down` see its new pid.
+    if (state.ready) save();
     c.proc.on('exit', (code, signal) => {
       save();
       if (shuttingDown || c.stopping) return;
