@@ -128,6 +128,14 @@ describe('request bounds', () => {
     });
     expect(Number(first.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(first.headers['retry-after'])).toBeLessThanOrEqual(10);
+    // The standard headers (as @fastify/rate-limit sends them) on every counted answer.
+    expect(first.headers).toMatchObject({ 'ratelimit-limit': '8', 'ratelimit-remaining': '0' });
+    expect(first.headers['ratelimit-reset']).toBe(first.headers['retry-after']);
+    const remaining = burst
+      .filter((r) => r.status === 200)
+      .map((r) => Number(r.headers['ratelimit-remaining']));
+    expect(Math.min(...remaining)).toBe(0);
+    expect(Math.max(...remaining)).toBeLessThanOrEqual(7);
     const other = await request(`${t.url}/v1/runtimes`, {
       headers: { authorization: `Bearer ${e}` },
     });

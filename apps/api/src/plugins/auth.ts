@@ -87,6 +87,11 @@ export default fp(
 
     async function limit(client: string, reply: FastifyReply): Promise<void> {
       const verdict = await opts.rate.hit(client);
+      if (verdict.state) {
+        void reply.header('ratelimit-limit', String(verdict.state.limit));
+        void reply.header('ratelimit-remaining', String(verdict.state.remaining));
+        void reply.header('ratelimit-reset', String(verdict.state.resetS));
+      }
       if (verdict.ok) return;
       void reply.header('retry-after', String(verdict.retryAfterS));
       const { requests, windowS } = opts.rate.limit;
