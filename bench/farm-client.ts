@@ -101,11 +101,32 @@ export async function farmUp(env: NodeJS.ProcessEnv = {}): Promise<BenchFarm> {
   }
 }
 
+/** Requests answered 429 (the API's per-token rate limit) and waited out, since the farm came up. */
+export const rateLimited = { count: 0 };
+
+/**
+ * fetch with the farm's token; a 429 (the API's rate limit, API_RATE_LIMIT_REQUESTS per
+ * API_RATE_LIMIT_WINDOW_S) is waited out for its Retry-After and sent again, as a client would.
+ */
+async function call(farm: BenchFarm, path: string, init: RequestInit = {}): Promise<Response> {
+  for (;;) {
+    const res = await fetch(`${farm.url}${path}`, {
+      ...init,
+      headers: { ...init.headers, authorization: `Bearer ${farm.token}` },
+    });
+    if (res.status !== 429) return res;
+    rateLimited.count++;
+    await res.body?.cancel();
+    const waitS = Number(res.headers.get('retry-after') ?? 1);
+    await new Promise((r) => setTimeout(r, Math.max(1, waitS) * 1000));
+  }
+}
+
 /** POST /v1/jobs with the farm's token. */
 export async function submit(farm: BenchFarm, body: JobRequest): Promise<JobRecord> {
-  const res = await fetch(`${farm.url}/v1/jobs`, {
+  const res = await call(farm, '/v1/jobs', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${farm.token}` },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   if (res.status !== 202) throw new Error(`POST /v1/jobs: ${res.status} ${await res.text()}`);
@@ -113,9 +134,7 @@ export async function submit(farm: BenchFarm, body: JobRequest): Promise<JobReco
 }
 
 export async function getJob(farm: BenchFarm, id: string): Promise<JobRecord> {
-  const res = await fetch(`${farm.url}/v1/jobs/${id}`, {
-    headers: { authorization: `Bearer ${farm.token}` },
-  });
+  const res = await call(farm, `/v1/jobs/${id}`);
   if (res.status !== 200) throw new Error(`GET /v1/jobs/${id}: ${res.status} ${await res.text()}`);
   return (await res.json()) as JobRecord;
 }

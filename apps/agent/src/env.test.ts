@@ -92,7 +92,7 @@ describe('readAgentEnv', () => {
 
   it('sizes /work: 1024 MB by default, at most 65536, 2 made ahead; bad values named', () => {
     const env = { AGENT_NAME: 'n1', AGENT_ARCH: 'amd64', AGENT_TRUSTED_KEYS };
-    expect(readAgentEnv(env).workDisks).toEqual({ defaultMB: 1024, maxMB: 65_536, pool: 2 });
+    expect(readAgentEnv(env).workDisks).toEqual({ defaultMB: 1024, maxMB: 65_536, pool: 4 });
     expect(readAgentEnv({ ...env, AGENT_JOB_DISK_MB: '0' }).workDisks?.defaultMB).toBe(0);
     expect(() =>
       readAgentEnv({ ...env, AGENT_JOB_DISK_MB: '2048', AGENT_JOB_DISK_MAX_MB: '1024' }),

@@ -144,7 +144,7 @@ const AgentEnv = z.object({
     .max(1024 * 1024)
     .default(65_536),
   /** /work filesystems of the default size made ahead, so a job's start does not wait for one. */
-  AGENT_JOB_DISK_POOL: z.coerce.number().int().min(0).max(64).default(2),
+  AGENT_JOB_DISK_POOL: z.coerce.number().int().min(0).max(64).default(4),
   /** Tasks (processes and threads) a job may have when it sets no maxProcesses. */
   AGENT_JOB_PIDS_MAX: z.coerce.number().int().min(8).max(4_194_304).default(4096),
   /**

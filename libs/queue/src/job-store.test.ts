@@ -55,6 +55,42 @@ describe('JobStore', () => {
     expect(await redis.ttl(keys.job('j1'))).toBeGreaterThan(0);
   });
 
+  it('transition from a known record: no read first; a stale one falls back to reading', async () => {
+    await store.create(job('jf'));
+    const init = await store.transition('jf', 'INITIALIZING', { node: 'n1' });
+    // What onSent sends runs after the swap: the RUNNING event precedes the line in the stream,
+    // and the record is RUNNING by the time the line is there.
+    let recordWhenLine: string | undefined;
+    const running = await store.transition(
+      'jf',
+      'RUNNING',
+      { startedAt: 'now' },
+      {
+        from: init!,
+        onSent: () => {
+          void store.event('jf', { type: 'out', stream: 'stdout', line: 'first' });
+          void redis.get(keys.job('jf')).then((r) => (recordWhenLine = r ?? undefined));
+        },
+      },
+    );
+    expect(running).toMatchObject({ state: 'RUNNING', node: 'n1', startedAt: 'now' });
+    await redis.ping(); // the commands sent from onSent have been answered
+    expect(JSON.parse(recordWhenLine!)).toMatchObject({ state: 'RUNNING' });
+    // A `from` that is no longer the record (changed elsewhere): the swap misses, the record is
+    // read, and the transition still applies to what is really there.
+    await store.patch('jf', { ip: '10.0.0.9' });
+    const done = await store.transition('jf', 'COMPLETED', { exitCode: 0 }, { from: running! });
+    expect(done).toMatchObject({ state: 'COMPLETED', exitCode: 0, ip: '10.0.0.9' });
+    const events = (await readAfter(redis, keys.jobEvents('jf'), JobEvent)).map((e) => e.event);
+    expect(events.map((e) => (e.type === 'out' ? e.line : e.state))).toEqual([
+      'QUEUED',
+      'INITIALIZING',
+      'RUNNING',
+      'first',
+      'COMPLETED',
+    ]);
+  });
+
   it('never leaves a final state, and refuses skipping ahead illegally', async () => {
     await store.create(job('j2'));
     expect(await store.transition('j2', 'COMPLETED')).toBeUndefined(); // QUEUED → COMPLETED is not a transition

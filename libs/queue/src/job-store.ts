@@ -78,6 +78,22 @@ const NEXT: Record<JobState, JobState[]> = {
   CANCELED: [],
 };
 
+/** Options of {@link JobStore.transition}. */
+export interface TransitionOptions {
+  /**
+   * The record exactly as this process last wrote it (a transition's result): the first
+   * compare-and-set uses it instead of reading the record (one round trip less).
+   */
+  from?: JobRecord;
+  /**
+   * Called as soon as the swap has been written to the connection (each attempt), before its
+   * reply: a command sent on the same connection after this runs after the swap (Redis runs a
+   * connection's commands in order), so a job's output appended from here on follows its
+   * RUNNING event in the stream, and the record is RUNNING (or final) when a reader sees it.
+   */
+  onSent?: () => void;
+}
+
 export class JobStore {
   private readonly retention: RetentionCache;
 
@@ -152,16 +168,21 @@ export class JobStore {
    * Moves a job to `state` with `patch`, refusing transitions out of a final state. Atomic by
    * compare-and-set on the whole record (a Lua script), retried when another process changed it
    * in between; no WATCH, which is unsafe on a shared connection. Returns the new record, or
-   * undefined when the transition is not allowed.
+   * undefined when the transition is not allowed. See {@link TransitionOptions} for `from` (no
+   * read first) and `onSent` (writes ordered after this one on the same connection).
    */
   async transition(
     jobId: string,
     state: JobState,
     patch: Partial<JobRecord> = {},
+    opts: TransitionOptions = {},
   ): Promise<JobRecord | undefined> {
     const key = this.keys.job(jobId);
     for (let attempt = 0; attempt < 20; attempt++) {
-      const raw = await this.redis.get(key);
+      // The record as the caller last wrote it: the compare-and-set needs no read first; when it
+      // changed meanwhile, the swap misses and the next attempt reads it.
+      const raw =
+        attempt === 0 && opts.from ? JSON.stringify(opts.from) : await this.redis.get(key);
       if (!raw) return undefined;
       const current = JobRecord.parse(JSON.parse(raw));
       if (current.state !== state && !NEXT[current.state].includes(state)) return undefined;
@@ -177,7 +198,7 @@ export class JobStore {
             message: next.message,
           }
         : { type: 'state', state, node: next.node };
-      const swapped = (await this.redis.eval(
+      const swapping = this.redis.eval(
         TRANSITION_SCRIPT,
         4,
         key,
@@ -192,7 +213,9 @@ export class JobStore {
         final ? finishedField(state) : '',
         JSON.stringify(event),
         String(DEFAULT_JOB_LOG_LINES),
-      )) as number;
+      );
+      opts.onSent?.();
+      const swapped = (await swapping) as number;
       if (swapped !== 1) continue;
       if (final) {
         await this.redis

@@ -102,15 +102,21 @@ export async function formatDiskImage(spec: DiskImageSpec): Promise<void> {
 
 /**
  * Loop-mounts a formatted image at its mount point (nodev, nosuid) and removes ext4's
- * `lost+found`, so the directory starts empty.
+ * `lost+found`, so the directory starts empty. `throwaway` (a job's /work): the kernel does not
+ * zero the inode tables in the background (`noinit_itable`), which would write 16 MiB per GiB
+ * into the sparse image for nothing.
  */
-export async function mountDiskImage(image: string, mountPoint: string): Promise<void> {
+export async function mountDiskImage(
+  image: string,
+  mountPoint: string,
+  o: { throwaway?: boolean } = {},
+): Promise<void> {
   await mkdir(mountPoint, { recursive: true, mode: 0o755 });
   await runOrThrow(`mounting ${image}`, 'mount', [
     '-t',
     'ext4',
     '-o',
-    'loop,nodev,nosuid,noatime',
+    `loop,nodev,nosuid,noatime${o.throwaway ? ',noinit_itable' : ''}`,
     image,
     mountPoint,
   ]);
@@ -121,7 +127,7 @@ export async function mountDiskImage(image: string, mountPoint: string): Promise
 export async function createDiskImage(spec: DiskImageSpec): Promise<void> {
   await formatDiskImage(spec);
   try {
-    await mountDiskImage(spec.image, spec.mountPoint);
+    await mountDiskImage(spec.image, spec.mountPoint, { throwaway: !spec.journal });
   } catch (err) {
     await releaseDiskImage(spec.image, spec.mountPoint).catch(() => undefined);
     throw err;

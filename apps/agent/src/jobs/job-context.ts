@@ -51,6 +51,8 @@ export interface JobContext {
    * or stop the process when it ended elsewhere (record-watch.ts).
    */
   recordCheckMs: number;
+  /** JobRunnerOptions.beforeCleanup (tests). */
+  beforeCleanup?: (jobId: string) => Promise<void>;
   /** AGENT_ALLOW_HOST_NETWORK: else a `network: host` job is refused here. */
   allowHostNetwork: boolean;
   /** The operator's environment for every job (job-mirrors.ts); the job's own wins over it. */

@@ -2,9 +2,12 @@
 // /work, owned by the sandbox uid) and `.owner` (pid and start time of the agent running it, so
 // a later start — of this agent or another sharing the directory — removes only what a dead
 // process left). Nothing of /work is kept after the job: uploads are transient.
-// With a size (`--max-disk`, the node's default) /work is its own filesystem: `work.img`, a
-// sparse ext4 image loop-mounted at `work/` (see @joblet/sandbox's disk-image.ts). Ready-made
-// ones wait in `.disk-<pid>-<n>/` directories of the same layout (work-disks.ts).
+// With a size (`--max-disk`, the node's default) /work is on its own filesystem: `work.img`, a
+// sparse ext4 image loop-mounted at `disk/` (its root owned by root), and /work is its
+// subdirectory `disk/work/` (owned by the sandbox uid): a job sees and changes only that
+// subdirectory, so removing it gives the filesystem back as it was made (work-disks.ts reuses
+// it; see @joblet/sandbox's disk-image.ts). Ready-made ones wait in `.disk-<pid>-<n>/`
+// directories of the same layout.
 import { chmod, chown, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NOBODY, cleanupDiskImages, createDiskImage, processStartTime } from '@joblet/sandbox';
@@ -14,6 +17,8 @@ import { isJobId } from './job-errors.js';
 const OWNER_FILE = '.owner';
 /** The image of a sized /work, next to its mount point. */
 const DISK_IMAGE = 'work.img';
+/** Where a sized /work's filesystem is mounted, inside the job's directory. */
+const DISK_MOUNT = 'disk';
 /** A ready-made sized /work waiting for a job (work-disks.ts). */
 const DISK_SLOT = /^\.disk-\d+-\d+$/;
 
@@ -24,6 +29,10 @@ export interface JobDir {
   work: string;
   /** Size of /work's own filesystem (bytes); absent: a plain directory on the node's disk. */
   diskBytes?: number;
+  /** Where that filesystem is mounted (`dir/disk`; /work is its `work` subdirectory). */
+  mount?: string;
+  /** Its image file (`dir/work.img`). */
+  image?: string;
 }
 
 let ownStart: Promise<number | null> | undefined;
@@ -43,21 +52,31 @@ async function makeDir(root: string, name: string, diskBytes?: number): Promise<
       { mode: 0o600 },
     );
     if (diskBytes !== undefined) {
+      const image = join(dir, DISK_IMAGE);
+      const mount = join(dir, DISK_MOUNT);
       await createDiskImage({
-        image: join(dir, DISK_IMAGE),
-        mountPoint: work,
+        image,
+        mountPoint: mount,
         sizeBytes: diskBytes,
+        owner: { uid: 0, gid: 0 },
       });
-      return { dir, work, diskBytes };
+      const d = { dir, work: join(mount, 'work'), diskBytes, mount, image };
+      await makeWorkDir(d.work);
+      return d;
     }
-    await mkdir(work, { mode: 0o755 });
-    await chmod(work, 0o755);
-    if (process.getuid?.() === 0) await chown(work, NOBODY, NOBODY);
+    await makeWorkDir(work);
     return { dir, work };
   } catch (err) {
     await removeJobDir({ dir, work }).catch(() => undefined);
     throw err;
   }
+}
+
+/** An empty /work directory owned by the sandbox uid. */
+export async function makeWorkDir(work: string): Promise<void> {
+  await mkdir(work, { mode: 0o755 });
+  await chmod(work, 0o755);
+  if (process.getuid?.() === 0) await chown(work, NOBODY, NOBODY);
 }
 
 export async function createJobDir(
@@ -74,16 +93,28 @@ export function createDiskSlot(root: string, n: number, diskBytes: number): Prom
   return makeDir(root, `.disk-${process.pid}-${n}`, diskBytes);
 }
 
-/** Gives a ready-made slot to a job: renamed to `root/<jobId>` (its mount moves with it). */
-export async function adoptDiskSlot(slot: JobDir, root: string, jobId: string): Promise<JobDir> {
-  if (!isJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
-  const dir = join(root, jobId);
-  await rename(slot.dir, dir);
+/** `d` moved to `root/name` by a rename (its mount moves with it). */
+async function moveDir(d: JobDir, root: string, name: string): Promise<JobDir> {
+  const dir = join(root, name);
+  await rename(d.dir, dir);
+  const mount = d.mount !== undefined ? join(dir, DISK_MOUNT) : undefined;
   return {
     dir,
-    work: join(dir, 'work'),
-    ...(slot.diskBytes !== undefined && { diskBytes: slot.diskBytes }),
+    work: mount !== undefined ? join(mount, 'work') : join(dir, 'work'),
+    ...(d.diskBytes !== undefined && { diskBytes: d.diskBytes }),
+    ...(mount !== undefined && { mount, image: join(dir, DISK_IMAGE) }),
   };
+}
+
+/** Gives a ready-made slot to a job: renamed to `root/<jobId>`. */
+export function adoptDiskSlot(slot: JobDir, root: string, jobId: string): Promise<JobDir> {
+  if (!isJobId(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
+  return moveDir(slot, root, jobId);
+}
+
+/** Makes a job's emptied directory a ready-made slot again: renamed to `root/.disk-<pid>-<n>`. */
+export function returnDiskSlot(d: JobDir, root: string, n: number): Promise<JobDir> {
+  return moveDir(d, root, `.disk-${process.pid}-${n}`);
 }
 
 /**

@@ -169,7 +169,7 @@ describe.skipIf(missing.length > 0)(
       const root = h.w.dir('crashed');
       const id = randomUUID();
       const d = await createJobDir(root, id, 16 * MiB);
-      expect(await mountsUnder(root)).toEqual([d.work]);
+      expect(await mountsUnder(root)).toEqual([d.mount]);
       // As left by an agent that was killed: its owner file names a process that is gone.
       writeFileSync(join(d.dir, '.owner'), JSON.stringify({ pid: 2 ** 22 + 1, start: 1 }));
       expect(await cleanupJobDirs(root)).toEqual([id]);

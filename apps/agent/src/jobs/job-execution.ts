@@ -5,18 +5,19 @@
 // usage and output figures. Whatever happens, the cgroup is destroyed, the network address and
 // lease released, the job directory and the uploads key removed.
 import type { Logger } from '@joblet/logging';
-import { NOBODY, type Cgroup, type CgroupStats } from '@joblet/sandbox';
+import { NOBODY, type Cgroup } from '@joblet/sandbox';
 import { FINAL_JOB_STATES, isSystemRoot, type JobRecord } from '@joblet/spec';
-import { classifyExit, usageOf, type JobOutcome } from './exit-status.js';
 import type { JobContext } from './job-context.js';
-import { createRootLayers, removeJobDir, type JobDir } from './job-dirs.js';
+import { cleanupJob } from './job-cleanup.js';
+import { createRootLayers, type JobDir } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
-import { JobOutput, type OutputSummary } from './job-output.js';
+import { jobOutcome, recordEnd } from './job-end.js';
+import { JobOutput } from './job-output.js';
 import { JobRecorder } from './job-recorder.js';
 import { createJobCgroup, leaseRuntime } from './job-prepare.js';
 import type { JobNetworkLease } from './job-networks.js';
 import type { JobProcess, JobSandbox } from './job-sandbox.js';
-import { describeDisk, describeMemory, workDiskFull } from './limits.js';
+import { describeDisk } from './limits.js';
 import { watchJob } from './job-watch.js';
 import { watchRecord } from './record-watch.js';
 import { loadJobSecrets, writeUploads } from './uploads.js';
@@ -31,6 +32,8 @@ export class JobExecution {
   /** The sandbox's process has exited: its process group id may be reused, never signal it. */
   private exited = false;
   private cgroup: Cgroup | undefined;
+  /** Its cgroup was destroyed: every process of the job is gone. */
+  private cgroupGone = false;
   /** The job's directory, once made. */
   private dir: JobDir | undefined;
   private killing: Promise<void> | undefined;
@@ -41,6 +44,13 @@ export class JobExecution {
   private abandoned = false;
   /** The record's writes that must land (retried while Redis is away). */
   private readonly recorder: JobRecorder;
+  /** The record as this execution last wrote it (a transition's compare-and-set needs no read). */
+  private record: JobRecord | undefined;
+  /**
+   * Settles once what the job held is given back (job directory, network address, runtime lease,
+   * uploads key): after its final state is recorded, off the path of the jobs that follow.
+   */
+  cleanedUp: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: JobContext,
@@ -123,10 +133,10 @@ export class JobExecution {
     }
     const started = await store.transition(this.jobId, 'INITIALIZING', { node });
     if (!started) return store.get(this.jobId);
+    this.record = started;
     this.mark('initializing');
     let lease: (() => Promise<void>) | undefined;
     let dir: JobDir | undefined;
-    let volumesHeld = false;
     let net: JobNetworkLease | undefined;
     try {
       // The node's own check: whatever the API decided, host networking runs only where the
@@ -176,7 +186,6 @@ export class JobExecution {
           }
         : undefined;
       const binds = await this.ctx.volumes.acquire(this.jobId, record.volumes);
-      volumesHeld = true;
       this.mark('workdir');
       net = await this.ctx.networks.acquire(record.network, this.jobId);
       this.mark('network');
@@ -203,7 +212,28 @@ export class JobExecution {
     } catch (err) {
       return await this.fail(err);
     } finally {
-      await this.cleanup(lease, dir, volumesHeld ? record.volumes : [], net);
+      // The job's processes are gone (its cgroup destroyed) and its volumes given back before its
+      // end is recorded; the rest is given back after, while the next job starts.
+      this.cleanedUp = cleanupJob(this.log, {
+        steps: [
+          ['destroy cgroup', () => this.releaseCgroup()],
+          ['kill sandbox', () => Promise.resolve(this.exited ? undefined : this.proc?.kill())],
+          ['release network', async () => net?.release()],
+          ['release lease', async () => lease?.()],
+          [
+            'release job dir',
+            async () =>
+              dir &&
+              this.ctx.workDisks.release(dir, {
+                processesGone: this.proc === undefined || this.cgroupGone,
+              }),
+          ],
+          ['delete uploads', () => this.ctx.redis.del(this.ctx.keys.jobUploads(this.jobId))],
+        ],
+        phases: this.phases,
+        mark: (p) => this.mark(p),
+        ...(this.ctx.beforeCleanup && { before: () => this.ctx.beforeCleanup!(this.jobId) }),
+      });
     }
   }
 
@@ -241,13 +271,23 @@ export class JobExecution {
       onOom: () => void this.kill(),
     });
     const since = Date.parse(record.scheduledFor ?? record.createdAt);
-    const running = await this.recorder.transition('RUNNING', {
-      ...(req.bridge && { ip: req.bridge.address }),
-      startedAt: startedAt.toISOString(),
-      startLatencyMs: Math.max(0, startedAt.getTime() - since),
-    });
+    // Output does not wait for the RUNNING record: it is appended as soon as the swap is on the
+    // connection (JobStore.transition's onSent), which Redis runs first.
+    let recorded = (): void => undefined;
+    const ordered = new Promise<void>((r) => (recorded = r));
+    const recording = this.recorder.transition(
+      'RUNNING',
+      {
+        ...(req.bridge && { ip: req.bridge.address }),
+        startedAt: startedAt.toISOString(),
+        startLatencyMs: Math.max(0, startedAt.getTime() - since),
+      },
+      { ...(this.record && { from: this.record }), onSent: () => output.open(ordered) },
+    );
+    const running = await recording.finally(recorded);
     this.mark('running');
-    if (!running) {
+    if (running) this.record = running;
+    else {
       // Ended elsewhere meanwhile (stopped before it started, declared lost): it must not run.
       this.log.warn('job ended elsewhere while starting; killing it');
       this.stopRequested = true;
@@ -277,54 +317,17 @@ export class JobExecution {
         'start-failed',
       );
     }
-    const outcome = classifyExit({
-      code: exit.code,
-      signal: exit.signal,
+    const outcome = await jobOutcome(record, exit, stats, {
       stopped: this.stopRequested,
       shutdown: this.shutdown,
       timedOut: this.timedOut,
-      ...(record.limits.timeoutS !== undefined && { timeoutS: record.limits.timeoutS }),
-      oomKills: stats?.oomKills ?? 0,
-      ...(record.limits.maxMemoryMB !== undefined && { memoryMB: record.limits.maxMemoryMB }),
       stderrHead,
-      runtime: `${record.runtime.name}@${record.runtime.version}`,
+      ...(this.dir && { dir: this.dir }),
     });
-    if (outcome.reason === 'out-of-memory') {
-      outcome.message = `out of memory (limit ${describeMemory(record.limits)})`;
-    }
-    if (outcome.state === 'FAILED' && this.dir && (await workDiskFull(this.dir))) {
-      // What the job's "No space left on device" was about, in the record.
-      outcome.message = `${outcome.message ?? 'failed'}; /work is full (${describeDisk(this.dir)})`;
-    }
     await this.releaseCgroup();
     // No process is left: a job seen ended holds its volumes no more (a removal may follow).
     this.ctx.volumes.release(this.jobId, record.volumes);
-    return this.finish(outcome, summary, stats);
-  }
-
-  private async finish(
-    outcome: JobOutcome,
-    output: OutputSummary,
-    stats: CgroupStats | undefined,
-  ): Promise<JobRecord | undefined> {
-    const usage = stats && usageOf(stats);
-    const done = await this.recorder.settle(outcome.state, {
-      ...outcome,
-      finishedAt: new Date().toISOString(),
-      output: { lines: output.lines, truncated: output.truncated },
-      ...(usage && { usage }),
-    });
-    this.log.info(
-      {
-        state: outcome.state,
-        reason: outcome.reason,
-        exitCode: outcome.exitCode,
-        lines: output.lines,
-        cpuUsec: stats?.cpuUsageUsec,
-      },
-      'job ended',
-    );
-    return done ?? this.recorder.get();
+    return recordEnd(this.recorder, this.log, this.record, outcome, summary, stats);
   }
 
   /**
@@ -332,9 +335,10 @@ export class JobExecution {
    * ended has no process left. Idempotent; the cleanup tries again if this fails.
    */
   private async releaseCgroup(): Promise<void> {
-    await this.cgroup?.destroy().catch((err: unknown) => {
-      this.log.error({ err }, 'destroying the job cgroup failed');
-    });
+    await this.cgroup?.destroy().then(
+      () => (this.cgroupGone = true),
+      (err: unknown) => this.log.error({ err }, 'destroying the job cgroup failed'),
+    );
   }
 
   /** The job ends with `err` before it ran (also when the runner refused it: admission). */
@@ -350,11 +354,14 @@ export class JobExecution {
     }
     await this.releaseCgroup();
     if (this.proc && !this.exited) this.proc.kill(); // started without a cgroup
-    const done = await this.recorder.transition(failure.state, {
-      reason: failure.reason,
-      message: failure.message,
-      finishedAt: new Date().toISOString(),
-    });
+    // A job seen ended holds its volumes no more (release is idempotent, and a no-op for
+    // volumes it never acquired).
+    if (this.record) this.ctx.volumes.release(this.jobId, this.record.volumes);
+    const done = await this.recorder.transition(
+      failure.state,
+      { reason: failure.reason, message: failure.message, finishedAt: new Date().toISOString() },
+      this.record && { from: this.record },
+    );
     if (failure.reason !== 'stopped') {
       this.log.warn({ reason: failure.reason, message: failure.message }, 'job failed to start');
     }
@@ -370,30 +377,5 @@ export class JobExecution {
       finishedAt: new Date().toISOString(),
     });
     return done ?? this.recorder.get();
-  }
-
-  private async cleanup(
-    lease: (() => Promise<void>) | undefined,
-    dir: JobDir | undefined,
-    volumes: readonly string[],
-    net: JobNetworkLease | undefined,
-  ): Promise<void> {
-    const steps: [string, () => Promise<unknown>][] = [
-      ['destroy cgroup', async () => this.cgroup?.destroy()],
-      ['kill sandbox', () => Promise.resolve(this.exited ? undefined : this.proc?.kill())],
-      ['release network', async () => net?.release()],
-      ['release volumes', () => Promise.resolve(this.ctx.volumes.release(this.jobId, volumes))],
-      ['release lease', async () => lease?.()],
-      ['remove job dir', async () => dir && removeJobDir(dir)],
-      ['delete uploads', () => this.ctx.redis.del(this.ctx.keys.jobUploads(this.jobId))],
-    ];
-    this.mark('final');
-    for (const [what, step] of steps) {
-      await step().catch((err: unknown) =>
-        this.log.error({ err, step: what }, 'job cleanup failed'),
-      );
-    }
-    this.mark('cleanup');
-    this.log.debug({ phasesMs: this.phases }, 'job cleaned up');
   }
 }

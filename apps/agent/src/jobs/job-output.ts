@@ -113,6 +113,8 @@ export class JobOutput {
   /** Characters of the pending lines. */
   private pendingChars = 0;
   private opened = false;
+  /** What a resent batch waits for (see {@link open}). */
+  private ordered: Promise<unknown> | undefined;
   private flushing: Promise<void> | undefined;
   /** Batches in the stream, oldest first: where each begins, its lines and bytes. */
   private readonly kept: { firstId: string; lines: number; bytes: number }[] = [];
@@ -155,8 +157,14 @@ export class JobOutput {
     );
   }
 
-  /** Starts appending (once the RUNNING state event is in the stream, so it comes first). */
-  open(): void {
+  /**
+   * Starts appending. Called once the RUNNING transition has been written to the same connection
+   * (JobStore.transition's `onSent`): Redis runs it first, so the RUNNING event precedes every
+   * line. `ordered` settles once that transition is recorded: a batch sent again after Redis was
+   * away waits for it, so a retried line can never overtake a retried RUNNING either.
+   */
+  open(ordered?: Promise<unknown>): void {
+    if (ordered) this.ordered = ordered.catch(() => undefined);
     this.opened = true;
     this.kick();
   }
@@ -284,6 +292,7 @@ export class JobOutput {
     resend: boolean,
   ): Promise<[Error | null, unknown][] | null> {
     if (resend) {
+      await this.ordered;
       const landed = await this.landed(mark, events.length);
       if (landed) return landed;
     }

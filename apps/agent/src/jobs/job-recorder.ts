@@ -4,7 +4,7 @@
 // that ran into `start-failed`. JobStore.transition is safe to repeat (compare-and-set, the
 // event in the same step), so a write that landed before the connection dropped is not doubled.
 import type { Logger } from '@joblet/logging';
-import { untilRedisAnswers, type JobStore } from '@joblet/queue';
+import { untilRedisAnswers, type JobStore, type TransitionOptions } from '@joblet/queue';
 import type { JobRecord, JobState } from '@joblet/spec';
 
 export interface JobRecorderOptions {
@@ -36,11 +36,21 @@ export class JobRecorder {
     return this.retry('read', () => this.o.store.get(this.o.jobId));
   }
 
-  /** JobStore.transition, retried while Redis is away; undefined when it is not allowed. */
-  transition(state: JobState, patch: Partial<JobRecord> = {}): Promise<JobRecord | undefined> {
-    return this.retry(`transition to ${state}`, () =>
-      this.o.store.transition(this.o.jobId, state, patch),
-    );
+  /**
+   * JobStore.transition, retried while Redis is away; undefined when it is not allowed. `from`
+   * is used by the first attempt only (a retry reads the record).
+   */
+  transition(
+    state: JobState,
+    patch: Partial<JobRecord> = {},
+    opts: TransitionOptions = {},
+  ): Promise<JobRecord | undefined> {
+    let first = true;
+    return this.retry(`transition to ${state}`, () => {
+      const o = first ? opts : { ...(opts.onSent && { onSent: opts.onSent }) };
+      first = false;
+      return this.o.store.transition(this.o.jobId, state, patch, o);
+    });
   }
 
   /**
@@ -48,8 +58,12 @@ export class JobRecorder {
    * node's heartbeat or queue lock lapsed while Redis was away) the record is re-attached first,
    * so it ends with the real exit and not "node lost". Returns the record as it ends up.
    */
-  async settle(state: JobState, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
-    const done = await this.transition(state, patch);
+  async settle(
+    state: JobState,
+    patch: Partial<JobRecord>,
+    from?: JobRecord,
+  ): Promise<JobRecord | undefined> {
+    const done = await this.transition(state, patch, from && { from });
     if (done) return done;
     if (await this.reattach('the job ended here while its record said node lost')) {
       const again = await this.transition(state, patch);

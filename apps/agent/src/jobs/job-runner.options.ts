@@ -42,7 +42,7 @@ export interface JobRunnerOptions {
   volumesDir: string;
   /**
    * Sizes of /work: AGENT_JOB_DISK_MB, AGENT_JOB_DISK_MAX_MB, AGENT_JOB_DISK_POOL. Default
-   * 1024 MB, at most 65 536 MB, 2 made ahead.
+   * 1024 MB, at most 65 536 MB, 4 made ahead (and reused).
    */
   workDisks?: WorkDiskSettings;
   runtimes: RuntimeProvider;
@@ -80,4 +80,9 @@ export interface JobRunnerOptions {
   recordCheckMs?: number;
   /** How long a runtime lease outlives the last job using it (ms). Default 2000. */
   leaseLingerMs?: number;
+  /**
+   * For tests: awaited before an ended job's clean-up starts (holding it shows that the jobs
+   * after it do not wait for it).
+   */
+  beforeCleanup?: (jobId: string) => Promise<void>;
 }

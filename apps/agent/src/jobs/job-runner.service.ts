@@ -27,14 +27,16 @@ import {
   type JobHandler,
   type RedisClient,
 } from '@joblet/queue';
-import { CgroupManager, NOBODY, isRoot } from '@joblet/sandbox';
+import { NOBODY } from '@joblet/sandbox';
 import { Admission, type Release } from './admission.js';
+import { Cleanups } from './job-cleanup.js';
 import { cleanupJobDirs } from './job-dirs.js';
 import { isJobId, JobFailure } from './job-errors.js';
 import type { JobContext } from './job-context.js';
 import type { JobRunnerOptions } from './job-runner.options.js';
 import { JobExecution } from './job-execution.js';
 import { JobNetworks } from './job-networks.js';
+import { detectJobCgroups } from './node-cgroups.js';
 import { BwrapJobSandbox, RuntimeMounts, type JobSandbox } from './job-sandbox.js';
 import { DEFAULT_JOB_CPU_PERCENT, DEFAULT_JOB_MEMORY_MB, DEFAULT_JOB_PIDS_MAX } from './limits.js';
 import type { JobRecord } from '@joblet/spec';
@@ -44,7 +46,7 @@ import { subscribeStops } from './stop-channel.js';
 import { SystemRoots } from './system-roots.js';
 import { runtimeTestAsJob } from './runtime-test-job.js';
 import { VolumeManager, volumeQueueOp } from './volumes.js';
-import { DEFAULT_WORK_DISKS, WorkDisks } from './work-disks.js';
+import { DEFAULT_WORK_DISKS, WorkDisks, type WorkDiskStats } from './work-disks.js';
 
 /** BullMQ's reason for a job whose worker stopped renewing its lock (maxStalledCount exceeded). */
 const STALLED_REASON = 'job stalled more than allowable limit';
@@ -70,6 +72,8 @@ export class JobRunner {
   /** What jobs reserve of the node's CPU and memory while they run. */
   readonly admission: Admission;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Clean-ups of ended jobs still running (job-cleanup.ts). */
+  private readonly cleanups: Cleanups;
   private readonly sandbox: JobSandbox;
   private readonly mounts: RuntimeMounts;
   private readonly networks: JobNetworks;
@@ -86,6 +90,7 @@ export class JobRunner {
 
   constructor(private readonly o: JobRunnerOptions) {
     this.store = new JobStore(o.redis, o.keys);
+    this.cleanups = new Cleanups(o.capacity, this.inflight);
     this.volumes = new VolumeManager({
       root: o.volumesDir,
       node: o.node,
@@ -133,6 +138,11 @@ export class JobRunner {
     return this.workDisks?.readyCount() ?? 0;
   }
 
+  /** What the /work disk pool did (made, reused, ready). */
+  workDiskStats(): WorkDiskStats {
+    return this.workDisks?.stats() ?? { ready: 0, made: 0, reused: 0 };
+  }
+
   /** Ids of the jobs running here now. */
   runningJobs(): string[] {
     return [...this.running.keys()];
@@ -145,7 +155,10 @@ export class JobRunner {
   async start(): Promise<void> {
     const { log } = this.o;
     await this.volumes.prepare();
-    const { cgroups, missing } = await this.detectCgroups();
+    const { cgroups, missing } = await detectJobCgroups(
+      this.o.cgroups,
+      this.o.cgroupNamespace ?? 'joblet-jobs',
+    );
     if (cgroups) {
       const stale = await cgroups.cleanupStale('job-');
       if (stale.length > 0) log.info({ cgroups: stale }, 'removed job cgroups of a previous run');
@@ -181,6 +194,7 @@ export class JobRunner {
       output: this.o.output ?? {},
       oomPollMs: this.o.oomPollMs ?? 250,
       recordCheckMs: this.o.recordCheckMs ?? 5000,
+      ...(this.o.beforeCleanup && { beforeCleanup: this.o.beforeCleanup }),
       allowHostNetwork: this.o.allowHostNetwork ?? false,
       jobEnv: this.o.jobEnv ?? {},
       log,
@@ -197,20 +211,6 @@ export class JobRunner {
       { queue: this.queueName, capacity: this.o.capacity, resources: this.o.resources },
       'job runner started',
     );
-  }
-
-  private async detectCgroups(): Promise<{ cgroups?: CgroupManager; missing?: string }> {
-    if (this.o.cgroups === null) return { missing: 'disabled by configuration' };
-    if (this.o.cgroups) return { cgroups: this.o.cgroups };
-    if (!isRoot()) return { missing: 'the agent does not run as root' };
-    try {
-      const cgroups = await CgroupManager.detect({
-        namespace: this.o.cgroupNamespace ?? 'joblet-jobs',
-      });
-      return { cgroups };
-    } catch (err) {
-      return { missing: `cgroups could not be set up: ${(err as Error).message}` };
-    }
   }
 
   private async startWorker(): Promise<void> {
@@ -258,6 +258,7 @@ export class JobRunner {
     this.running.set(jobId, exec);
     let release: Release | undefined;
     try {
+      await this.cleanups.room();
       const loaded = await this.store.get(jobId);
       let rec: JobRecord | undefined;
       try {
@@ -274,8 +275,11 @@ export class JobRunner {
         ...(rec?.exitCode !== undefined && { exitCode: rec.exitCode }),
       };
     } finally {
+      // Its processes are gone (the cgroup is destroyed before the end is recorded): its CPU and
+      // memory are free. What else it held is given back in the background (job-cleanup.ts).
       release?.();
       this.running.delete(jobId);
+      this.cleanups.track(exec.cleanedUp);
     }
   }
 

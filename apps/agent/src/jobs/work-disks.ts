@@ -1,16 +1,24 @@
 // The size of a job's /work (`--max-disk`, else the node's AGENT_JOB_DISK_MB) and where its
-// filesystem comes from. Formatting and mounting an image takes ~50 ms, as long as the rest of a
-// job's start, so a few of the default size are made ahead (AGENT_JOB_DISK_POOL) and a job
-// takes one by a rename; other sizes are made when asked for. Every image is used by one job only
-// and deleted after it: nothing one job wrote is seen by another.
+// filesystem comes from. Formatting, mounting, unmounting and deleting an image are four helper
+// processes and the better part of a job's start on a busy node, so disks of the default size
+// are kept mounted and reused (AGENT_JOB_DISK_POOL of them wait ready, made ahead at start): a
+// job takes one by a rename, and after it the job's /work — a subdirectory of the filesystem,
+// the only part a job can reach (job-dirs.ts) — is deleted whole (files, modes, extended
+// attributes) and made anew. A disk goes back to the pool only when it is then exactly as it was
+// made: nothing else in its filesystem or job directory, nothing mounted inside, the same free
+// blocks and inodes, and its image not grown on the node's disk (see disk-reuse.ts); otherwise
+// it is deleted. Other sizes are made when asked for and deleted after their job.
+import { stat } from 'node:fs/promises';
 import type { Logger } from '@joblet/logging';
 import type { JobLimits } from '@joblet/spec';
 import { diskImagesMissing } from '@joblet/sandbox';
+import { freshState, wipeForReuse, type FreshState } from './disk-reuse.js';
 import {
   adoptDiskSlot,
   createDiskSlot,
   createJobDir,
   removeJobDir,
+  returnDiskSlot,
   type JobDir,
 } from './job-dirs.js';
 import { JobFailure } from './job-errors.js';
@@ -26,7 +34,17 @@ export interface WorkDiskSettings {
   pool: number;
 }
 
-export const DEFAULT_WORK_DISKS: WorkDiskSettings = { defaultMB: 1024, maxMB: 65_536, pool: 2 };
+export const DEFAULT_WORK_DISKS: WorkDiskSettings = { defaultMB: 1024, maxMB: 65_536, pool: 4 };
+
+/** What the pool did, for tests and metrics. */
+export interface WorkDiskStats {
+  /** Ready-made disks waiting now. */
+  ready: number;
+  /** Disks of the default size made (mkfs and mount), ahead or for a job. */
+  made: number;
+  /** Times a job's disk was emptied and went back to the pool. */
+  reused: number;
+}
 
 export interface WorkDisksOptions {
   /** AGENT_WORK_DIR. */
@@ -43,6 +61,12 @@ export class WorkDisks {
   private filling: Promise<void> | undefined;
   private stopped = false;
   private seq = 0;
+  private made = 0;
+  private reused = 0;
+  /** Default-size disks that jobs hold now (they come back: the pool does not make more). */
+  private out = 0;
+  /** How each default-size disk was when made, by its image's inode (renames keep it). */
+  private readonly fresh = new Map<number, FreshState>();
 
   constructor(private readonly o: WorkDisksOptions) {}
 
@@ -88,17 +112,78 @@ export class WorkDisks {
     const bytes = this.sizeFor(limits);
     if (bytes !== undefined && bytes === this.o.settings.defaultMB * MiB) {
       const slot = this.ready.shift();
-      this.fill();
-      if (slot) {
-        try {
-          return await adoptDiskSlot(slot, this.o.root, jobId);
-        } catch (err) {
-          this.o.log.warn({ err }, 'a ready-made /work disk could not be used; making one');
-          await removeJobDir(slot).catch(() => undefined);
+      this.out++;
+      try {
+        if (slot) {
+          try {
+            return await adoptDiskSlot(slot, this.o.root, jobId);
+          } catch (err) {
+            this.o.log.warn({ err }, 'a ready-made /work disk could not be used; making one');
+            await this.forget(slot);
+            await removeJobDir(slot).catch(() => undefined);
+          }
         }
+        return await this.remember(await createJobDir(this.o.root, jobId, bytes));
+      } catch (err) {
+        this.out--;
+        this.fill();
+        throw err;
       }
     }
     return createJobDir(this.o.root, jobId, bytes);
+  }
+
+  /**
+   * Gives back a job's directory: a default-size disk emptied and back in the pool when its
+   * job's processes are known to be gone, it is exactly as made and the pool has room; anything
+   * else removed.
+   */
+  async release(d: JobDir, o: { processesGone: boolean }): Promise<void> {
+    if (d.image !== undefined && d.diskBytes === this.o.settings.defaultMB * MiB) this.out--;
+    try {
+      await this.reuseOrRemove(d, o.processesGone);
+    } finally {
+      this.fill(); // one not reused is made anew, in the background
+    }
+  }
+
+  private async reuseOrRemove(d: JobDir, processesGone: boolean): Promise<void> {
+    const fresh = d.image !== undefined && processesGone ? await this.freshOf(d) : undefined;
+    if (fresh && !this.stopped && this.ready.length < this.o.settings.pool) {
+      const why = await wipeForReuse(d, fresh).catch((err: unknown) => (err as Error).message);
+      if (why === undefined && !this.stopped && this.ready.length < this.o.settings.pool) {
+        this.ready.push(await returnDiskSlot(d, this.o.root, this.seq++));
+        this.reused++;
+        return;
+      }
+      if (why !== undefined) this.o.log.info({ why, dir: d.dir }, 'a /work disk is not reused');
+    }
+    if (d.image !== undefined) await this.forget(d);
+    await removeJobDir(d);
+  }
+
+  /** What the pool did so far. */
+  stats(): WorkDiskStats {
+    return { ready: this.ready.length, made: this.made, reused: this.reused };
+  }
+
+  /** Notes how a newly made default-size disk is, so that it can be reused. */
+  private async remember(d: JobDir): Promise<JobDir> {
+    this.made++;
+    const f = await freshState(d).catch(() => undefined);
+    if (f) this.fresh.set(f.ino, f);
+    return d;
+  }
+
+  private async freshOf(d: JobDir): Promise<FreshState | undefined> {
+    if (d.diskBytes !== this.o.settings.defaultMB * MiB) return undefined;
+    const ino = await inodeOf(d.image!);
+    return ino === undefined ? undefined : this.fresh.get(ino);
+  }
+
+  private async forget(d: JobDir): Promise<void> {
+    const ino = await inodeOf(d.image!);
+    if (ino !== undefined) this.fresh.delete(ino);
   }
 
   /** Starts making the ready-made disks (in the background). */
@@ -111,6 +196,7 @@ export class WorkDisks {
     this.stopped = true;
     await this.filling;
     for (const slot of this.ready.splice(0)) {
+      if (slot.image !== undefined) await this.forget(slot);
       await removeJobDir(slot).catch((err: unknown) =>
         this.o.log.error({ err, dir: slot.dir }, 'removing a ready-made /work disk failed'),
       );
@@ -125,13 +211,15 @@ export class WorkDisks {
   private fill(): void {
     const { pool, defaultMB } = this.o.settings;
     if (this.filling || this.stopped || defaultMB <= 0 || this.o.missing) return;
-    if (this.ready.length >= pool) return;
+    if (this.ready.length + this.out >= pool) return;
     let failed = false;
     this.filling = (async () => {
       // One at a time, in the background: never more than one mkfs competing with jobs.
-      while (!this.stopped && this.ready.length < pool) {
+      while (!this.stopped && this.ready.length + this.out < pool) {
         try {
-          this.ready.push(await createDiskSlot(this.o.root, this.seq++, defaultMB * MiB));
+          this.ready.push(
+            await this.remember(await createDiskSlot(this.o.root, this.seq++, defaultMB * MiB)),
+          );
         } catch (err) {
           this.o.log.error({ err }, 'making a ready-made /work disk failed; jobs make their own');
           failed = true;
@@ -140,8 +228,13 @@ export class WorkDisks {
       }
     })().finally(() => {
       this.filling = undefined;
-      // A job took one after the loop's last check: top up (after a failure, the next job will).
+      // A disk was dropped after the loop's last check: top up (after a failure, the next job
+      // will).
       if (!failed) this.fill();
     });
   }
+}
+
+async function inodeOf(path: string): Promise<number | undefined> {
+  return (await stat(path).catch(() => undefined))?.ino;
 }
