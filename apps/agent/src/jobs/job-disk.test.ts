@@ -71,7 +71,7 @@ describe.skipIf(missing.length > 0)(
     });
 
     it('gives a job without --max-disk the node default, from the ready-made disks', async () => {
-      await waitFor(() => h.runner.readyWorkDisks() === 1 || undefined, 'a ready disk');
+      await waitFor(() => h.runner.workDiskStats().ready === 1 || undefined, 'a ready disk');
       const id = await h.submit({
         command: 'sh',
         args: ['-c', 'df -k /work | tail -1; ls -A /work'],
@@ -85,7 +85,7 @@ describe.skipIf(missing.length > 0)(
       expect(rest).toEqual([]); // empty: no lost+found, nothing of another job
       await nothingLeft(id);
       // The pool is topped up again for the next job.
-      await waitFor(() => h.runner.readyWorkDisks() === 1 || undefined, 'refilled');
+      await waitFor(() => h.runner.workDiskStats().ready === 1 || undefined, 'refilled');
     });
 
     it('counts uploads: uploads larger than /work fail the start, naming the limit', async () => {

@@ -133,11 +133,6 @@ export class JobRunner {
     return jobQueueName(this.o.arch);
   }
 
-  /** Ready-made /work disks waiting for jobs now. */
-  readyWorkDisks(): number {
-    return this.workDisks?.readyCount() ?? 0;
-  }
-
   /** What the /work disk pool did (made, reused, ready). */
   workDiskStats(): WorkDiskStats {
     return this.workDisks?.stats() ?? { ready: 0, made: 0, reused: 0 };
