@@ -78,7 +78,10 @@ export function cyclonedxBom(subject: ArtifactSubject, packages: readonly SbomPa
       ...(p.license && { licenses: [{ license: { name: p.license } }] }),
       ...(p.sha256 && { hashes: [{ alg: 'SHA-256' as const, content: p.sha256 }] }),
       ...(refs.length > 0 && { externalReferences: refs }),
-      ...(p.path && { properties: [{ name: 'joblet:path', value: p.path }] }),
+      properties: [
+        ...(p.source ? [{ name: 'joblet:source', value: p.source }] : []),
+        ...(p.path ? [{ name: 'joblet:path', value: p.path }] : []),
+      ],
     };
   });
   return {

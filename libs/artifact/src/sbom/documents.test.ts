@@ -188,9 +188,11 @@ describe('cyclonedxBom', () => {
 
   it('reads back as the same package list', () => {
     const listed = packagesOfCyclonedx(JSON.parse(JSON.stringify(cyclonedxBom(subject, pkgs))))!;
-    expect(listed.map((p) => [p.ecosystem, p.name, p.version, p.purl])).toEqual(
-      pkgs.map((p) => [p.ecosystem, p.name, p.version, p.purl]),
+    expect(listed.map((p) => [p.ecosystem, p.name, p.version, p.purl, p.source])).toEqual(
+      pkgs.map((p) => [p.ecosystem, p.name, p.version, p.purl, p.source]),
     );
+    // dpkg's Source field survives the round trip (libssl3 → openssl is how "ships openssl" is answered).
+    expect(listed.some((p) => p.ecosystem === 'deb' && p.source !== undefined)).toBe(true);
     expect(packagesOfCyclonedx({ components: 'no' })).toBeUndefined();
   });
 });

@@ -19,6 +19,8 @@ export interface SbomPackage {
   purl: string;
   /** As the package declares it (dpkg records none; Python and npm metadata may). */
   license?: string;
+  /** The Debian source package, when it is not named like the binary package (`openssl` of `libssl3`). */
+  source?: string;
   /** Debian's Maintainer field. */
   supplier?: string;
   homepage?: string;
@@ -70,6 +72,7 @@ export async function readInventory(root: string, opts: InventoryOptions): Promi
       name: d.name,
       version: d.version,
       purl: debPurl(opts.distro, d.name, d.version, d.architecture),
+      ...(d.source && { source: d.source }),
       ...(d.maintainer && { supplier: d.maintainer }),
       ...(d.homepage && { homepage: d.homepage }),
       path: 'var/lib/dpkg/status',

@@ -12,6 +12,8 @@ export interface ListedPackage {
   name: string;
   version: string;
   purl: string;
+  /** The Debian source package, when it differs from the name. */
+  source?: string;
 }
 
 const Bom = z.object({
@@ -22,6 +24,7 @@ const Bom = z.object({
         group: z.string().optional(),
         version: z.string().optional(),
         purl: z.string().optional(),
+        properties: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
       }),
     )
     .default([]),
@@ -38,11 +41,13 @@ export function packagesOfCyclonedx(raw: unknown): ListedPackage[] | undefined {
     if (!c.purl || c.version === undefined) continue;
     const type = /^pkg:([a-z0-9.+-]+)\//.exec(c.purl)?.[1] as PackageEcosystem | undefined;
     if (!type || !ECOSYSTEMS.includes(type)) continue;
+    const source = c.properties?.find((p) => p.name === 'joblet:source')?.value;
     out.push({
       ecosystem: type,
       name: c.group ? `${c.group}/${c.name}` : c.name,
       version: c.version,
       purl: c.purl,
+      ...(source && { source }),
     });
   }
   return out;

@@ -37,6 +37,7 @@ export interface SpdxPackage {
   checksums?: SpdxChecksum[];
   externalRefs: SpdxExternalRef[];
   primaryPackagePurpose?: 'APPLICATION' | 'LIBRARY' | 'CONTAINER' | 'OPERATING-SYSTEM';
+  sourceInfo?: string;
   comment?: string;
 }
 
@@ -105,6 +106,7 @@ export function spdxDocument(
     ...(p.sha256 && { checksums: [{ algorithm: 'SHA256' as const, checksumValue: p.sha256 }] }),
     externalRefs: [purlRef(p.purl)],
     primaryPackagePurpose: p.ecosystem === 'generic' ? 'APPLICATION' : 'LIBRARY',
+    ...(p.source && { sourceInfo: `built from the Debian source package ${p.source}` }),
     ...(p.license && { comment: `declared license: ${p.license}` }),
   }));
   return {
