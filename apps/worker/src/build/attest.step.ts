@@ -20,7 +20,6 @@ import { toolchainFileFor } from '@joblet/spec';
 import type { BaseRoot } from '../base-root/index.js';
 import { BuildFailure } from './build-failure.js';
 import type { BuildContext } from './context.js';
-import type { Packed } from './package.step.js';
 
 /** The unsigned statement's name in the build's staging area (never published as it is). */
 export const STATEMENT_STAGING_FILE = 'provenance.statement.json';
@@ -33,7 +32,8 @@ export interface Attestations {
 }
 
 export interface AttestInput {
-  packed: Packed;
+  /** The packed artifact (package.step.ts): its archive sha256 and tree hash. */
+  packed: { sha256: string; treeHash: string };
   base: BaseRoot;
   resolved: { system: string[]; pip: string[]; npm: string[] };
   startedOn: Date;
