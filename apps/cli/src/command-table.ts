@@ -25,6 +25,10 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
     load: () => import('./commands/runtime-read.js'),
   },
   {
+    paths: ['runtime sbom', 'runtime provenance'],
+    load: () => import('./commands/runtime-attest.js'),
+  },
+  {
     paths: ['node cordon', 'node uncordon', 'node drain', 'node remove'],
     load: () => import('./commands/node-manage.js'),
   },

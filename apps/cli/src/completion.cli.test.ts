@@ -98,7 +98,9 @@ describe('rnx completion zsh', () => {
       ].join('\n'),
     ]);
     expect(out).toContain('registered: _bash_complete -o default -F _rnx');
-    expect(out).toContain('runtime: validate build list info test remove pin unpin gc');
+    expect(out).toContain(
+      'runtime: validate build list info sbom provenance test remove pin unpin gc',
+    );
     expect(out).toContain('-o: json yaml wide');
   });
 });

@@ -24,6 +24,11 @@ const CliEnv = z.object({
   RNX_TLS_SESSIONS: z.string().min(1).optional(),
   /** Default of `rnx farm up --auth` (`token`, or `none` to make every local user admin). */
   API_AUTH: z.string().optional(),
+  /**
+   * Public keys `rnx runtime provenance --verify` trusts: comma-separated PEM files, as the
+   * agents' AGENT_TRUSTED_KEYS (default: the single-machine farm's own public key).
+   */
+  RNX_TRUSTED_KEYS: z.string().optional(),
   /** State directory of the single-machine farm (`rnx farm up`). */
   JOBLET_FARM_DIR: z.string().default('/var/lib/joblet-farm'),
 });

@@ -1,7 +1,7 @@
 // @joblet/artifact: the artifact format the worker writes and the agent reads — deterministic
 // tar.zst packing of normalised runtime trees, the content tree hash, safe extraction (and the
 // listing and tree checks behind it), safe file operations on extracted trees, and the signed
-// per-arch artifact manifest.
+// per-arch artifact manifest with its SBOMs and signed provenance.
 export * from './errors.js';
 export { packTree } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';
@@ -31,7 +31,14 @@ export {
   type NormaliseReport,
 } from './tree-normalise.js';
 export { removeTree, unmountUnder } from './fs-safe.js';
-export { ArtifactManifest, ManifestSignature } from './manifest/manifest.js';
+export {
+  ATTACHMENT_FILES,
+  ATTACHMENT_KINDS,
+  ArtifactManifest,
+  ManifestAttachment,
+  ManifestSignature,
+  type AttachmentKind,
+} from './manifest/manifest.js';
 export {
   SIGNATURE_ALG,
   generateSigningKeyPair,
@@ -46,6 +53,7 @@ export {
 } from './manifest/signing-keys.js';
 export {
   MANIFEST_SIGNATURE_TYPE,
+  MANIFEST_SIGNATURE_TYPE_V2,
   manifestSigningPayload,
   shortKeyId,
   signManifest,
@@ -54,3 +62,5 @@ export {
   type ManifestVerification,
   type SignedManifestFields,
 } from './manifest/manifest-signature.js';
+export * from './sbom/index.js';
+export * from './provenance/index.js';

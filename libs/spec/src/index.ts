@@ -115,6 +115,7 @@ export * from './contracts/builds-api.js';
 export * from './contracts/nodes.js';
 export * from './contracts/node-schedule.js';
 export * from './contracts/runtimes-api.js';
+export * from './contracts/runtime-sbom-api.js';
 export * from './contracts/jobs.js';
 export * from './contracts/networks.js';
 export * from './contracts/schedule.js';

@@ -129,3 +129,21 @@ export function stagingArchiveKey(buildId: string, arch: string): string {
 export function stagingManifestKey(buildId: string, arch: string): string {
   return `${stagingPrefix(buildId)}${checked(arch, 'architecture')}/${ArtifactFile.MANIFEST}`;
 }
+
+/**
+ * `runtimes/<name>/<version>/<arch>/<file>`: a document beside the archive (SBOM, provenance;
+ * file names in `ATTACHMENT_FILES` of @joblet/artifact), listed with its sha256 in the manifest.
+ */
+export function runtimeAttachmentKey(
+  name: string,
+  version: string,
+  arch: string,
+  file: string,
+): string {
+  return runtimeDir(name, version, arch) + checked(file, 'file name');
+}
+
+/** `staging/<buildId>/<arch>/<file>`: an attachment (or the unsigned statement) before publishing. */
+export function stagingAttachmentKey(buildId: string, arch: string, file: string): string {
+  return `${stagingPrefix(buildId)}${checked(arch, 'architecture')}/${checked(file, 'file name')}`;
+}

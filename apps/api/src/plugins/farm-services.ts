@@ -17,6 +17,7 @@ import { NodeAdmin } from '../services/node-admin.js';
 import { NodeCalls } from '../services/node-calls.js';
 import { NodeService } from '../services/node-service.js';
 import { QuotaService } from '../services/quota-service.js';
+import { RuntimeSbomService } from '../services/runtime-sbom.js';
 import { RuntimeService } from '../services/runtime-service.js';
 import { TokenService } from '../services/token-service.js';
 
@@ -34,6 +35,8 @@ declare module 'fastify' {
     /** Calls to one node's agent through its queue (runtime tests, volumes), answered on close. */
     nodeCalls: NodeCalls;
     runtimes: RuntimeService;
+    /** Runtimes' SBOMs and signed provenance, checked against their manifests. */
+    runtimeSboms: RuntimeSbomService;
     builds: BuildService;
     jobs: JobService;
     gc: GcService;
@@ -97,6 +100,7 @@ async function farmServices(app: FastifyInstance): Promise<void> {
   app.decorate('farmState', liveFarmState(store, buildQueues));
   app.decorate('nodes', nodes);
   app.decorate('runtimes', runtimes);
+  app.decorate('runtimeSboms', new RuntimeSbomService(store, runtimes));
   app.decorate('builds', builds);
   app.decorate('jobs', jobs);
   app.decorate('gc', new GcService({ redis, keys, store, buildStore, runtimes, retention }));

@@ -24,9 +24,11 @@ import {
   StorePrefix,
   buildPointerKey,
   indexKey,
+  runtimeAttachmentKey,
   runtimePrefix,
   type ObjectInfo,
 } from '@joblet/storage';
+import { ATTACHMENT_FILES } from '@joblet/artifact';
 
 export interface GcSnapshot {
   now: number;
@@ -121,9 +123,20 @@ export function planGc(snap: GcSnapshot, rules: GcRules): GcPlanItem[] {
   );
 
   // Artifacts: under runtimes/, referenced by no kept entry.
+  // The SBOMs and provenance beside an archive go with it (its manifest lists them).
   const referenced = new Set(
     kept.flatMap((e) =>
-      Object.values(e.arches).flatMap((a) => (a ? [a.archiveKey, a.manifestKey] : [])),
+      Object.values(e.arches).flatMap((a) =>
+        a
+          ? [
+              a.archiveKey,
+              a.manifestKey,
+              ...Object.values(ATTACHMENT_FILES).map((f) =>
+                runtimeAttachmentKey(e.name, e.version, a.arch, f),
+              ),
+            ]
+          : [],
+      ),
     ),
   );
   const artifacts: GcPlanItem[] = [];

@@ -12,6 +12,7 @@ import type { Io } from '../io.js';
 import { compactBytes, formatBytes, table } from '../render/format.js';
 import { isWide, outputOption, printData, type ListOutput } from '../render/output.js';
 import type { CommandDef } from '../command.js';
+import { printSbomPackages, runtimeListWithPackage } from './runtime-packages.js';
 
 function maxTree(r: RuntimeSummary): number {
   return Math.max(0, ...Object.values(r.treeBytes).map((n) => n ?? 0));
@@ -91,6 +92,8 @@ export async function runtimeInfo(
   io.out(`System packages: ${yml?.system_packages?.length ?? 0} (dpkg; see --json)`);
   if (yml?.libraries.length) io.out(`Libraries: ${yml.libraries.join(', ')}`);
   io.out('');
+  await printSbomPackages(client, `${e.name}@${e.version}`, io);
+  io.out('');
   io.out('Artifacts:');
   for (const a of Object.values(e.arches)) {
     if (!a) continue;
@@ -166,10 +169,17 @@ export const commands: readonly CommandDef[] = [
     define: (cmd, { io, state, client }) =>
       cmd
         .description('published runtimes, with architectures and the nodes that have them')
+        .option(
+          '--with-package <name>',
+          'only runtimes whose SBOM lists this package, with its versions',
+        )
         .option('--json', 'print JSON')
         .addOption(outputOption())
-        .action(async (o: ListOutput) => {
-          state.exitCode = await runtimeList(client(), o, io);
+        .action(async (o: ListOutput & { withPackage?: string }) => {
+          state.exitCode =
+            o.withPackage === undefined
+              ? await runtimeList(client(), o, io)
+              : await runtimeListWithPackage(client(), o.withPackage, o, io);
         }),
   },
   {

@@ -9,8 +9,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILDER_VERSION } from '@joblet/queue';
 import {
+  ATTACHMENT_FILES,
   packTree,
   type ArtifactManifest,
+  type ManifestAttachment,
   type NormaliseFinding,
   type NormaliseReport,
 } from '@joblet/artifact';
@@ -19,9 +21,12 @@ import {
   runtimeArchiveKey,
   runtimeManifestKey,
   stagingArchiveKey,
+  stagingAttachmentKey,
   stagingManifestKey,
   withRetry,
 } from '@joblet/storage';
+import { createHash } from 'node:crypto';
+import { STATEMENT_STAGING_FILE, type Attestations } from './attest.step.js';
 import { BuildFailure } from './build-failure.js';
 import type { BuildContext } from './context.js';
 import { mountOverlay } from './mounts.js';
@@ -111,14 +116,23 @@ export function describeNormalisation(n: NormaliseReport): string {
   return `normalised the runtime tree: ${parts.length > 0 ? parts.join('; ') : 'nothing to change'}`;
 }
 
-/** Uploads archive then manifest to staging; returns the artifact with its FINAL keys. */
+/**
+ * Uploads archive, SBOMs and the unsigned provenance statement, then the manifest (listing the
+ * SBOMs' sha256) to staging; returns the artifact with its FINAL keys.
+ */
 export async function uploadArtifact(
   ctx: BuildContext,
   packed: Packed,
   runtimeYml: RuntimeYml,
   builtAt: Date,
+  attestations: Attestations,
 ): Promise<ArtifactInfo> {
   const { job, spec, config, store } = ctx;
+  const attachments: ManifestAttachment[] = attestations.sboms.map((a) => ({
+    kind: a.kind,
+    sha256: createHash('sha256').update(a.body).digest('hex'),
+    size: a.body.length,
+  }));
   const manifest: ArtifactManifest = {
     schema: 1,
     name: spec.name,
@@ -132,6 +146,7 @@ export async function uploadArtifact(
     treeBytes: packed.treeBytes,
     builtAt: builtAt.toISOString(),
     runtimeYml,
+    attachments,
   };
   const retry = {
     signal: ctx.signal,
@@ -145,6 +160,19 @@ export async function uploadArtifact(
           expectedSha256: packed.sha256,
           contentType: 'application/zstd',
         }),
+      retry,
+    );
+    for (const [i, a] of attestations.sboms.entries()) {
+      const key = stagingAttachmentKey(job.buildId, config.arch, ATTACHMENT_FILES[a.kind]);
+      const expectedSha256 = attachments[i]!.sha256;
+      await withRetry(
+        () => store.put(key, a.body, { expectedSha256, contentType: 'application/json' }),
+        retry,
+      );
+    }
+    const statementKey = stagingAttachmentKey(job.buildId, config.arch, STATEMENT_STAGING_FILE);
+    await withRetry(
+      () => store.put(statementKey, attestations.statement, { contentType: 'application/json' }),
       retry,
     );
     await withRetry(

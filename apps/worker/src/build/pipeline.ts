@@ -25,6 +25,7 @@ import {
 } from './assemble.step.js';
 import { prepareBaseRoot, rootlessBaseRoot } from './base-root.step.js';
 import { BuildFailure } from './build-failure.js';
+import { attestRuntime } from './attest.step.js';
 import { aptAdmission, npmAdmission } from './cache-verify.js';
 import { promoteNewFiles } from './caches.js';
 import { Reporter, type BuildContext } from './context.js';
@@ -45,6 +46,7 @@ export async function runBuild(
 ): Promise<ArtifactInfo> {
   const { job, config } = start;
   const report = new Reporter(send);
+  const startedOn = new Date();
   const checked = validateRuntimeSpec(job.specText, {
     catalog: config.catalog,
     catalogMode: 'server',
@@ -175,8 +177,10 @@ export async function runBuild(
     phase('pack');
     const packed = await packRuntime(ctx, root.lowers, runtimeYml);
 
+    const attestations = await attestRuntime(ctx, { packed, base, resolved, startedOn, builtAt });
+
     phase('upload');
-    return await uploadArtifact(ctx, packed, runtimeYml, builtAt);
+    return await uploadArtifact(ctx, packed, runtimeYml, builtAt, attestations);
   } finally {
     await cleanup(ctx, cgroup);
     await store.close().catch(() => undefined);

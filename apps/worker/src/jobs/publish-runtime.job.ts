@@ -1,8 +1,8 @@
 /**
  * `publish-runtime`, the parent of a build flow: runs once every arch child ended. Promotes each
- * arch's staged artifact to `runtimes/<name>/<version>/<arch>/` (archive, then the manifest,
- * signed here with WORKER_SIGNING_KEY_FILE: only publishing workers hold the key), writes
- * the index entry and the build-key pointers, deletes the staging area, finishes the build and
+ * arch's staged artifact to `runtimes/<name>/<version>/<arch>/` (archive, SBOMs, the provenance
+ * statement as a DSSE envelope, then the manifest covering them all; both signed here with
+ * WORKER_SIGNING_KEY_FILE: only publishing workers hold the key), writes the index entry and the build-key pointers, deletes the staging area, finishes the build and
  * announces `runtime.published`. Every step is idempotent, so a re-run after a crash ends in the
  * same state (and `runtime.published` / `done` are emitted once, see build-outcome.ts).
  */
@@ -35,6 +35,7 @@ import type { Logger } from '@joblet/logging';
 import type { WorkerDeps } from './worker-deps.js';
 import { archError, claimOnce, deleteStaging, finishBuild } from './build-outcome.js';
 import { EventSink } from './event-sink.js';
+import { promoteAttachments } from './publish-attachments.js';
 
 export function publishRuntimeJob(deps: WorkerDeps) {
   return defineHandler(PUBLISH_RUNTIME_JOB, (job, data) => processPublish(deps, job, data));
@@ -158,7 +159,11 @@ async function promoteArch(
         'this worker has no signing key (WORKER_SIGNING_KEY_FILE) and cannot publish',
       );
     }
-    const signed = withManifestSignatures(manifest, keys);
+    const attachments = await promoteAttachments(deps.store, buildId, manifest, keys);
+    const signed = withManifestSignatures(
+      { ...manifest, ...(attachments.length > 0 && { attachments }) },
+      keys,
+    );
     await withRetry(() => deps.store.putJson(artifact.manifestKey, signed));
     // The full key ids (sha256 of each public key's DER): what an agent's refusal names.
     log.info({ arch: artifact.arch, keyIds: keys.map((k) => k.keyId) }, 'manifest signed');

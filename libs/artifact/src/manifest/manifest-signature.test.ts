@@ -138,4 +138,33 @@ describe('manifest signatures', () => {
         .ok,
     ).toBe(true);
   });
+
+  it('cover the attachments: a changed, removed or stripped attachment fails, an old manifest still verifies', () => {
+    const attachments = [
+      { kind: 'sbom-spdx' as const, sha256: '1'.repeat(64), size: 10 },
+      { kind: 'provenance' as const, sha256: '2'.repeat(64), size: 20 },
+    ];
+    const signed = withManifestSignatures({ ...fields, attachments }, [k1.signing]);
+    expect(manifestSigningPayload(signed).toString()).toMatch(
+      /^\{"type":"joblet-runtime-manifest\/v2",.*"attachments":\[\{"kind":"provenance",/,
+    );
+    expect(verifyManifestSignatures(signed, [k1.trusted]).ok).toBe(true);
+    // The order of the list is not what is signed; its contents are.
+    const reordered = { ...signed, attachments: [...attachments].reverse() };
+    expect(verifyManifestSignatures(reordered, [k1.trusted]).ok).toBe(true);
+    const changed = {
+      ...signed,
+      attachments: [{ ...attachments[0]!, sha256: '3'.repeat(64) }, attachments[1]!],
+    };
+    expect(verifyManifestSignatures(changed, [k1.trusted]).ok).toBe(false);
+    expect(
+      verifyManifestSignatures({ ...signed, attachments: [attachments[0]!] }, [k1.trusted]).ok,
+    ).toBe(false);
+    const { attachments: _gone, ...stripped } = signed;
+    expect(verifyManifestSignatures(stripped, [k1.trusted]).ok).toBe(false);
+    // Manifests of older builds (no attachments) keep the v1 payload.
+    expect(manifestSigningPayload(fields).toString()).toMatch(
+      /^\{"type":"joblet-runtime-manifest\/v1",/,
+    );
+  });
 });

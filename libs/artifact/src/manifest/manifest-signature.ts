@@ -8,13 +8,19 @@
  *   {"type":"joblet-runtime-manifest/v1","name":…,"version":…,"arch":…,"sha256":…,"size":…,
  *    "treeHash":…,"treeBytes":…,"buildKey":…,"builtAt":…}
  * The `type` keeps a signature from being valid for any other document signed with the same
- * key. Ed25519 (node:crypto) signs the payload itself (no pre-hash).
+ * key. A manifest with attachments (SBOMs, provenance) is signed as
+ * `joblet-runtime-manifest/v2`: the same fields, then
+ *   "attachments":[{"kind":…,"sha256":…,"size":…},…]  (sorted by kind)
+ * so the documents beside the archive are covered too, and a manifest stripped of its
+ * attachments no longer matches its signature. Ed25519 (node:crypto) signs the payload itself (no pre-hash).
  */
 import { sign, verify } from 'node:crypto';
-import type { ArtifactManifest, ManifestSignature } from './manifest.js';
+import type { ArtifactManifest, ManifestAttachment, ManifestSignature } from './manifest.js';
 import { SIGNATURE_ALG, type SigningKey, type TrustedKey } from './signing-keys.js';
 
 export const MANIFEST_SIGNATURE_TYPE = 'joblet-runtime-manifest/v1';
+/** The payload type of manifests with attachments. */
+export const MANIFEST_SIGNATURE_TYPE_V2 = 'joblet-runtime-manifest/v2';
 
 /** The manifest fields a signature covers. */
 export type SignedManifestFields = Pick<
@@ -28,13 +34,16 @@ export type SignedManifestFields = Pick<
   | 'treeBytes'
   | 'buildKey'
   | 'builtAt'
->;
+> & { attachments?: readonly ManifestAttachment[] | undefined };
 
 /** The exact bytes that are signed (see the top of this file). */
 export function manifestSigningPayload(m: SignedManifestFields): Buffer {
   // Built field by field: the order is the one above, whatever the manifest object's order.
+  const attachments = [...(m.attachments ?? [])].sort((a, b) =>
+    a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0,
+  );
   const payload = {
-    type: MANIFEST_SIGNATURE_TYPE,
+    type: attachments.length > 0 ? MANIFEST_SIGNATURE_TYPE_V2 : MANIFEST_SIGNATURE_TYPE,
     name: m.name,
     version: m.version,
     arch: m.arch,
@@ -44,6 +53,9 @@ export function manifestSigningPayload(m: SignedManifestFields): Buffer {
     treeBytes: m.treeBytes,
     buildKey: m.buildKey,
     builtAt: m.builtAt,
+    ...(attachments.length > 0 && {
+      attachments: attachments.map((a) => ({ kind: a.kind, sha256: a.sha256, size: a.size })),
+    }),
   };
   return Buffer.from(JSON.stringify(payload), 'utf8');
 }

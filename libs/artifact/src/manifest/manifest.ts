@@ -21,6 +21,29 @@ export const ManifestSignature = z.object({
 });
 export type ManifestSignature = z.infer<typeof ManifestSignature>;
 
+/**
+ * Documents stored beside an artifact, by kind, with their file names in the artifact's
+ * directory: the SBOM in two formats and the signed provenance (a DSSE envelope).
+ */
+export const ATTACHMENT_FILES = {
+  'sbom-spdx': 'sbom.spdx.json',
+  'sbom-cyclonedx': 'sbom.cdx.json',
+  provenance: 'provenance.dsse.json',
+} as const;
+export type AttachmentKind = keyof typeof ATTACHMENT_FILES;
+export const ATTACHMENT_KINDS = Object.keys(ATTACHMENT_FILES) as [
+  AttachmentKind,
+  ...AttachmentKind[],
+];
+
+/** One document beside the artifact; its sha256 is covered by the manifest's signature. */
+export const ManifestAttachment = z.object({
+  kind: z.enum(ATTACHMENT_KINDS),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+export type ManifestAttachment = z.infer<typeof ManifestAttachment>;
+
 /** `runtimes/<name>/<version>/<arch>/manifest.json` */
 export const ArtifactManifest = z.object({
   schema: z.literal(1),
@@ -35,6 +58,8 @@ export const ArtifactManifest = z.object({
   treeBytes: z.number().int().nonnegative(),
   builtAt: z.string(),
   runtimeYml: RuntimeYml,
+  /** SBOMs and provenance beside the archive (manifests of older builds have none). */
+  attachments: z.array(ManifestAttachment).max(8).optional(),
   /**
    * Added by the publisher when it promotes the artifact (the staged manifest has none); agents
    * install only artifacts with a valid signature by a key they trust. Several during a key

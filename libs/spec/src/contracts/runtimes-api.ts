@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RuntimeIndexEntry } from './artifacts.js';
 import { ArchName } from './build.js';
 import { NodeRuntimeStatus, NodeView } from './nodes.js';
+import { RuntimePackageMatch } from './runtime-sbom-api.js';
 
 /** One row of `rnx runtime list`. */
 /** An operator's retention pin on one version: GC keeps it, `remove` refuses it until unpinned. */
@@ -41,6 +42,8 @@ export const RuntimeSummary = z.object({
   publishedAt: z.string(),
   /** Set when an operator pinned this version (`rnx runtime pin`). */
   pinned: RuntimePin.optional(),
+  /** With `?package=NAME`: the packages of that name (or Debian source) it ships, per arch. */
+  packages: z.array(RuntimePackageMatch).optional(),
 });
 export type RuntimeSummary = z.infer<typeof RuntimeSummary>;
 

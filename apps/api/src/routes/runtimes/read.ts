@@ -1,15 +1,32 @@
-/** `GET /v1/runtimes` and `GET /v1/runtimes/:ref` (any reference form; the version is honoured). */
+/**
+ * `GET /v1/runtimes` (with `?package=NAME`: only runtimes whose SBOM lists it) and
+ * `GET /v1/runtimes/:ref` (any reference form; the version is honoured).
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { ListRuntimesResponse, RuntimeDetail, RuntimeRefParams } from '@joblet/spec';
+import {
+  ListRuntimesQuery,
+  ListRuntimesResponse,
+  RuntimeDetail,
+  RuntimeRefParams,
+} from '@joblet/spec';
 
 // eslint-disable-next-line @typescript-eslint/require-await
 const route: FastifyPluginAsync = async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/v1/runtimes',
-    { config: { role: 'reader' }, schema: { response: { 200: ListRuntimesResponse } } },
-    async () => ({ runtimes: await app.runtimes.list() }),
+    {
+      config: { role: 'reader' },
+      schema: { querystring: ListRuntimesQuery, response: { 200: ListRuntimesResponse } },
+    },
+    async (request) => {
+      const all = await app.runtimes.list();
+      const wanted = request.query.package;
+      return {
+        runtimes: wanted === undefined ? all : await app.runtimeSboms.withPackage(all, wanted),
+      };
+    },
   );
   r.get(
     '/v1/runtimes/:ref',
