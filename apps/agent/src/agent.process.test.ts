@@ -125,6 +125,7 @@ describe.skipIf(!existsSync(DEBIAN_ROOT))(
         stoppedAt?: string;
       };
       expect(typeof node.stoppedAt).toBe('string');
-    });
+      // Room for a loaded machine: the waits inside are 30 s and 60 s, plus two agent starts.
+    }, 180_000);
   },
 );
