@@ -182,9 +182,7 @@ describe.skipIf(MISSING.length > 0)('arm64 on an amd64 host, end to end', () => 
     // The amd64-only runtime is on the amd64 node, and nowhere on the arm64 one.
     expect(existsSync(installed('amd64', AMD_ONLY))).toBe(true);
     expect(existsSync(join(runtimesDir('arm64'), AMD_ONLY))).toBe(false);
-    expect((await readdir(runtimesDir('arm64'))).filter((n) => !n.startsWith('.'))).toEqual([
-      NAME,
-    ]);
+    expect((await readdir(runtimesDir('arm64'))).filter((n) => !n.startsWith('.'))).toEqual([NAME]);
   });
 
   it('the API shows each node with its arch and only the runtimes of that arch', async () => {

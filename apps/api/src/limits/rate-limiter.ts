@@ -38,8 +38,7 @@ export interface RateState {
 }
 
 export type RateVerdict =
-  | { ok: true; state?: RateState }
-  | { ok: false; retryAfterS: number; state: RateState };
+  { ok: true; state?: RateState } | { ok: false; retryAfterS: number; state: RateState };
 
 export class RateLimiter {
   constructor(

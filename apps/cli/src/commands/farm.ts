@@ -163,9 +163,7 @@ export async function farmUp(opts: FarmUpOptions, io: Io): Promise<number> {
     if (state?.ready && state.supervisorPid === sup.pid && (await healthy(apiUrl))) {
       io.out(`${paint(io, 'green', '✓')} Farm is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       io.out(`  API:      ${apiUrl}`);
-      io.out(
-        `  Arches:   ${arches.map((a, i) => (i === 0 ? a : `${a} (QEMU)`)).join(', ')}`,
-      );
+      io.out(`  Arches:   ${arches.map((a, i) => (i === 0 ? a : `${a} (QEMU)`)).join(', ')}`);
       io.out(`  Store:    ${state.storageUrl}`);
       io.out(`  Logs:     ${paths.logs}/`);
       io.out(
@@ -266,7 +264,7 @@ export const commands: readonly CommandDef[] = [
         .option('--node-name <name>', 'name of the local node (default: from the hostname)')
         .option(
           '--arch <list>',
-          'architectures to build for and run jobs on, e.g. amd64,arm64 (default: the host\'s; ' +
+          "architectures to build for and run jobs on, e.g. amd64,arm64 (default: the host's; " +
             'a foreign one under QEMU, a worker and a node <node-name>-<arch> each)',
         )
         .option('--timeout <s>', 'seconds to wait for the farm to answer', (v) => Number(v), 60)
@@ -312,7 +310,7 @@ export const commands: readonly CommandDef[] = [
         .option('--cache-dir <path>', 'cache dir')
         .option('--runtimes-dir <path>', 'runtimes dir')
         .option('--node-name <name>', 'node name')
-        .option('--arch <list>', 'architectures, the host\'s first')
+        .option('--arch <list>', "architectures, the host's first")
         .action(
           async (o: {
             dir: string;

@@ -46,7 +46,8 @@ const MISSING = [
   !existsSync(BINFMT_DIR) && BINFMT_DIR,
   !existsSync(join(BINFMT_CONF_DIR, `${HANDLER}.conf`)) && `qemu-user-static (${HANDLER}.conf)`,
 ].filter((m): m is string => typeof m === 'string');
-if (MISSING.length > 0) console.warn(`foreign-arch registration skipped: missing ${MISSING.join(', ')}`);
+if (MISSING.length > 0)
+  console.warn(`foreign-arch registration skipped: missing ${MISSING.join(', ')}`);
 
 describe.skipIf(MISSING.length > 0)(`a foreign arch (${FOREIGN}) on this host`, () => {
   it('registers the missing handler with the F flag, and removes exactly that again', async () => {
