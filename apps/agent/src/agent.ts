@@ -158,7 +158,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const setArchIntake = async (open: boolean) => {
     const w = jobs?.queueWorker;
     if (!w || w.closing) return;
-    if (open) w.resume();
+    if (open) await w.resume();
     else await w.pause(true);
   };
   const jobs =
