@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keys, buildQueueName, childJobId, createRedis, readAfter } from '@joblet/queue';
 import { FarmEvent, type BuildEvent } from '@joblet/spec';
+import { ATTACHMENT_FILES } from '@joblet/artifact';
 import { hasCommand, isRoot } from '@joblet/sandbox';
 import { createArtifactStore, runtimePrefix, type ArtifactStore } from '@joblet/storage';
 import {
@@ -183,10 +184,12 @@ ${hooks}`;
       expect(farm.map((f) => f.event)).toEqual([
         { type: 'runtime.published', name: 'py-kill', version: '1.0.0', arches: ['amd64'] },
       ]);
-      expect(await objectsUnder(runtimePrefix('py-kill'))).toEqual([
-        'runtimes/py-kill/1.0.0/amd64/manifest.json',
-        'runtimes/py-kill/1.0.0/amd64/runtime.tar.zst',
-      ]);
+      // The archive, its signed manifest and the documents beside it (SBOMs, provenance).
+      expect(await objectsUnder(runtimePrefix('py-kill'))).toEqual(
+        ['manifest.json', 'runtime.tar.zst', ...Object.values(ATTACHMENT_FILES)]
+          .map((f) => `runtimes/py-kill/1.0.0/amd64/${f}`)
+          .sort(),
+      );
       // Worker b removed worker a's leftovers when it started.
       expect(await leftovers({ workDir, store, buildId: b0.buildId })).toEqual(NOTHING_LEFT);
       expect(b.output.join('')).toContain('removed work dir of a dead build');
