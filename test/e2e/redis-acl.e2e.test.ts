@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConfigError, verifyRedis } from '@joblet/queue';
 import {
+  freePort,
   hasRedisServer,
   makeTempDir,
   startRedisServer,
@@ -87,15 +88,25 @@ describe.skipIf(!hasRedisServer)('the farm on Redis with one ACL user per app', 
     farm = await startRedisFarm(
       {
         api: { REDIS_URL: `redis://api:${PW.api}@127.0.0.1:${server.port}` },
-        worker: { REDIS_URL: url, REDIS_USERNAME: 'worker', REDIS_PASSWORD_FILE: workerPwFile },
-        agent: { REDIS_URL: url, REDIS_USERNAME: 'agent', REDIS_PASSWORD: PW.agent },
+        worker: {
+          REDIS_URL: url,
+          REDIS_USERNAME: 'worker',
+          REDIS_PASSWORD_FILE: workerPwFile,
+          WORKER_HEALTH_PORT: String(await freePort()),
+        },
+        agent: {
+          REDIS_URL: url,
+          REDIS_USERNAME: 'agent',
+          REDIS_PASSWORD: PW.agent,
+          AGENT_HEALTH_PORT: String(await freePort()),
+        },
       },
       'joblet', // the prefix the ACL file allows
     );
     await exerciseFarm(farm);
-    // The containers' health checks connect as the app's user too.
-    expect(await runHealthcheck('worker', farm.envs.worker)).toBe('worker: consuming build-amd64');
-    expect(await runHealthcheck('agent', farm.envs.agent)).toMatch(/heartbeat fresh/);
+    // The containers' readiness checks: each app answers for Redis as its own user.
+    expect(await runHealthcheck('worker', farm.envs.worker, 'ready')).toBe('worker: /readyz 200');
+    expect(await runHealthcheck('agent', farm.envs.agent, 'ready')).toBe('agent: /readyz 200');
     const clients = String(await admin.call('CLIENT', 'LIST'));
     const users = new Set([...clients.matchAll(/ user=(\S+)/g)].map((m) => m[1]));
     expect([...users].sort()).toEqual(['admin', 'agent', 'api', 'worker']);
